@@ -1,0 +1,21 @@
+"""Cloud Functions gen2 / Cloud Run entry point: the functions-framework HTTP target `models`.
+
+Only wiring lives here. Settings are read at import so a misconfigured instance fails to
+start with a clear message instead of answering requests.
+"""
+
+import os
+
+import functions_framework
+from flask import Request, Response
+
+from models_api import build_models_handler
+from models_api.config import Settings
+
+_handle = build_models_handler(Settings.from_env(os.environ))
+
+
+@functions_framework.http
+def models(request: Request) -> Response:
+    """GET /models: the model catalog. See openapi.yaml."""
+    return _handle(request)

@@ -1,0 +1,214 @@
+"""API keys: format and checksum, keyed hashing, the key record, and cached verification.
+
+A key looks like `inf_` + 32 base62 characters (about 190 random bits) + a 6-character base62
+CRC32 checksum. The checksum lets a typo or a scanner's garbage be refused before any database
+read. Keys are stored only as HMAC-SHA256(pepper, key), hex-encoded, used as the document id.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from hashlib import sha256
+from typing import Any, Protocol
+
+from models_api.errors import BackendUnavailable, Unauthenticated
+from models_api.firestore_backend import FirestoreBackend
+from models_api.principal import Principal
+from models_api.ttl_cache import BoundedTtlCache
+
+KEY_PREFIX = "inf_"
+BODY_LENGTH = 32
+CHECKSUM_LENGTH = 6
+KEY_LENGTH = len(KEY_PREFIX) + BODY_LENGTH + CHECKSUM_LENGTH
+DISPLAY_PREFIX_LENGTH = len(KEY_PREFIX) + 8
+KEY_STATUSES = ("active", "disabled", "revoked")
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_KEY_SHAPE = re.compile(r"inf_[0-9A-Za-z]{38}")
+_KEY_ID_SHAPE = re.compile(r"[0-9a-f]{64}")
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, remainder = divmod(number, 62)
+        digits.append(_BASE62[remainder])
+    return "".join(reversed(digits))
+
+
+def _checksum(prefix_and_body: str) -> str:
+    return _base62(zlib.crc32(prefix_and_body.encode("ascii")), CHECKSUM_LENGTH)
+
+
+def generate_api_key() -> str:
+    """A new random key with its checksum."""
+    body = "".join(secrets.choice(_BASE62) for _ in range(BODY_LENGTH))
+    return KEY_PREFIX + body + _checksum(KEY_PREFIX + body)
+
+
+def is_well_formed_api_key(candidate: str) -> bool:
+    """Shape and checksum only; no database involved."""
+    if len(candidate) != KEY_LENGTH or not _KEY_SHAPE.fullmatch(candidate):
+        return False
+    return hmac.compare_digest(candidate[-CHECKSUM_LENGTH:], _checksum(candidate[:-CHECKSUM_LENGTH]))
+
+
+def display_prefix(api_key: str) -> str:
+    """The part of a key that may be shown and logged (`inf_` + 8 characters)."""
+    return api_key[:DISPLAY_PREFIX_LENGTH]
+
+
+def key_id_for(api_key: str, pepper: bytes) -> str:
+    """The Firestore document id of a key: HMAC-SHA256 with the server-side pepper."""
+    return hmac.new(pepper, api_key.encode("ascii"), sha256).hexdigest()
+
+
+def is_key_id(candidate: str) -> bool:
+    return bool(_KEY_ID_SHAPE.fullmatch(candidate))
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """What `api_keys/{key_id}` holds. The key itself is never stored."""
+
+    key_id: str
+    owner: str
+    label: str
+    prefix: str
+    status: str
+    created_at: datetime
+    expires_at: datetime | None
+
+    def refusal_reason(self, now: datetime) -> str | None:
+        """Why this key may not be used now, or None when it may."""
+        if self.status != "active":
+            return f"key {self.status}"
+        if self.expires_at is not None and now >= self.expires_at:
+            return "key expired"
+        return None
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "owner": self.owner,
+            "label": self.label,
+            "prefix": self.prefix,
+            "status": self.status,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+        }
+
+    @classmethod
+    def from_document(cls, key_id: str, data: dict[str, Any]) -> KeyRecord:
+        """Parse a stored document; an unusable shape reads as a disabled key (fail closed)."""
+        status = data.get("status")
+        created_at = data.get("created_at")
+        expires_at = data.get("expires_at")
+        valid = (
+            status in KEY_STATUSES
+            and isinstance(created_at, datetime)
+            and (expires_at is None or isinstance(expires_at, datetime))
+        )
+        return cls(
+            key_id=key_id,
+            owner=str(data.get("owner", "")),
+            label=str(data.get("label", "")),
+            prefix=str(data.get("prefix", "")),
+            status=str(status) if valid else "disabled",
+            created_at=created_at if isinstance(created_at, datetime) else _EPOCH,
+            expires_at=expires_at if isinstance(expires_at, datetime) else None,
+        )
+
+
+_EPOCH = datetime.fromtimestamp(0, tz=timezone.utc)
+
+
+class KeyStore(Protocol):
+    def find_key(self, key_id: str) -> KeyRecord | None:
+        """The record for `key_id`, None if there is none; BackendUnavailable on failure."""
+        ...
+
+
+class FirestoreKeyStore:
+    """Looks keys up by document id in the `api_keys` collection (one read per lookup)."""
+
+    def __init__(self, backend: FirestoreBackend, collection: str):
+        self._backend = backend
+        self._collection = collection
+
+    def find_key(self, key_id: str) -> KeyRecord | None:
+        def lookup(client: Any, timeout: float) -> Any:
+            return (
+                client.collection(self._collection)
+                .document(key_id)
+                .get(retry=None, timeout=timeout)
+            )
+
+        snapshot = self._backend.call(lookup, "api key lookup")
+        self._backend.reads.add(1)
+        if not snapshot.exists:
+            return None
+        return KeyRecord.from_document(key_id, snapshot.to_dict() or {})
+
+
+class ApiKeyVerifier:
+    """Turns an `X-Api-Key` value into a Principal, or raises Unauthenticated.
+
+    Lookups (found and not found) are cached in the instance for `ttl_seconds` (at most 60 s):
+    that is how long a revoked key may still work on an instance that has seen it. While
+    Firestore is unavailable, an entry up to `max_stale_seconds` old is used instead of failing.
+    """
+
+    def __init__(
+        self,
+        pepper: Callable[[], bytes],
+        store: KeyStore,
+        *,
+        ttl_seconds: float,
+        max_stale_seconds: float,
+        max_entries: int,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ):
+        self._pepper = pepper
+        self._store = store
+        self._ttl_seconds = ttl_seconds
+        self._max_stale_seconds = max_stale_seconds
+        self._clock = clock
+        self._now = now
+        self._cache: BoundedTtlCache[KeyRecord | None] = BoundedTtlCache(max_entries, clock)
+
+    @property
+    def cached_entries(self) -> int:
+        return len(self._cache)
+
+    def verify(self, api_key: str) -> Principal:
+        if not is_well_formed_api_key(api_key):
+            raise Unauthenticated("malformed api key or bad checksum")
+        key_id = key_id_for(api_key, self._pepper())
+        record = self._lookup(key_id)
+        if record is None:
+            raise Unauthenticated(f"unknown api key {display_prefix(api_key)}")
+        reason = record.refusal_reason(self._now())
+        if reason is not None:
+            raise Unauthenticated(f"{reason}: {record.prefix}")
+        return Principal(kind="api_key", subject=record.prefix, owner=record.owner)
+
+    def _lookup(self, key_id: str) -> KeyRecord | None:
+        entry = self._cache.get(key_id)
+        age = None if entry is None else self._clock() - entry.stored_at
+        if entry is not None and age is not None and age < self._ttl_seconds:
+            return entry.value
+        try:
+            record = self._store.find_key(key_id)
+        except BackendUnavailable:
+            if entry is not None and age is not None and age <= self._max_stale_seconds:
+                return entry.value
+            raise
+        self._cache.put(key_id, record)
+        return record

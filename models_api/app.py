@@ -1,0 +1,64 @@
+"""Wiring: settings in, a ready handler out. Clients are created lazily and reused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from models_api.api_keys import ApiKeyVerifier, FirestoreKeyStore
+from models_api.auth_throttle import AuthFailureThrottle
+from models_api.authentication import Authenticator, BrowserTokenVerifier
+from models_api.catalog import CatalogCache, FirestoreCatalogStore
+from models_api.config import Settings
+from models_api.firebase_auth import FirebaseTokenVerifier
+from models_api.firestore_backend import FirestoreBackend
+from models_api.handler import ModelsHandler
+from models_api.pepper import SecretManagerPepper, static_pepper
+from models_api.structured_log import RequestLogger, configure_service_logging, write_to_stdout
+
+
+def build_models_handler(
+    settings: Settings,
+    *,
+    backend: FirestoreBackend | None = None,
+    browser_tokens: BrowserTokenVerifier | None = None,
+    log_sink: Callable[[str], None] = write_to_stdout,
+) -> ModelsHandler:
+    """Assemble the handler from settings; tests may inject a backend or a token verifier."""
+    configure_service_logging()
+    backend = backend or FirestoreBackend(
+        settings.project_id, settings.firestore_database, settings.backend_timeout_seconds
+    )
+    if settings.api_key_pepper is not None:
+        pepper = static_pepper(settings.api_key_pepper)
+    else:
+        assert settings.api_key_pepper_secret is not None  # guaranteed by Settings.from_env
+        pepper = SecretManagerPepper(
+            settings.api_key_pepper_secret, settings.backend_timeout_seconds
+        )
+    api_keys = ApiKeyVerifier(
+        pepper,
+        FirestoreKeyStore(backend, settings.api_keys_collection),
+        ttl_seconds=settings.api_key_cache_ttl_seconds,
+        max_stale_seconds=settings.catalog_max_stale_seconds,
+        max_entries=settings.api_key_cache_max_entries,
+    )
+    browser_tokens = browser_tokens or FirebaseTokenVerifier(
+        settings.firebase_project_id, settings.backend_timeout_seconds
+    )
+    catalog = CatalogCache(
+        FirestoreCatalogStore(backend, settings.catalog_collection),
+        ttl_seconds=settings.catalog_cache_ttl_seconds,
+        max_stale_seconds=settings.catalog_max_stale_seconds,
+    )
+    return ModelsHandler(
+        authenticator=Authenticator(api_keys, browser_tokens),
+        catalog=catalog,
+        throttle=AuthFailureThrottle(
+            settings.auth_failure_limit, settings.auth_failure_window_seconds
+        ),
+        request_logger=RequestLogger(
+            settings.project_id, sink=log_sink, read_count=lambda: backend.reads.total
+        ),
+        allowed_origins=settings.cors_allowed_origins,
+        trusted_proxy_hops=settings.trusted_proxy_hops,
+    )

@@ -1,0 +1,70 @@
+"""Chooses the auth path from the request headers and checks sizes and shapes first.
+
+`X-Api-Key` wins when present. Otherwise both `Authorization: Bearer <ID token>` and
+`X-Firebase-AppCheck` are required. Every failure raises the same Unauthenticated error;
+only its `reason` (for the logs) differs.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from werkzeug.datastructures import Headers
+
+from models_api.api_keys import ApiKeyVerifier
+from models_api.errors import Unauthenticated
+from models_api.principal import Principal
+
+MAX_API_KEY_HEADER_BYTES = 128
+MAX_TOKEN_HEADER_BYTES = 4096
+
+
+class BrowserTokenVerifier(Protocol):
+    def verify(self, id_token: str, app_check_token: str) -> Principal: ...
+
+
+class Authenticator:
+    def __init__(self, api_keys: ApiKeyVerifier, browser_tokens: BrowserTokenVerifier):
+        self._api_keys = api_keys
+        self._browser_tokens = browser_tokens
+
+    def authenticate(self, headers: Headers) -> Principal:
+        api_key = _single_header(headers, "X-Api-Key", MAX_API_KEY_HEADER_BYTES)
+        if api_key is not None:
+            return self._api_keys.verify(api_key)
+
+        authorization = _single_header(headers, "Authorization", MAX_TOKEN_HEADER_BYTES)
+        app_check = _single_header(headers, "X-Firebase-AppCheck", MAX_TOKEN_HEADER_BYTES)
+        if authorization is None and app_check is None:
+            raise Unauthenticated("no credentials")
+        if authorization is None or app_check is None:
+            raise Unauthenticated("browser auth needs both Authorization and X-Firebase-AppCheck")
+        scheme, _, id_token = authorization.partition(" ")
+        id_token = id_token.strip()
+        if scheme.lower() != "bearer" or not id_token or not _looks_like_jwt(id_token):
+            raise Unauthenticated("Authorization is not 'Bearer <JWT>'")
+        if not _looks_like_jwt(app_check):
+            raise Unauthenticated("X-Firebase-AppCheck is not a JWT")
+        return self._browser_tokens.verify(id_token, app_check)
+
+
+def _single_header(headers: Headers, name: str, max_bytes: int) -> str | None:
+    """The header's value; None when absent; Unauthenticated when repeated, empty or too big."""
+    values = headers.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise Unauthenticated(f"{name} repeated")
+    value = values[0].strip()
+    if not value:
+        raise Unauthenticated(f"{name} empty")
+    if len(value) > max_bytes:
+        raise Unauthenticated(f"{name} longer than {max_bytes} bytes")
+    if not value.isascii():
+        raise Unauthenticated(f"{name} is not ASCII")
+    return value
+
+
+def _looks_like_jwt(token: str) -> bool:
+    parts = token.split(".")
+    return len(parts) == 3 and all(parts[:2])

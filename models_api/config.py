@@ -1,0 +1,121 @@
+"""Settings read once from the environment: frozen, validated, failing fast with a clear message."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from models_api.errors import ConfigError
+
+MIN_PEPPER_LENGTH = 32
+_SECRET_VERSION_NAME = re.compile(r"^projects/[^/]+/secrets/[A-Za-z0-9_-]{1,255}/versions/[^/]+$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service needs to know about its environment. See README 'Configuration'."""
+
+    project_id: str
+    firebase_project_id: str
+    firestore_database: str
+    catalog_collection: str
+    api_keys_collection: str
+    api_key_pepper: str | None
+    api_key_pepper_secret: str | None
+    catalog_cache_ttl_seconds: float
+    catalog_max_stale_seconds: float
+    api_key_cache_ttl_seconds: float
+    api_key_cache_max_entries: int
+    backend_timeout_seconds: float
+    cors_allowed_origins: frozenset[str]
+    auth_failure_limit: int
+    auth_failure_window_seconds: float
+    trusted_proxy_hops: int
+    deployed: bool
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from environment variables; raise ConfigError naming the variable."""
+        deployed = bool(environ.get("K_SERVICE"))
+        if deployed and environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
+            raise ConfigError(
+                "FIREBASE_AUTH_EMULATOR_HOST is set in a deployed environment (K_SERVICE is set): "
+                "firebase-admin would accept unsigned ID tokens. Remove the variable."
+            )
+        project_id = _text(environ, "GOOGLE_CLOUD_PROJECT") or _text(environ, "GCP_PROJECT")
+        if not project_id:
+            raise ConfigError("GOOGLE_CLOUD_PROJECT is required (the project that holds Firestore).")
+
+        pepper = environ.get("API_KEY_PEPPER") or None
+        pepper_secret = _text(environ, "API_KEY_PEPPER_SECRET")
+        if pepper is None and pepper_secret is None:
+            raise ConfigError(
+                "Set API_KEY_PEPPER (the pepper itself, e.g. a Cloud Run secret environment "
+                "variable) or API_KEY_PEPPER_SECRET (a Secret Manager version name "
+                "projects/P/secrets/S/versions/V). The local run sets a dev pepper."
+            )
+        if pepper is not None and len(pepper) < MIN_PEPPER_LENGTH:
+            raise ConfigError(f"API_KEY_PEPPER must be at least {MIN_PEPPER_LENGTH} characters.")
+        if pepper is None and pepper_secret and not _SECRET_VERSION_NAME.match(pepper_secret):
+            raise ConfigError(
+                "API_KEY_PEPPER_SECRET must look like projects/P/secrets/S/versions/V."
+            )
+
+        origins = frozenset(
+            origin.strip().rstrip("/")
+            for origin in environ.get("CORS_ALLOWED_ORIGINS", "").split(",")
+            if origin.strip()
+        )
+        for origin in origins:
+            if not _ORIGIN.match(origin):
+                raise ConfigError(
+                    f"CORS_ALLOWED_ORIGINS: {origin!r} is not an origin like https://app.example.com"
+                )
+
+        return cls(
+            project_id=project_id,
+            firebase_project_id=_text(environ, "FIREBASE_PROJECT_ID") or project_id,
+            firestore_database=_text(environ, "FIRESTORE_DATABASE") or "(default)",
+            catalog_collection=_text(environ, "CATALOG_COLLECTION") or "models",
+            api_keys_collection=_text(environ, "API_KEYS_COLLECTION") or "api_keys",
+            api_key_pepper=pepper,
+            api_key_pepper_secret=pepper_secret if pepper is None else None,
+            catalog_cache_ttl_seconds=_number(environ, "CATALOG_CACHE_TTL_SECONDS", 60, 0.01, 3600),
+            catalog_max_stale_seconds=_number(
+                environ, "CATALOG_MAX_STALE_SECONDS", 3600, 0, 7 * 86400
+            ),
+            api_key_cache_ttl_seconds=_number(environ, "API_KEY_CACHE_TTL_SECONDS", 60, 0, 60),
+            api_key_cache_max_entries=int(
+                _number(environ, "API_KEY_CACHE_MAX_ENTRIES", 10000, 1, 1_000_000)
+            ),
+            backend_timeout_seconds=_number(environ, "BACKEND_TIMEOUT_SECONDS", 3, 0.1, 30),
+            cors_allowed_origins=origins,
+            auth_failure_limit=int(_number(environ, "AUTH_FAILURE_LIMIT", 30, 1, 1_000_000)),
+            auth_failure_window_seconds=_number(
+                environ, "AUTH_FAILURE_WINDOW_SECONDS", 60, 1, 3600
+            ),
+            trusted_proxy_hops=int(_number(environ, "TRUSTED_PROXY_HOPS", 0, 0, 10)),
+            deployed=deployed,
+        )
+
+
+def _text(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _number(
+    environ: Mapping[str, str], name: str, default: float, minimum: float, maximum: float
+) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum:g} and {maximum:g}, got {raw}.")
+    return value

@@ -1,0 +1,91 @@
+"""Every error the service raises, and the HTTP status each one becomes.
+
+    Exception
+     +-- ConfigError                  bad or missing configuration: the instance refuses to start
+     +-- BackendUnavailable           Firestore / Secret Manager / Google key endpoints failed
+     +-- ApiError                     an error answered to the client (status + code + message)
+          +-- BadRequest                400  invalid_argument   (bad query parameter)
+          +-- Unauthenticated           401  unauthenticated    (one body for every auth failure)
+          +-- NotFound                  404  not_found          (unknown path or model id)
+          +-- MethodNotAllowed          405  method_not_allowed (carries the Allow header)
+          +-- TooManyRequests           429  rate_limited       (carries Retry-After)
+          +-- InternalError             500  internal           (never carries internals)
+          +-- ServiceUnavailable        503  unavailable        (carries Retry-After)
+
+Only `handler.py` turns exceptions into responses; everything else raises.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable service."""
+
+
+class BackendUnavailable(Exception):
+    """A dependency (Firestore, Secret Manager, Google's key endpoints) could not be reached."""
+
+
+class ApiError(Exception):
+    """An error with a public HTTP status, machine-readable code and human message."""
+
+    status: int = 500
+    code: str = "internal"
+    message: str = "Internal error."
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(message or self.message)
+        if message is not None:
+            self.message = message
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class BadRequest(ApiError):
+    status = 400
+    code = "invalid_argument"
+    message = "Invalid request."
+
+
+class Unauthenticated(ApiError):
+    """Every authentication failure. `reason` goes to logs only, never to the client."""
+
+    status = 401
+    code = "unauthenticated"
+    message = (
+        "Missing or invalid credentials. Send X-Api-Key, or Authorization: Bearer <Firebase ID "
+        "token> together with X-Firebase-AppCheck."
+    )
+
+    def __init__(self, reason: str):
+        super().__init__()
+        self.reason = reason
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
+    message = "Method not allowed. This endpoint supports GET, HEAD and OPTIONS."
+
+
+class TooManyRequests(ApiError):
+    status = 429
+    code = "rate_limited"
+    message = "Too many failed authentication attempts. Retry later."
+
+
+class InternalError(ApiError):
+    status = 500
+    code = "internal"
+    message = "Internal error."
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "unavailable"
+    message = "The model catalog is temporarily unavailable. Retry later."

@@ -1,0 +1,74 @@
+"""Browser auth: a Firebase ID token plus an App Check token, both verified by firebase-admin.
+
+firebase-admin is imported on first use so API-key traffic never pays for it. The app is
+given a credential that carries no authority: verifying tokens needs only Google's public
+keys, never the service account's own credentials.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from models_api.errors import BackendUnavailable, Unauthenticated
+from models_api.principal import Principal
+
+
+class FirebaseTokenVerifier:
+    """Verifies `(id_token, app_check_token)`; raises Unauthenticated or BackendUnavailable."""
+
+    def __init__(self, project_id: str, timeout_seconds: float, app_name: str | None = None):
+        self._project_id = project_id
+        self._timeout_seconds = timeout_seconds
+        self._app_name = app_name or f"models-api-{project_id}"
+        self._app: Any = None
+        self._lock = threading.Lock()
+
+    def app(self) -> Any:
+        """The firebase-admin app used for verification, created on first use."""
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = _initialize_app(
+                        self._app_name, self._project_id, self._timeout_seconds
+                    )
+        return self._app
+
+    def verify(self, id_token: str, app_check_token: str) -> Principal:
+        import jwt
+        from firebase_admin import app_check, auth
+
+        app = self.app()
+        try:
+            app_check.verify_token(app_check_token, app)
+        except jwt.PyJWKClientConnectionError as error:
+            raise BackendUnavailable("app check keys could not be fetched") from error
+        except (jwt.PyJWKClientError, jwt.InvalidTokenError, ValueError) as error:
+            raise Unauthenticated(f"invalid app check token: {type(error).__name__}") from error
+
+        try:
+            claims = auth.verify_id_token(id_token, app=app)
+        except auth.CertificateFetchError as error:
+            raise BackendUnavailable("ID token certificates could not be fetched") from error
+        except (auth.InvalidIdTokenError, ValueError) as error:
+            raise Unauthenticated(f"invalid ID token: {type(error).__name__}") from error
+        return Principal(kind="firebase", subject=str(claims.get("uid", "")))
+
+
+def _initialize_app(name: str, project_id: str, timeout_seconds: float) -> Any:
+    import firebase_admin
+    from firebase_admin import credentials
+    from google.auth.credentials import AnonymousCredentials
+
+    class VerificationOnlyCredential(credentials.Base):  # type: ignore[misc]
+        def get_credential(self) -> AnonymousCredentials:
+            return AnonymousCredentials()
+
+    try:
+        return firebase_admin.get_app(name)
+    except ValueError:
+        return firebase_admin.initialize_app(
+            VerificationOnlyCredential(),
+            options={"projectId": project_id, "httpTimeout": timeout_seconds},
+            name=name,
+        )

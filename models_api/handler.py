@@ -1,0 +1,182 @@
+"""The request path: route -> method -> throttle -> authenticate -> catalog -> respond.
+
+This is the only place where exceptions become HTTP responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Request, Response
+
+from models_api import http
+from models_api.auth_throttle import AuthFailureThrottle
+from models_api.authentication import Authenticator
+from models_api.catalog import PROVIDERS, CatalogCache, ModelFilter, Representation
+from models_api.errors import (
+    ApiError,
+    BackendUnavailable,
+    BadRequest,
+    ConfigError,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+    Unauthenticated,
+)
+from models_api.principal import Principal
+from models_api.structured_log import RequestLogger
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = "5"
+_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
+_BOOLEANS = {"true": True, "false": False}
+_LIST_PATHS = ("/", "/models", "/models/")
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the path asks for: the list (model_id None) or one model."""
+
+    model_id: str | None
+
+
+def route_for(path: str) -> Route:
+    """Accept the function's root (Cloud Functions URL) and /models (Cloud Run URL)."""
+    if path in _LIST_PATHS:
+        return Route(model_id=None)
+    if path.startswith("/models/"):
+        model_id = path[len("/models/") :]
+        if _MODEL_ID.fullmatch(model_id):
+            return Route(model_id=model_id)
+    raise NotFound("No such path. The catalog is at /models and /models/{id}.")
+
+
+def model_filter_for(request: Request) -> ModelFilter:
+    """Parse the optional filters; a bad value is a 400 that names the parameter."""
+    args = request.args
+
+    def single(name: str) -> str | None:
+        values = args.getlist(name)
+        if len(values) > 1:
+            raise BadRequest(f"Query parameter '{name}' may be given once.")
+        return values[0] if values else None
+
+    provider = single("provider")
+    if provider is not None and provider not in PROVIDERS:
+        raise BadRequest(f"Query parameter 'provider' must be one of: {', '.join(PROVIDERS)}.")
+    flags: dict[str, bool | None] = {}
+    for name in ("supports_tools", "supports_vision"):
+        raw = single(name)
+        if raw is not None and raw.lower() not in _BOOLEANS:
+            raise BadRequest(f"Query parameter '{name}' must be 'true' or 'false'.")
+        flags[name] = None if raw is None else _BOOLEANS[raw.lower()]
+    return ModelFilter(
+        provider=provider,
+        supports_tools=flags["supports_tools"],
+        supports_vision=flags["supports_vision"],
+    )
+
+
+class ModelsHandler:
+    """The functions-framework HTTP target, with every dependency injected."""
+
+    def __init__(
+        self,
+        *,
+        authenticator: Authenticator,
+        catalog: CatalogCache,
+        throttle: AuthFailureThrottle,
+        request_logger: RequestLogger,
+        allowed_origins: frozenset[str],
+        trusted_proxy_hops: int,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        self._authenticator = authenticator
+        self._catalog = catalog
+        self._throttle = throttle
+        self._request_logger = request_logger
+        self._allowed_origins = allowed_origins
+        self._trusted_proxy_hops = trusted_proxy_hops
+        self._clock = clock
+
+    def __call__(self, request: Request) -> Response:
+        started = self._clock()
+        request_id = http.request_id_for(request)
+        outcome = _Outcome()
+        try:
+            response = self._dispatch(request, outcome)
+        except Unauthenticated as error:
+            outcome.auth_failure = error.reason
+            response = http.error_response(error, request_id)
+        except ApiError as error:
+            response = http.error_response(error, request_id)
+        except BackendUnavailable as error:
+            logger.warning("answering 503: %s", error)
+            unavailable = ServiceUnavailable(headers={"Retry-After": RETRY_AFTER_SECONDS})
+            response = http.error_response(unavailable, request_id)
+        except ConfigError as error:
+            logger.error("configuration error: %s", error)
+            response = http.error_response(InternalError(), request_id)
+        except Exception:
+            logger.exception("unhandled error (request_id=%s)", request_id)
+            response = http.error_response(InternalError(), request_id)
+        http.add_common_headers(response, request, request_id, self._allowed_origins)
+        self._request_logger.log(
+            request,
+            response.status_code,
+            self._clock() - started,
+            request_id,
+            outcome.principal,
+            outcome.auth_failure,
+            response.content_length or 0,
+        )
+        return response
+
+    def _dispatch(self, request: Request, outcome: _Outcome) -> Response:
+        route = route_for(request.path)
+        if request.method == "OPTIONS":
+            return http.preflight_response(request, self._allowed_origins)
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(headers={"Allow": http.ALLOWED_METHODS})
+
+        address = http.client_address(request, self._trusted_proxy_hops)
+        self._throttle.check(address)
+        try:
+            outcome.principal = self._authenticator.authenticate(request.headers)
+        except Unauthenticated:
+            self._throttle.record_failure(address)
+            raise
+
+        snapshot = self._catalog.current()
+        if route.model_id is None:
+            representation = snapshot.list_representation(model_filter_for(request))
+        else:
+            found = snapshot.model_representation(route.model_id)
+            if found is None:
+                raise NotFound(f"No model with id '{route.model_id}' in the catalog.")
+            representation = found
+        return self._representation_response(request, representation)
+
+    @staticmethod
+    def _representation_response(request: Request, representation: Representation) -> Response:
+        headers = {"ETag": representation.etag, "Cache-Control": http.SUCCESS_CACHE_CONTROL}
+        if http.etag_matches(request.headers.get("If-None-Match"), representation.etag):
+            response = Response(status=304)
+            response.headers.update(headers)
+            return response
+        return http.json_response(200, representation.body, headers)
+
+
+class _Outcome:
+    """What the request turned out to be, for its log line."""
+
+    __slots__ = ("principal", "auth_failure")
+
+    def __init__(self) -> None:
+        self.principal: Principal | None = None
+        self.auth_failure: str | None = None

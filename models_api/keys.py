@@ -1,0 +1,115 @@
+"""python -m models_api.keys: mint, list, revoke, disable and enable API keys.
+
+Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, FIRESTORE_DATABASE,
+API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET), with the operator's own
+credentials (Application Default Credentials), or the emulator when FIRESTORE_EMULATOR_HOST
+is set. The full key is printed once, by `create`, and is never stored.
+Exit status: 0 done, 1 refused (unknown key, bad argument), 2 Firestore failure, 64 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+
+from models_api.config import Settings
+from models_api.errors import BackendUnavailable, ConfigError
+from models_api.key_admin import KeyAdminError, create_key, list_keys, set_key_status
+from models_api.pepper import SecretManagerPepper, static_pepper
+
+
+def parse_expiry(value: str) -> datetime:
+    """`30d`, `12h`, or an ISO 8601 date/time (UTC if no offset)."""
+    try:
+        if value[-1:] in ("d", "h") and value[:-1].isdigit():
+            amount = int(value[:-1])
+            delta = timedelta(days=amount) if value[-1] == "d" else timedelta(hours=amount)
+            return datetime.now(timezone.utc) + delta
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not 30d, 12h or an ISO 8601 time"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m models_api.keys",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="mint a key and print it once")
+    create.add_argument("--owner", required=True, help="who the key belongs to (account id)")
+    create.add_argument("--label", default="", help="free text, e.g. 'ci pipeline'")
+    create.add_argument("--expires", type=parse_expiry, help="30d, 12h or ISO 8601 time")
+    listing = commands.add_parser("list", help="an owner's keys (never the keys themselves)")
+    listing.add_argument("--owner", required=True)
+    for action, text in (
+        ("revoke", "revoke a key for good"),
+        ("disable", "suspend a key (can be enabled again)"),
+        ("enable", "re-enable a disabled key"),
+    ):
+        command = commands.add_parser(action, help=text)
+        command.add_argument("key_id", help="the key id printed by create/list")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 64
+    from google.cloud import firestore
+
+    client = firestore.Client(project=settings.project_id, database=settings.firestore_database)
+    collection = settings.api_keys_collection
+    try:
+        if arguments.command == "create":
+            if settings.api_key_pepper is not None:
+                pepper = static_pepper(settings.api_key_pepper)()
+            else:
+                assert settings.api_key_pepper_secret is not None
+                pepper = SecretManagerPepper(settings.api_key_pepper_secret, 30.0)()
+            created = create_key(
+                client, collection, pepper, arguments.owner, arguments.label, arguments.expires
+            )
+            record = created.record
+            print(f"key id:  {record.key_id}")
+            print(f"prefix:  {record.prefix}")
+            print(f"owner:   {record.owner}")
+            print(f"expires: {record.expires_at.isoformat() if record.expires_at else 'never'}")
+            print("api key (shown once, store it now):")
+            print(created.api_key)
+        elif arguments.command == "list":
+            records = list_keys(client, collection, arguments.owner)
+            print(f"{'key id':64}  {'prefix':12}  {'status':8}  {'created':25}  expires  label")
+            for record in records:
+                expires = record.expires_at.isoformat() if record.expires_at else "never"
+                print(
+                    f"{record.key_id}  {record.prefix:12}  {record.status:8}  "
+                    f"{record.created_at.isoformat():25}  {expires}  {record.label}"
+                )
+            print(f"{len(records)} key(s)")
+        else:
+            record = set_key_status(client, collection, arguments.key_id, arguments.command)
+            print(f"{record.prefix} ({record.key_id}) is now {record.status}")
+    except KeyAdminError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (BackendUnavailable, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - one-line reason for the operator
+        print(f"error: Firestore failed: {type(error).__name__}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
