@@ -41,7 +41,9 @@ class ValidationReport:
         self.errors.append(f"{file.name}: model '{model}': {field_name}: {problem}")
 
 
-def load_catalog(data_dir: Path, policy: PricingPolicy) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def load_catalog(
+    data_dir: Path, policy: PricingPolicy
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """All models as Firestore documents keyed by id, and the list of problems (empty if valid)."""
     report = ValidationReport()
     documents: dict[str, dict[str, Any]] = {}

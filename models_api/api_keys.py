@@ -56,7 +56,9 @@ def is_well_formed_api_key(candidate: str) -> bool:
     """Shape and checksum only; no database involved."""
     if len(candidate) != KEY_LENGTH or not _KEY_SHAPE.fullmatch(candidate):
         return False
-    return hmac.compare_digest(candidate[-CHECKSUM_LENGTH:], _checksum(candidate[:-CHECKSUM_LENGTH]))
+    return hmac.compare_digest(
+        candidate[-CHECKSUM_LENGTH:], _checksum(candidate[:-CHECKSUM_LENGTH])
+    )
 
 
 def display_prefix(api_key: str) -> str:

@@ -46,7 +46,9 @@ class Settings:
             )
         project_id = _text(environ, "GOOGLE_CLOUD_PROJECT") or _text(environ, "GCP_PROJECT")
         if not project_id:
-            raise ConfigError("GOOGLE_CLOUD_PROJECT is required (the project that holds Firestore).")
+            raise ConfigError(
+                "GOOGLE_CLOUD_PROJECT is required (the project that holds Firestore)."
+            )
 
         pepper = environ.get("API_KEY_PEPPER") or None
         pepper_secret = _text(environ, "API_KEY_PEPPER_SECRET")

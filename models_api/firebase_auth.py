@@ -62,7 +62,7 @@ def _initialize_app(name: str, project_id: str, timeout_seconds: float) -> Any:
 
     class VerificationOnlyCredential(credentials.Base):  # type: ignore[misc]
         def get_credential(self) -> AnonymousCredentials:
-            return AnonymousCredentials()
+            return AnonymousCredentials()  # type: ignore[no-untyped-call]
 
     try:
         return firebase_admin.get_app(name)

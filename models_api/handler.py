@@ -33,7 +33,7 @@ from models_api.structured_log import RequestLogger
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
-_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
+_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}")
 _BOOLEANS = {"true": True, "false": False}
 _LIST_PATHS = ("/", "/models", "/models/")
 

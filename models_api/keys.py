@@ -29,9 +29,7 @@ def parse_expiry(value: str) -> datetime:
             return datetime.now(timezone.utc) + delta
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not 30d, 12h or an ISO 8601 time"
-        ) from None
+        raise argparse.ArgumentTypeError(f"{value!r} is not 30d, 12h or an ISO 8601 time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

@@ -58,7 +58,7 @@ class SecretManagerPepper:
                 f"secret manager read failed: {type(error).__name__}"
             ) from error
         data: bytes = response.payload.data
-        if response.payload.HasField("data_crc32c"):
+        if "data_crc32c" in response.payload:
             if google_crc32c.value(data) != response.payload.data_crc32c:
                 raise BackendUnavailable("secret manager payload failed its CRC32C check")
         if len(data) < 32:

@@ -106,7 +106,7 @@ class _StdoutLineHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             write_to_stdout(self.format(record))
-        except Exception:  # pragma: no cover - logging must never break a request
+        except Exception:  # noqa: BLE001 - logging must never break a request
             self.handleError(record)
 
 

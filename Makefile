@@ -1,0 +1,47 @@
+# The two commands a developer needs: `make run` and `make test`. Everything else is set-up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TOOLS_VENV := .venv-tools
+export TF_CLI_CONFIG_FILE := /dev/null
+export CHECKPOINT_DISABLE := 1
+
+.PHONY: run test bench lint setup clean
+
+run: $(VENV)/.runtime node_modules/.installed  ## serve /models locally on the emulator
+	$(VENV)/bin/python scripts/run_local.py
+
+test: $(VENV)/.dev $(TOOLS_VENV)/.installed node_modules/.installed  ## every test CI runs
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m pytest
+
+bench: $(VENV)/.dev node_modules/.installed  ## throughput/latency/cold start vs. the server's limit
+	$(VENV)/bin/python bench/run_bench.py
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+setup: $(VENV)/.dev $(TOOLS_VENV)/.installed node_modules/.installed
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(TOOLS_VENV)/.installed: requirements-infra.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules .run

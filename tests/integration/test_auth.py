@@ -1,0 +1,373 @@
+"""The negative auth matrix, API key lifecycle, and browser auth with firebase-admin's real
+verification code (only the Google key/certificate downloads are replaced)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from models_api.api_keys import generate_api_key
+from models_api.firebase_auth import FirebaseTokenVerifier
+from tests.conftest import Project, make_client, mint_key
+from tests.support.firebase_tokens import TokenIssuer
+
+UNIFORM_401_MESSAGE = (
+    "Missing or invalid credentials. Send X-Api-Key, or Authorization: Bearer <Firebase ID "
+    "token> together with X-Firebase-AppCheck."
+)
+
+
+def _flip_checksum(key: str) -> str:
+    last = key[-1]
+    return key[:-1] + ("A" if last != "A" else "B")
+
+
+def _flip_body(key: str) -> str:
+    return key[:10] + ("x" if key[10] != "x" else "y") + key[11:]
+
+
+@pytest.fixture
+def issuer(seeded: Project) -> TokenIssuer:
+    token_issuer = TokenIssuer(seeded.project_id)
+    token_issuer.install(FirebaseTokenVerifier(seeded.project_id, 2).app())
+    return token_issuer
+
+
+@pytest.fixture
+def browser_client(seeded: Project, issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    return make_client(seeded, monkeypatch)
+
+
+def _assert_uniform_401(response: Any) -> None:
+    assert response.status_code == 401
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == "unauthenticated"
+    assert body["error"]["message"] == UNIFORM_401_MESSAGE
+    assert body["error"]["request_id"] == response.headers["X-Request-Id"]
+
+
+# Each case: (name, headers built from (valid key, issuer)), all answered with the same 401.
+KEY_CASES: list[tuple[str, Callable[[str], list[tuple[str, str]]]]] = [
+    ("no credentials", lambda k: []),
+    ("empty key", lambda k: [("X-Api-Key", "")]),
+    ("whitespace key", lambda k: [("X-Api-Key", "   ")]),
+    ("wrong prefix", lambda k: [("X-Api-Key", "sk_" + k[4:])]),
+    ("no prefix", lambda k: [("X-Api-Key", k[4:])]),
+    ("too short", lambda k: [("X-Api-Key", k[:-1])]),
+    ("too long", lambda k: [("X-Api-Key", k + "A")]),
+    ("bad checksum", lambda k: [("X-Api-Key", _flip_checksum(k))]),
+    ("bad body, stale checksum", lambda k: [("X-Api-Key", _flip_body(k))]),
+    ("non-base62 character", lambda k: [("X-Api-Key", k[:8] + "-" + k[9:])]),
+    ("oversized key header", lambda k: [("X-Api-Key", "inf_" + "A" * 5000)]),
+    ("repeated key header", lambda k: [("X-Api-Key", k), ("X-Api-Key", k)]),
+    ("well-formed unknown key", lambda k: [("X-Api-Key", generate_api_key())]),
+    ("key in Authorization", lambda k: [("Authorization", f"Bearer {k}")]),
+    ("lowercased key", lambda k: [("X-Api-Key", k.lower())]),
+]
+
+
+@pytest.mark.parametrize(("name", "headers"), KEY_CASES, ids=[c[0] for c in KEY_CASES])
+def test_bad_api_keys_get_the_uniform_401(
+    client: Any, api_key: str, name: str, headers: Callable[[str], list[tuple[str, str]]]
+) -> None:
+    response = client.get("/models", headers=headers(api_key))
+
+    _assert_uniform_401(response)
+
+
+@pytest.mark.parametrize(
+    "status", ["revoked", "disabled", "bogus-status"], ids=["revoked", "disabled", "corrupt"]
+)
+def test_keys_that_are_not_active_get_401(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch, status: str
+) -> None:
+    key = mint_key(seeded)
+    for snapshot in seeded.client.collection("api_keys").stream():
+        snapshot.reference.update({"status": status})
+    client = make_client(seeded, monkeypatch)
+
+    _assert_uniform_401(client.get("/models", headers={"X-Api-Key": key}))
+
+
+def test_an_expired_key_gets_401(seeded: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = mint_key(seeded, expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1))
+    client = make_client(seeded, monkeypatch)
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
+
+    time.sleep(1.1)
+
+    _assert_uniform_401(client.get("/models", headers={"X-Api-Key": key}))
+
+
+def test_malformed_keys_cost_no_firestore_read(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch, mocker: Any
+) -> None:
+    client = make_client(seeded, monkeypatch)
+    lookups = mocker.spy(__import__("models_api.api_keys").api_keys.FirestoreKeyStore, "find_key")
+    valid = mint_key(seeded)
+
+    for _, headers in KEY_CASES:
+        if _ in ("well-formed unknown key", "no credentials"):
+            continue
+        client.get("/models", headers=headers(valid))
+
+    assert lookups.call_count == 0
+
+
+def test_a_key_revoked_with_the_cli_stops_working_after_the_cache_ttl(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models_api.key_admin import set_key_status
+
+    key = mint_key(seeded)
+    client = make_client(seeded, monkeypatch, API_KEY_CACHE_TTL_SECONDS="0.5")
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
+    key_id = next(iter(seeded.client.collection("api_keys").stream())).id
+
+    set_key_status(seeded.client, "api_keys", key_id, "revoke")
+    during_ttl = client.get("/models", headers={"X-Api-Key": key})
+    time.sleep(0.6)
+    after_ttl = client.get("/models", headers={"X-Api-Key": key})
+
+    assert during_ttl.status_code == 200  # the documented revocation delay
+    _assert_uniform_401(after_ttl)
+
+
+def test_repeated_auth_failures_from_one_address_get_429(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(seeded, monkeypatch, AUTH_FAILURE_LIMIT="5")
+    key = mint_key(seeded)
+
+    statuses = [
+        client.get("/models", headers={"X-Api-Key": "inf_garbage"}).status_code for _ in range(5)
+    ]
+    blocked = client.get("/models", headers={"X-Api-Key": key})
+
+    assert statuses == [401] * 5
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) >= 1
+    assert blocked.get_json()["error"]["code"] == "rate_limited"
+
+
+# --- Browser path: Firebase ID token + App Check token -------------------------------------
+
+
+def test_a_valid_id_token_and_app_check_token_get_200(
+    browser_client: Any, issuer: TokenIssuer
+) -> None:
+    response = browser_client.get(
+        "/models",
+        headers={
+            "Authorization": f"Bearer {issuer.id_token()}",
+            "X-Firebase-AppCheck": issuer.app_check_token(),
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["models"]
+
+
+def _other_key_pem() -> bytes:
+    return TokenIssuer("other").private_pem
+
+
+BROWSER_CASES: list[tuple[str, Callable[[TokenIssuer], dict[str, str]]]] = [
+    ("id token only", lambda i: {"Authorization": f"Bearer {i.id_token()}"}),
+    ("app check only", lambda i: {"X-Firebase-AppCheck": i.app_check_token()}),
+    (
+        "not bearer",
+        lambda i: {
+            "Authorization": f"Basic {i.id_token()}",
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    (
+        "bearer without token",
+        lambda i: {"Authorization": "Bearer ", "X-Firebase-AppCheck": i.app_check_token()},
+    ),
+    (
+        "id token alg none",
+        lambda i: {
+            "Authorization": "Bearer " + _unsigned(i.id_token()),
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    (
+        "id token HS256",
+        lambda i: {
+            "Authorization": "Bearer " + i.id_token(algorithm="HS256", key="k" * 32),
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    (
+        "id token expired",
+        lambda i: {
+            "Authorization": "Bearer "
+            + i.id_token(exp=int(time.time()) - 60, iat=int(time.time()) - 7200),
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    (
+        "id token issued in the future",
+        lambda i: {
+            "Authorization": "Bearer "
+            + i.id_token(iat=int(time.time()) + 3600, exp=int(time.time()) + 7200),
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    (
+        "id token wrong audience",
+        lambda i: {
+            "Authorization": "Bearer " + i.id_token(aud="another-project"),
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    (
+        "id token wrong issuer",
+        lambda i: {
+            "Authorization": "Bearer " + i.id_token(iss="https://securetoken.google.com/x"),
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    (
+        "id token unknown kid",
+        lambda i: {
+            "Authorization": "Bearer " + i.id_token(kid="unknown-kid"),
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    (
+        "id token signed by another key",
+        lambda i: {
+            "Authorization": "Bearer " + i.id_token(key=_other_key_pem()),
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    (
+        "app check expired",
+        lambda i: {
+            "Authorization": f"Bearer {i.id_token()}",
+            "X-Firebase-AppCheck": i.app_check_token(exp=int(time.time()) - 60),
+        },
+    ),
+    (
+        "app check wrong project",
+        lambda i: {
+            "Authorization": f"Bearer {i.id_token()}",
+            "X-Firebase-AppCheck": i.app_check_token(aud=["projects/999", "projects/other"]),
+        },
+    ),
+    (
+        "app check unknown kid",
+        lambda i: {
+            "Authorization": f"Bearer {i.id_token()}",
+            "X-Firebase-AppCheck": i.app_check_token(kid="unknown-kid"),
+        },
+    ),
+    (
+        "app check HS256",
+        lambda i: {
+            "Authorization": f"Bearer {i.id_token()}",
+            "X-Firebase-AppCheck": i.app_check_token(algorithm="HS256", key="k" * 32),
+        },
+    ),
+    (
+        "app check is an id token",
+        lambda i: {"Authorization": f"Bearer {i.id_token()}", "X-Firebase-AppCheck": i.id_token()},
+    ),
+    (
+        "oversized authorization",
+        lambda i: {
+            "Authorization": "Bearer " + "a" * 5000 + ".b.c",
+            "X-Firebase-AppCheck": i.app_check_token(),
+        },
+    ),
+    ("repeated app check", lambda i: {"Authorization": f"Bearer {i.id_token()}"}),
+]
+
+
+def _unsigned(token: str) -> str:
+    import base64
+    import json
+
+    header, payload, _ = token.split(".")
+    none_header = (
+        base64.urlsafe_b64encode(json.dumps({"alg": "none", "kid": "test-kid-1"}).encode())
+        .rstrip(b"=")
+        .decode()
+    )
+    return f"{none_header}.{payload}."
+
+
+@pytest.mark.parametrize(("name", "headers"), BROWSER_CASES, ids=[c[0] for c in BROWSER_CASES])
+def test_bad_browser_credentials_get_the_uniform_401(
+    browser_client: Any, issuer: TokenIssuer, name: str, headers: Callable[[TokenIssuer], Any]
+) -> None:
+    header_list = list(headers(issuer).items())
+    if name == "repeated app check":
+        header_list += [("X-Firebase-AppCheck", issuer.app_check_token())] * 2
+
+    response = browser_client.get("/models", headers=header_list)
+
+    _assert_uniform_401(response)
+
+
+def test_failing_to_download_google_keys_is_503_not_401(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token_issuer = TokenIssuer(seeded.project_id)
+    token_issuer.install(FirebaseTokenVerifier(seeded.project_id, 2).app(), fail_downloads=True)
+    client = make_client(seeded, monkeypatch)
+
+    response = client.get(
+        "/models",
+        headers={
+            "Authorization": f"Bearer {token_issuer.id_token()}",
+            "X-Firebase-AppCheck": token_issuer.app_check_token(),
+        },
+    )
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+
+
+def test_failing_to_download_id_token_certificates_is_503(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from firebase_admin import auth
+
+    token_issuer = TokenIssuer(seeded.project_id)
+    app = FirebaseTokenVerifier(seeded.project_id, 2).app()
+    token_issuer.install(app)
+    auth._get_client(app)._token_verifier.request = lambda *a, **k: type(
+        "R", (), {"status": 500, "headers": {}, "data": b""}
+    )()
+    client = make_client(seeded, monkeypatch)
+
+    response = client.get(
+        "/models",
+        headers={
+            "Authorization": f"Bearer {token_issuer.id_token()}",
+            "X-Firebase-AppCheck": token_issuer.app_check_token(),
+        },
+    )
+
+    assert response.status_code == 503
+
+
+def test_the_service_refuses_to_start_with_the_auth_emulator_in_a_deployed_environment(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models_api.errors import ConfigError
+
+    monkeypatch.setenv("K_SERVICE", "models")
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+
+    with pytest.raises(ConfigError, match="unsigned ID tokens"):
+        make_client(seeded, monkeypatch)

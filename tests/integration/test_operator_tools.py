@@ -1,0 +1,210 @@
+"""The seed script and key CLI against the emulator, as an operator runs them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DEV_PEPPER, Project, make_client, seed_catalog
+from tests.support.processes import ROOT
+
+DATA_DIR = ROOT / "catalog_seed" / "models"
+
+
+def _documents(project: Project) -> dict[str, dict[str, Any]]:
+    return {s.id: s.to_dict() for s in project.client.collection("models").stream()}
+
+
+def _copy_data(tmp_path: Path) -> Path:
+    target = tmp_path / "models"
+    shutil.copytree(DATA_DIR, target)
+    return target
+
+
+def test_seeding_twice_changes_nothing_the_second_time(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert seed_catalog(project) == 0
+    first = _documents(project)
+    capsys.readouterr()
+
+    assert seed_catalog(project) == 0
+    output = capsys.readouterr().out
+
+    assert "0 added, 0 changed, 15 unchanged, 0 removed" in output
+    assert "nothing to do" in output
+    assert _documents(project) == first
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected_error"),
+    [
+        ('provider = "anthropic"', 'provider = "azure"', "provider"),
+        ("context_window = 200000", "context_window = -1", "context_window"),
+        (
+            "max_output_tokens = 64000\nsupports_tools = true\nsupports_vision = true\n"
+            'upstream_usd_per_1m_input = "1.00"',
+            "max_output_tokens = 900000\nsupports_tools = true\nsupports_vision = true\n"
+            'upstream_usd_per_1m_input = "1.00"',
+            "max_output_tokens",
+        ),
+        (
+            'upstream_usd_per_1m_input = "1.00"',
+            'upstream_usd_per_1m_input = "-1"',
+            "upstream_usd_per_1m_input",
+        ),
+        ('id = "claude-haiku-4-5"', 'id = "claude-sonnet-4-6"', "duplicate"),
+        ("supports_tools = true", 'supports_tools = "yes"', "supports_tools"),
+    ],
+)
+def test_any_invalid_field_means_zero_writes(
+    project: Project,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    expected_error: str,
+) -> None:
+    data = _copy_data(tmp_path)
+    anthropic = data / "anthropic.toml"
+    text = anthropic.read_text()
+    assert old in text
+    anthropic.write_text(text.replace(old, new, 1))
+
+    status = seed_catalog(project, "--data-dir", str(data))
+
+    errors = capsys.readouterr().err
+    assert status == 1
+    assert "anthropic.toml" in errors and expected_error in errors
+    assert "nothing was written" in errors
+    assert _documents(project) == {}
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(
+    seeded: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _documents(seeded)
+    data = _copy_data(tmp_path)
+    openai = data / "openai.toml"
+    openai.write_text(openai.read_text().replace('"1.75"', '"2.00"', 1))
+    (data / "vertex.toml").unlink()
+    capsys.readouterr()
+
+    assert seed_catalog(seeded, "--data-dir", str(data), "--dry-run") == 0
+
+    output = capsys.readouterr().out
+    assert "~ changed   gpt-5.2" in output
+    assert "cost_per_1k_input: 0.245 -> 0.28" in output
+    assert "- removed   gemini-3-flash" in output
+    assert "dry run: nothing was written" in output
+    assert _documents(seeded) == before
+
+
+def test_a_removed_model_is_retired_and_no_longer_served(
+    seeded: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import mint_key
+
+    data = _copy_data(tmp_path)
+    (data / "vertex.toml").unlink()
+
+    assert seed_catalog(seeded, "--data-dir", str(data)) == 0
+
+    documents = _documents(seeded)
+    assert documents["gemini-3-flash"]["status"] == "retired"
+    client = make_client(seeded, monkeypatch)
+    served = client.get("/models", headers={"X-Api-Key": mint_key(seeded)}).get_json()["models"]
+    assert "gemini-3-flash" not in {m["id"] for m in served}
+
+
+def test_delete_removed_deletes(seeded: Project, tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    (data / "vertex.toml").unlink()
+
+    assert seed_catalog(seeded, "--data-dir", str(data), "--delete-removed") == 0
+
+    assert "gemini-3-flash" not in _documents(seeded)
+
+
+def test_changing_the_margin_changes_every_price_and_nothing_else(
+    seeded: Project, tmp_path: Path
+) -> None:
+    before = _documents(seeded)
+    pricing = tmp_path / "pricing.toml"
+    pricing.write_text(
+        (ROOT / "catalog_seed" / "pricing.toml").read_text().replace('"1.4"', '"2.8"')
+    )
+
+    assert seed_catalog(seeded, "--pricing", str(pricing)) == 0
+
+    after = _documents(seeded)
+    for model_id, old in before.items():
+        new = after[model_id]
+        changed = {name for name in old if old[name] != new.get(name)}
+        if "cost_per_1k_input" in old:
+            assert changed == {"cost_per_1k_input", "cost_per_1k_output"}
+            assert new["cost_per_1k_input"] == pytest.approx(old["cost_per_1k_input"] * 2, abs=1e-6)
+        else:
+            assert changed == set()
+
+
+def _run_keys_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **project.service_env(), "API_KEY_PEPPER": DEV_PEPPER}
+    return subprocess.run(
+        [sys.executable, "-m", "models_api.keys", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_key_cli_creates_lists_and_revokes(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = _run_keys_cli(
+        seeded, "create", "--owner", "acct-9", "--label", "ci", "--expires", "30d"
+    )
+    assert created.returncode == 0, created.stderr
+    api_key = created.stdout.strip().splitlines()[-1]
+    key_id = created.stdout.split("key id:")[1].split()[0]
+    client = make_client(seeded, monkeypatch, API_KEY_CACHE_TTL_SECONDS="0")
+    assert client.get("/models", headers={"X-Api-Key": api_key}).status_code == 200
+
+    listed = _run_keys_cli(seeded, "list", "--owner", "acct-9")
+    revoked = _run_keys_cli(seeded, "revoke", key_id)
+    enable_revoked = _run_keys_cli(seeded, "enable", key_id)
+    unknown = _run_keys_cli(seeded, "disable", "0" * 64)
+    malformed = _run_keys_cli(seeded, "disable", "not-an-id")
+
+    assert listed.returncode == 0 and key_id in listed.stdout and "active" in listed.stdout
+    assert api_key not in listed.stdout
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert enable_revoked.returncode == 1 and "final" in enable_revoked.stderr
+    assert unknown.returncode == 1 and "no API key" in unknown.stderr
+    assert malformed.returncode == 1
+    assert client.get("/models", headers={"X-Api-Key": api_key}).status_code == 401
+    stored = next(iter(seeded.client.collection("api_keys").stream())).to_dict()
+    assert api_key not in str(stored)
+    assert stored["prefix"] == api_key[:12]
+
+
+def test_disable_and_enable_round_trip(seeded: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    created = _run_keys_cli(seeded, "create", "--owner", "acct-7")
+    api_key = created.stdout.strip().splitlines()[-1]
+    key_id = created.stdout.split("key id:")[1].split()[0]
+    client = make_client(seeded, monkeypatch, API_KEY_CACHE_TTL_SECONDS="0")
+
+    assert _run_keys_cli(seeded, "disable", key_id).returncode == 0
+    disabled = client.get("/models", headers={"X-Api-Key": api_key}).status_code
+    assert _run_keys_cli(seeded, "enable", key_id).returncode == 0
+    enabled = client.get("/models", headers={"X-Api-Key": api_key}).status_code
+
+    assert (disabled, enabled) == (401, 200)

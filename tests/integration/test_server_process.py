@@ -1,0 +1,63 @@
+"""The service as a real functions-framework server process, over HTTP, with its logs."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Project, mint_key
+from tests.support.processes import FunctionServer
+
+
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@pytest.fixture
+def server(seeded: Project) -> Iterator[FunctionServer]:
+    running = FunctionServer(seeded.service_env(), workers=1, threads=4).start()
+    yield running
+    running.stop()
+
+
+def test_a_real_server_serves_the_catalog_and_logs_json_lines(
+    seeded: Project, server: FunctionServer
+) -> None:
+    key = mint_key(seeded)
+
+    status, headers, body = http_get(
+        f"{server.url}/models",
+        {"X-Api-Key": key, "X-Cloud-Trace-Context": "0123456789abcdef0123456789abcdef/42;o=1"},
+    )
+    bad_status, _, bad_body = http_get(f"{server.url}/models", {"X-Api-Key": key[:-1] + "Z"})
+    server.stop()
+
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert len(json.loads(body)["models"]) == 11
+    assert bad_status == 401
+    assert json.loads(bad_body)["error"]["code"] == "unauthenticated"
+
+    entries = [json.loads(line) for line in server.log_lines() if line.startswith("{")]
+    requests = [e for e in entries if "httpRequest" in e]
+    assert [e["httpRequest"]["status"] for e in requests] == [200, 401]
+    ok, refused = requests
+    assert ok["severity"] == "INFO"
+    assert ok["auth"] == {"kind": "api_key", "subject": key[:12]}
+    assert ok["logging.googleapis.com/trace"] == (
+        f"projects/{seeded.project_id}/traces/0123456789abcdef0123456789abcdef"
+    )
+    assert refused["severity"] == "WARNING"
+    assert refused["auth_failure"]
+    full_log = "\n".join(server.log_lines())
+    assert key not in full_log
+    assert key[:-1] + "Z" not in full_log
