@@ -7,12 +7,16 @@ start with a clear message instead of answering requests.
 import os
 
 import functions_framework
-from flask import Request, Response
+from flask import Request, Response, current_app, has_app_context
 
 from models_api import build_models_handler
 from models_api.config import Settings
+from models_api.http import adapt_framework_app
 
 _handle = build_models_handler(Settings.from_env(os.environ))
+
+if has_app_context():  # functions-framework imports this module inside its app's context
+    adapt_framework_app(current_app)
 
 
 @functions_framework.http

@@ -72,9 +72,9 @@ def model_filter_for(request: Request) -> ModelFilter:
     flags: dict[str, bool | None] = {}
     for name in ("supports_tools", "supports_vision"):
         raw = single(name)
-        if raw is not None and raw.lower() not in _BOOLEANS:
+        if raw is not None and raw not in _BOOLEANS:
             raise BadRequest(f"Query parameter '{name}' must be 'true' or 'false'.")
-        flags[name] = None if raw is None else _BOOLEANS[raw.lower()]
+        flags[name] = None if raw is None else _BOOLEANS[raw]
     return ModelFilter(
         provider=provider,
         supports_tools=flags["supports_tools"],

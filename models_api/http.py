@@ -6,7 +6,8 @@ import json
 import re
 import uuid
 
-from flask import Request, Response
+from flask import Flask, Request, Response
+from werkzeug.exceptions import HTTPException
 
 from models_api.errors import ApiError
 
@@ -84,3 +85,21 @@ def preflight_response(request: Request, allowed_origins: frozenset[str]) -> Res
         response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE_SECONDS
     return response
+
+
+def adapt_framework_app(app: Flask) -> None:
+    """Make what functions-framework answers by itself follow our contract.
+
+    No 308 redirects for `//models` (the path reaches the handler, which answers 404), and
+    the framework's own errors (its /robots.txt and /favicon.ico 404s) use our JSON envelope.
+    """
+    app.url_map.merge_slashes = False
+
+    def framework_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        api_error = ApiError(error.description if status < 500 else None)
+        api_error.status = status
+        api_error.code = {404: "not_found", 405: "method_not_allowed"}.get(status, "internal")
+        return error_response(api_error, uuid.uuid4().hex)
+
+    app.register_error_handler(HTTPException, framework_error)

@@ -62,6 +62,7 @@ class RequestLogger:
                 "latency": f"{latency_seconds:.6f}s",
             },
             "request_id": request_id,
+            "pid": os.getpid(),  # gunicorn forks workers after the app is built
             "firestore_reads_total": self._read_count(),
         }
         if principal is not None:

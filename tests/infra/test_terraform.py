@@ -94,7 +94,10 @@ def _terraform() -> list[str]:
 def test_terraform_fmt_check() -> None:
     result = subprocess.run(
         [*_terraform(), "fmt", "-check", "-recursive", "-diff", str(INFRA)],
-        capture_output=True, text=True, env=TOOL_ENV, timeout=120,
+        capture_output=True,
+        text=True,
+        env=TOOL_ENV,
+        timeout=120,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -102,9 +105,20 @@ def test_terraform_fmt_check() -> None:
 
 def test_checkov_finds_nothing_unjustified() -> None:
     result = subprocess.run(
-        [str(TOOLS / "checkov"), "-d", str(INFRA), "--framework", "terraform",
-         "--skip-download", "--compact", "--quiet"],
-        capture_output=True, text=True, env=TOOL_ENV, timeout=300,
+        [
+            str(TOOLS / "checkov"),
+            "-d",
+            str(INFRA),
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--compact",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=TOOL_ENV,
+        timeout=300,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -113,9 +127,19 @@ def test_checkov_finds_nothing_unjustified() -> None:
 
 def test_trivy_finds_nothing_unjustified() -> None:
     result = subprocess.run(
-        [str(TOOLS / "trivy"), "config", "--skip-check-update", "--skip-version-check",
-         "--exit-code", "1", str(INFRA)],
-        capture_output=True, text=True, env=TOOL_ENV, timeout=300,
+        [
+            str(TOOLS / "trivy"),
+            "config",
+            "--skip-check-update",
+            "--skip-version-check",
+            "--exit-code",
+            "1",
+            str(INFRA),
+        ],
+        capture_output=True,
+        text=True,
+        env=TOOL_ENV,
+        timeout=300,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -143,17 +167,24 @@ def test_no_primitive_roles_anywhere() -> None:
 def test_only_the_documented_invoker_binding_is_public() -> None:
     public = [(k, n, r) for k, n, r, m in _iam_bindings() if m in PUBLIC_MEMBERS]
 
-    assert public == [("google_cloud_run_v2_service_iam_member", "public_invoker", "roles/run.invoker")]
+    assert public == [
+        ("google_cloud_run_v2_service_iam_member", "public_invoker", "roles/run.invoker")
+    ]
 
 
 def test_the_runtime_account_reads_firestore_and_one_secret_and_nothing_else() -> None:
     runtime = "serviceAccount:${google_service_account.runtime.email}"
-    grants = {(kind, name, role) for kind, name, role, member in _iam_bindings() if member == runtime}
+    grants = {
+        (kind, name, role) for kind, name, role, member in _iam_bindings() if member == runtime
+    }
 
     assert grants == {
         ("google_project_iam_member", "runtime_reads_firestore", "roles/datastore.viewer"),
-        ("google_secret_manager_secret_iam_member", "runtime_reads_pepper",
-         "roles/secretmanager.secretAccessor"),
+        (
+            "google_secret_manager_secret_iam_member",
+            "runtime_reads_pepper",
+            "roles/secretmanager.secretAccessor",
+        ),
     }
     bodies = {(kind, name): body for kind, name, body in _resources()}
     firestore = bodies[("google_project_iam_member", "runtime_reads_firestore")]
@@ -186,9 +217,13 @@ def test_the_function_runs_as_the_dedicated_account_with_the_pepper_as_a_secret(
 def test_environment_names_match_what_the_service_reads() -> None:
     config_source = (ROOT / "models_api" / "config.py").read_text(encoding="utf-8")
     read_by_service = set(re.findall(r'environ(?:\.get\(|, )"([A-Z_]+)"', config_source))
-    read_by_service |= set(re.findall(r'_(?:text|number)\(\s*environ,\s*"([A-Z_]+)"', config_source))
+    read_by_service |= set(
+        re.findall(r'_(?:text|number)\(\s*environ,\s*"([A-Z_]+)"', config_source)
+    )
     read_by_framework = {"WORKERS", "THREADS"}
-    function = dict(((k, n), b) for k, n, b in _resources())[("google_cloudfunctions2_function", "main")]
+    function = dict(((k, n), b) for k, n, b in _resources())[
+        ("google_cloudfunctions2_function", "main")
+    ]
     secret_keys = {e["key"] for e in function["service_config"][0]["secret_environment_variables"]}
 
     names = set(_locals()["environment"]) | secret_keys
@@ -223,8 +258,15 @@ def test_every_output_is_described_and_the_url_is_there() -> None:
 
 
 def test_module_layout_and_example_tfvars() -> None:
-    for name in ("versions.tf", "variables.tf", "main.tf", "iam.tf", "outputs.tf",
-                 "terraform.tfvars.example", "README.md"):
+    for name in (
+        "versions.tf",
+        "variables.tf",
+        "main.tf",
+        "iam.tf",
+        "outputs.tf",
+        "terraform.tfvars.example",
+        "README.md",
+    ):
         assert (INFRA / name).exists(), name
     example = (INFRA / "terraform.tfvars.example").read_text(encoding="utf-8")
     declared = {n for block in _load("variables.tf")["variable"] for n in block}

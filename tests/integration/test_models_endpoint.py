@@ -125,6 +125,7 @@ def test_filters(client: Any, api_key: str, query: str, check: Any) -> None:
         ("provider=azure", "provider"),
         ("supports_tools=yes", "supports_tools"),
         ("supports_vision=1", "supports_vision"),
+        ("supports_tools=TRUE", "supports_tools"),
         ("provider=openai&provider=vertex", "provider"),
     ],
 )

@@ -61,3 +61,19 @@ def test_a_real_server_serves_the_catalog_and_logs_json_lines(
     full_log = "\n".join(server.log_lines())
     assert key not in full_log
     assert key[:-1] + "Z" not in full_log
+
+
+@pytest.mark.parametrize("path", ["/robots.txt", "/favicon.ico", "/models//gpt-5.2"])
+def test_framework_paths_answer_with_our_json_404_not_a_redirect(
+    seeded: Project, server: FunctionServer, path: str
+) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", path, headers={"X-Api-Key": mint_key(seeded)})
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+
+    assert response.status == 404
+    assert json.loads(body)["error"]["code"] == "not_found"

@@ -1,0 +1,302 @@
+"""make bench: our service against the limit of its own server stack, measured in one run.
+
+(a) functions-framework serving precomputed bytes of the same size as our catalog response;
+(b) our service on the Firestore emulator with a cached valid key. Same server settings
+(WORKERS x THREADS), same load generator (wrk), alternating a, b, a, b. Prints req/s, p50,
+p99 and the ratios b/a; Firestore document reads per 1,000 requests at steady state (counted
+by the service and logged per worker); reads caused by malformed keys; cold start of (b) vs a
+bare hello; peak RSS of the workers.
+Environment: BENCH_SECONDS (10), BENCH_CONNECTIONS (32), WORKERS (2), THREADS (4), BENCH_ROUNDS (2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.processes import FirestoreEmulator, free_port, wait_for_port  # noqa: E402
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+WORKERS = os.environ.get("WORKERS", "2")
+THREADS = os.environ.get("THREADS", "4")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+RUN_DIR = ROOT / ".run" / "bench"
+PROJECT = "demo-bench"
+PEPPER = "bench-pepper-not-a-secret-0123456789abcdef"
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("installing wrk from the OS packages ...", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL
+    )
+    return shutil.which("wrk") or sys.exit("wrk could not be installed")
+
+
+class Server:
+    def __init__(self, source: Path, env: dict[str, str], name: str, workers: str, threads: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = RUN_DIR / f"{name}.log"
+        self.env = {**os.environ, **env, "WORKERS": workers, "THREADS": threads}
+        self.source = source
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def spawn(self) -> float:
+        started = time.perf_counter()
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "functions_framework",
+                    "--target",
+                    "models",
+                    "--source",
+                    str(self.source),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return started
+
+    def start(self) -> Server:
+        self.spawn()
+        assert self.process is not None
+        wait_for_port(self.port, self.process, timeout=30)
+        return self
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def peak_rss_mib(self) -> list[float]:
+        peaks = []
+        for pid in self.worker_pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            match = re.search(r"VmHWM:\s+(\d+) kB", status)
+            if match:
+                peaks.append(int(match.group(1)) / 1024)
+        return peaks
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+            self.process = None
+
+
+def wrk(binary: str, url: str, headers: dict[str, str], seconds: int) -> dict[str, float]:
+    command = [binary, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
+        "non_2xx": 0.0,
+    }
+    for percentile in ("50", "99"):
+        value, unit = re.search(rf"\s{percentile}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+        result[f"p{percentile}_ms"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    if non_2xx:
+        result["non_2xx"] = float(non_2xx.group(1))
+    return result
+
+
+def reads_by_worker(log: Path) -> dict[int, int]:
+    """Last `firestore_reads_total` each worker logged, and its request count."""
+    last: dict[int, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith('{"severity"') and '"firestore_reads_total"' in line:
+            entry = json.loads(line)
+            last[entry["pid"]] = entry["firestore_reads_total"]
+    return last
+
+
+def requests_by_worker(log: Path, offset: int) -> tuple[dict[int, int], int]:
+    counts: dict[int, int] = defaultdict(int)
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        for line in handle:
+            if line.startswith(b'{"severity"'):
+                counts[json.loads(line)["pid"]] += 1
+        return dict(counts), handle.tell()
+
+
+def cold_start_seconds(
+    source: Path, env: dict[str, str], headers: dict[str, str], name: str
+) -> float:
+    server = Server(source, env, name, workers="1", threads=THREADS)
+    started = server.spawn()
+    request = urllib.request.Request(server.url + "/models", headers=headers)
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                    if response.status == 200:
+                        return time.perf_counter() - started
+            except OSError:
+                time.sleep(0.002)
+    finally:
+        server.stop()
+
+
+def main() -> int:
+    binary = ensure_wrk()
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    for old in RUN_DIR.glob("*.log"):
+        old.unlink()
+    emulator = FirestoreEmulator().start()
+    env = {
+        "GOOGLE_CLOUD_PROJECT": PROJECT,
+        "FIRESTORE_EMULATOR_HOST": emulator.host,
+        "API_KEY_PEPPER": PEPPER,
+    }
+    servers: list[Server] = []
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "catalog_seed", "--project", PROJECT],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        minted = subprocess.run(
+            [sys.executable, "-m", "models_api.keys", "create", "--owner", "bench"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        key = minted.stdout.strip().splitlines()[-1]
+        headers = {"X-Api-Key": key}
+
+        service = Server(ROOT / "main.py", env, "service", WORKERS, THREADS).start()
+        servers.append(service)
+        with urllib.request.urlopen(
+            urllib.request.Request(service.url + "/models", headers=headers)
+        ) as r:  # noqa: S310
+            body = r.read()
+        body_path = RUN_DIR / "catalog.json"
+        body_path.write_bytes(body)
+        static = Server(
+            ROOT / "bench" / "static_app.py",
+            {"BENCH_STATIC_BODY": str(body_path)},
+            "static",
+            WORKERS,
+            THREADS,
+        ).start()
+        servers.append(static)
+
+        print(
+            f"body {len(body)} bytes; wrk -t2 -c{CONNECTIONS} -d{SECONDS}s; "
+            f"WORKERS={WORKERS} THREADS={THREADS}; {os.cpu_count()} CPUs",
+            flush=True,
+        )
+        wrk(binary, static.url + "/models", headers, 3)  # warm-up both
+        wrk(binary, service.url + "/models", headers, 3)
+        reads_before = reads_by_worker(service.log)
+        _, offset = requests_by_worker(service.log, 0)
+
+        results: dict[str, list[dict[str, float]]] = {"a": [], "b": []}
+        for round_number in range(ROUNDS):
+            for label, server in (("a", static), ("b", service)):
+                result = wrk(binary, server.url + "/models", headers, SECONDS)
+                results[label].append(result)
+                print(
+                    f"  round {round_number + 1} {label}: {result['rps']:9.0f} req/s  "
+                    f"p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  "
+                    f"non-2xx {result['non_2xx']:.0f}",
+                    flush=True,
+                )
+        split, offset = requests_by_worker(service.log, offset)
+        reads_after = reads_by_worker(service.log)
+        served = sum(r["requests"] for r in results["b"])
+        reads = sum(reads_after[pid] - reads_before.get(pid, 0) for pid in reads_after)
+
+        wrk(binary, service.url + "/models", {"X-Api-Key": key[:-1] + "Z"}, 3)
+        malformed_split, _ = requests_by_worker(service.log, offset)
+        reads_malformed = sum(reads_by_worker(service.log).values()) - sum(reads_after.values())
+
+        rss_service, rss_static = service.peak_rss_mib(), static.peak_rss_mib()
+        for server in servers:
+            server.stop()
+        servers.clear()
+
+        cold = {"hello": [], "service": []}
+        for index in range(5):
+            cold["hello"].append(
+                cold_start_seconds(ROOT / "bench" / "hello_app.py", {}, {}, f"hello{index}")
+            )
+            cold["service"].append(
+                cold_start_seconds(ROOT / "main.py", env, headers, f"cold{index}")
+            )
+
+        def median(label: str, field: str) -> float:
+            return statistics.median(r[field] for r in results[label])
+
+        print("\nresult (median of rounds)")
+        for label, title in (("a", "(a) static bytes"), ("b", "(b) our service ")):
+            print(
+                f"  {title} : {median(label, 'rps'):9.0f} req/s  "
+                f"p50 {median(label, 'p50_ms'):.2f} ms  p99 {median(label, 'p99_ms'):.2f} ms"
+            )
+        print(
+            f"  ratio b/a        : throughput {median('b', 'rps') / median('a', 'rps'):.3f}x  "
+            f"p50 {median('b', 'p50_ms') / median('a', 'p50_ms'):.3f}x  "
+            f"p99 {median('b', 'p99_ms') / median('a', 'p99_ms'):.3f}x"
+        )
+        print(f"  requests per worker during (b): {sorted(split.values())}")
+        print(
+            f"  Firestore reads per 1,000 requests (steady state, valid key): "
+            f"{1000 * reads / served:.4f}  ({reads} reads / {served:.0f} requests)"
+        )
+        print(
+            f"  Firestore reads caused by malformed keys: {reads_malformed} "
+            f"({sum(malformed_split.values())} requests)"
+        )
+        hello, ours = statistics.median(cold["hello"]), statistics.median(cold["service"])
+        print(
+            f"  cold start to first 200: hello {hello * 1000:.0f} ms, service {ours * 1000:.0f} ms"
+            f" (first request: key lookup + catalog read) -> {ours / hello:.2f}x"
+        )
+        print(
+            f"  peak RSS per worker: service {[round(x, 1) for x in rss_service]} MiB, "
+            f"static {[round(x, 1) for x in rss_static]} MiB"
+        )
+    finally:
+        for server in servers:
+            server.stop()
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
