@@ -7,6 +7,7 @@ p99 and the ratios b/a; Firestore document reads per 1,000 requests at steady st
 by the service and logged per worker); reads caused by malformed keys; cold start of (b) vs a
 bare hello; peak RSS of the workers.
 Environment: BENCH_SECONDS (10), BENCH_CONNECTIONS (32), WORKERS (2), THREADS (4), BENCH_ROUNDS (2).
+`--settings-matrix` also compares WORKERS x THREADS settings for our service.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
@@ -150,8 +152,9 @@ def requests_by_worker(log: Path, offset: int) -> tuple[dict[int, int], int]:
 
 
 def cold_start_seconds(
-    source: Path, env: dict[str, str], headers: dict[str, str], name: str
+    source: Path, env: dict[str, str], headers: dict[str, str], name: str, expect: int = 200
 ) -> float:
+    """Process start until the first response with status `expect`."""
     server = Server(source, env, name, workers="1", threads=THREADS)
     started = server.spawn()
     request = urllib.request.Request(server.url + "/models", headers=headers)
@@ -159,12 +162,43 @@ def cold_start_seconds(
         while True:
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-                    if response.status == 200:
+                    if response.status == expect:
                         return time.perf_counter() - started
+            except urllib.error.HTTPError as error:
+                error.close()
+                if error.code == expect:
+                    return time.perf_counter() - started
+                time.sleep(0.002)
             except OSError:
                 time.sleep(0.002)
     finally:
         server.stop()
+
+
+SETTINGS_MATRIX = [("1", "8"), ("2", "4"), ("2", "8"), ("4", "2"), ("2", "1")]
+
+
+def settings_matrix(binary: str, env: dict[str, str], headers: dict[str, str]) -> None:
+    """Our service under several WORKERS x THREADS settings, alternating, same load."""
+    print(f"\nserver settings (our service, wrk -c{CONNECTIONS}, {SECONDS} s, best of {ROUNDS}):")
+    best: dict[tuple[str, str], dict[str, float]] = {}
+    for _ in range(ROUNDS):
+        for workers, threads in SETTINGS_MATRIX:
+            server = Server(ROOT / "main.py", env, f"m{workers}x{threads}", workers, threads)
+            server.start()
+            try:
+                wrk(binary, server.url + "/models", headers, 2)
+                result = wrk(binary, server.url + "/models", headers, SECONDS)
+            finally:
+                server.stop()
+            key = (workers, threads)
+            if key not in best or result["rps"] > best[key]["rps"]:
+                best[key] = result
+    for (workers, threads), result in best.items():
+        print(
+            f"  WORKERS={workers} THREADS={threads}: {result['rps']:7.0f} req/s  "
+            f"p99 {result['p99_ms']:6.2f} ms"
+        )
 
 
 def main() -> int:
@@ -249,9 +283,16 @@ def main() -> int:
         for server in servers:
             server.stop()
         servers.clear()
+        if "--settings-matrix" in sys.argv:
+            settings_matrix(binary, env, headers)
 
-        cold = {"hello": [], "service": []}
+        cold: dict[str, list[float]] = {"hello": [], "service": [], "service_401": []}
         for index in range(5):
+            cold["service_401"].append(
+                cold_start_seconds(
+                    ROOT / "main.py", env, {"X-Api-Key": "inf_malformed"}, f"c401{index}", 401
+                )
+            )
             cold["hello"].append(
                 cold_start_seconds(ROOT / "bench" / "hello_app.py", {}, {}, f"hello{index}")
             )
@@ -286,6 +327,11 @@ def main() -> int:
         print(
             f"  cold start to first 200: hello {hello * 1000:.0f} ms, service {ours * 1000:.0f} ms"
             f" (first request: key lookup + catalog read) -> {ours / hello:.2f}x"
+        )
+        refused = statistics.median(cold["service_401"])
+        print(
+            f"  cold start to first 401 (malformed key, no Firestore import): "
+            f"{refused * 1000:.0f} ms -> {refused / hello:.2f}x"
         )
         print(
             f"  peak RSS per worker: service {[round(x, 1) for x in rss_service]} MiB, "

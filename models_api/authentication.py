@@ -7,9 +7,7 @@ only its `reason` (for the logs) differs.
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from werkzeug.datastructures import Headers
+from typing import Any, Protocol
 
 from models_api.api_keys import ApiKeyVerifier
 from models_api.errors import Unauthenticated
@@ -28,13 +26,14 @@ class Authenticator:
         self._api_keys = api_keys
         self._browser_tokens = browser_tokens
 
-    def authenticate(self, headers: Headers) -> Principal:
-        api_key = _single_header(headers, "X-Api-Key", MAX_API_KEY_HEADER_BYTES)
+    def authenticate(self, environ: dict[str, Any]) -> Principal:
+        """Check the credentials in a WSGI environ."""
+        api_key = _single_header(environ, "HTTP_X_API_KEY", MAX_API_KEY_HEADER_BYTES)
         if api_key is not None:
             return self._api_keys.verify(api_key)
 
-        authorization = _single_header(headers, "Authorization", MAX_TOKEN_HEADER_BYTES)
-        app_check = _single_header(headers, "X-Firebase-AppCheck", MAX_TOKEN_HEADER_BYTES)
+        authorization = _single_header(environ, "HTTP_AUTHORIZATION", MAX_TOKEN_HEADER_BYTES)
+        app_check = _single_header(environ, "HTTP_X_FIREBASE_APPCHECK", MAX_TOKEN_HEADER_BYTES)
         if authorization is None and app_check is None:
             raise Unauthenticated("no credentials")
         if authorization is None or app_check is None:
@@ -48,14 +47,17 @@ class Authenticator:
         return self._browser_tokens.verify(id_token, app_check)
 
 
-def _single_header(headers: Headers, name: str, max_bytes: int) -> str | None:
-    """The header's value; None when absent; Unauthenticated when repeated, empty or too big."""
-    values = headers.getlist(name)
-    if not values:
+def _single_header(environ: dict[str, Any], name: str, max_bytes: int) -> str | None:
+    """The header's value; None when absent; Unauthenticated when repeated, empty or too big.
+
+    Servers join a repeated header with commas, and no key or token contains one.
+    """
+    raw = environ.get(name)
+    if raw is None:
         return None
-    if len(values) > 1:
+    value = str(raw).strip()
+    if "," in value:
         raise Unauthenticated(f"{name} repeated")
-    value = values[0].strip()
     if not value:
         raise Unauthenticated(f"{name} empty")
     if len(value) > max_bytes:

@@ -16,7 +16,7 @@ from flask import Request, Response
 from models_api import http
 from models_api.auth_throttle import AuthFailureThrottle
 from models_api.authentication import Authenticator
-from models_api.catalog import PROVIDERS, CatalogCache, ModelFilter, Representation
+from models_api.catalog import PROVIDERS, CatalogCache, ModelFilter
 from models_api.errors import (
     ApiError,
     BackendUnavailable,
@@ -56,8 +56,13 @@ def route_for(path: str) -> Route:
     raise NotFound("No such path. The catalog is at /models and /models/{id}.")
 
 
+_NO_FILTER = ModelFilter()
+
+
 def model_filter_for(request: Request) -> ModelFilter:
     """Parse the optional filters; a bad value is a 400 that names the parameter."""
+    if not request.environ.get("QUERY_STRING"):
+        return _NO_FILTER
     args = request.args
 
     def single(name: str) -> str | None:
@@ -106,48 +111,50 @@ class ModelsHandler:
 
     def __call__(self, request: Request) -> Response:
         started = self._clock()
-        request_id = http.request_id_for(request)
+        environ = request.environ
+        request_id = http.request_id_for(environ)
         outcome = _Outcome()
         try:
-            response = self._dispatch(request, outcome)
+            reply = self._dispatch(request, environ, outcome)
         except Unauthenticated as error:
             outcome.auth_failure = error.reason
-            response = http.error_response(error, request_id)
+            reply = http.error_reply(error, request_id)
         except ApiError as error:
-            response = http.error_response(error, request_id)
+            reply = http.error_reply(error, request_id)
         except BackendUnavailable as error:
             logger.warning("answering 503: %s", error)
             unavailable = ServiceUnavailable(headers={"Retry-After": RETRY_AFTER_SECONDS})
-            response = http.error_response(unavailable, request_id)
+            reply = http.error_reply(unavailable, request_id)
         except ConfigError as error:
             logger.error("configuration error: %s", error)
-            response = http.error_response(InternalError(), request_id)
+            reply = http.error_reply(InternalError(), request_id)
         except Exception:
             logger.exception("unhandled error (request_id=%s)", request_id)
-            response = http.error_response(InternalError(), request_id)
-        http.add_common_headers(response, request, request_id, self._allowed_origins)
+            reply = http.error_reply(InternalError(), request_id)
+        response = http.to_response(reply, environ, request_id, self._allowed_origins)
         self._request_logger.log(
-            request,
-            response.status_code,
+            environ,
+            reply.status,
             self._clock() - started,
             request_id,
             outcome.principal,
             outcome.auth_failure,
-            response.content_length or 0,
+            len(reply.body),
         )
         return response
 
-    def _dispatch(self, request: Request, outcome: _Outcome) -> Response:
-        route = route_for(request.path)
-        if request.method == "OPTIONS":
-            return http.preflight_response(request, self._allowed_origins)
-        if request.method not in ("GET", "HEAD"):
+    def _dispatch(self, request: Request, environ: http.Environ, outcome: _Outcome) -> http.Reply:
+        route = route_for(environ.get("PATH_INFO") or "/")
+        method = environ.get("REQUEST_METHOD")
+        if method == "OPTIONS":
+            return http.preflight_reply(environ, self._allowed_origins)
+        if method not in ("GET", "HEAD"):
             raise MethodNotAllowed(headers={"Allow": http.ALLOWED_METHODS})
 
-        address = http.client_address(request, self._trusted_proxy_hops)
+        address = http.client_address(environ, self._trusted_proxy_hops)
         self._throttle.check(address)
         try:
-            outcome.principal = self._authenticator.authenticate(request.headers)
+            outcome.principal = self._authenticator.authenticate(environ)
         except Unauthenticated:
             self._throttle.record_failure(address)
             raise
@@ -160,16 +167,11 @@ class ModelsHandler:
             if found is None:
                 raise NotFound(f"No model with id '{route.model_id}' in the catalog.")
             representation = found
-        return self._representation_response(request, representation)
-
-    @staticmethod
-    def _representation_response(request: Request, representation: Representation) -> Response:
-        headers = {"ETag": representation.etag, "Cache-Control": http.SUCCESS_CACHE_CONTROL}
-        if http.etag_matches(request.headers.get("If-None-Match"), representation.etag):
-            response = Response(status=304)
-            response.headers.update(headers)
-            return response
-        return http.json_response(200, representation.body, headers)
+        headers = [("ETag", representation.etag), ("Cache-Control", http.SUCCESS_CACHE_CONTROL)]
+        if http.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), representation.etag):
+            return http.Reply(304, b"", headers)
+        headers.append(("Content-Type", http.JSON_CONTENT_TYPE))
+        return http.Reply(200, representation.body, headers)
 
 
 class _Outcome:

@@ -11,14 +11,14 @@ import logging
 import os
 import re
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
-
-from flask import Request
 
 from models_api.principal import Principal
 
 _CLOUD_TRACE = re.compile(r"([0-9a-fA-F]{32})(?:/(\d+))?")
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
+_SEVERITY = {401: "WARNING", 429: "WARNING"}
 
 
 def write_to_stdout(line: str) -> None:
@@ -26,7 +26,11 @@ def write_to_stdout(line: str) -> None:
 
 
 class RequestLogger:
-    """Writes the access log line of each request. Never receives a key or a token."""
+    """Writes the access log line of each request. Never receives a key or a token.
+
+    The line is assembled from pre-quoted parts rather than json.dumps of a dict: it is written
+    on every request, and this keeps it to a few microseconds.
+    """
 
     def __init__(
         self,
@@ -34,13 +38,13 @@ class RequestLogger:
         sink: Callable[[str], None] = write_to_stdout,
         read_count: Callable[[], int] = lambda: 0,
     ):
-        self._project_id = project_id
+        self._trace_prefix = f"projects/{project_id}/traces/"
         self._sink = sink
         self._read_count = read_count
 
     def log(
         self,
-        request: Request,
+        environ: dict[str, Any],
         status: int,
         latency_seconds: float,
         request_id: str,
@@ -48,45 +52,51 @@ class RequestLogger:
         auth_failure: str | None,
         response_size: int,
     ) -> None:
-        severity = "ERROR" if status >= 500 else "WARNING" if status in (401, 429) else "INFO"
-        entry: dict[str, Any] = {
-            "severity": severity,
-            "message": f"{request.method} {request.path} {status}",
-            "httpRequest": {
-                "requestMethod": request.method,
-                "requestUrl": request.path[:512],
-                "status": status,
-                "responseSize": str(response_size),
-                "userAgent": request.headers.get("User-Agent", "")[:256],
-                "remoteIp": request.remote_addr or "",
-                "latency": f"{latency_seconds:.6f}s",
-            },
-            "request_id": request_id,
-            "pid": os.getpid(),  # gunicorn forks workers after the app is built
-            "firestore_reads_total": self._read_count(),
-        }
+        method = str(environ.get("REQUEST_METHOD", ""))
+        path = str(environ.get("PATH_INFO", ""))[:512]
+        severity = "ERROR" if status >= 500 else _SEVERITY.get(status, "INFO")
+        parts = [
+            '{"severity":"', severity,
+            '","message":', _quote(f"{method} {path} {status}"),
+            ',"httpRequest":{"requestMethod":', _quote(method),
+            ',"requestUrl":', _quote(path),
+            ',"status":', str(status),
+            ',"responseSize":"', str(response_size),
+            '","userAgent":', _quote(str(environ.get("HTTP_USER_AGENT", ""))[:256]),
+            ',"remoteIp":', _quote(str(environ.get("REMOTE_ADDR", ""))),
+            ',"latency":"', f"{latency_seconds:.6f}s",
+            '"},"request_id":', _quote(request_id),
+            ',"pid":', str(os.getpid()),  # gunicorn forks workers after the app is built
+            ',"firestore_reads_total":', str(self._read_count()),
+        ]  # fmt: skip
         if principal is not None:
-            entry["auth"] = {"kind": principal.kind, "subject": principal.subject}
+            parts += [
+                ',"auth":{"kind":', _quote(principal.kind),
+                ',"subject":', _quote(principal.subject), "}",
+            ]  # fmt: skip
         if auth_failure is not None:
-            entry["auth_failure"] = auth_failure
-        entry.update(self._trace_fields(request))
-        self._sink(json.dumps(entry, ensure_ascii=False))
+            parts += [',"auth_failure":', _quote(auth_failure)]
+        trace = environ.get("HTTP_X_CLOUD_TRACE_CONTEXT") or environ.get("HTTP_TRACEPARENT")
+        if trace:
+            parts += self._trace_parts(environ)
+        parts.append("}")
+        self._sink("".join(parts))
 
-    def _trace_fields(self, request: Request) -> dict[str, Any]:
+    def _trace_parts(self, environ: dict[str, Any]) -> list[str]:
         trace_id = span_id = None
-        match = _CLOUD_TRACE.match(request.headers.get("X-Cloud-Trace-Context", ""))
+        match = _CLOUD_TRACE.match(str(environ.get("HTTP_X_CLOUD_TRACE_CONTEXT", "")))
         if match:
             trace_id, span_id = match.group(1).lower(), match.group(2)
         else:
-            match = _TRACEPARENT.fullmatch(request.headers.get("traceparent", "").strip())
+            match = _TRACEPARENT.fullmatch(str(environ.get("HTTP_TRACEPARENT", "")).strip())
             if match:
                 trace_id, span_id = match.group(1), str(int(match.group(2), 16))
         if trace_id is None:
-            return {}
-        fields = {"logging.googleapis.com/trace": f"projects/{self._project_id}/traces/{trace_id}"}
+            return []
+        parts = [',"logging.googleapis.com/trace":', _quote(self._trace_prefix + trace_id)]
         if span_id:
-            fields["logging.googleapis.com/spanId"] = span_id
-        return fields
+            parts += [',"logging.googleapis.com/spanId":', _quote(span_id)]
+        return parts
 
 
 class CloudLoggingFormatter(logging.Formatter):
