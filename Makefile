@@ -17,7 +17,7 @@ test: $(VENV)/.dev $(TOOLS_VENV)/.installed node_modules/.installed  ## every te
 	$(VENV)/bin/python -m pytest
 
 bench: $(VENV)/.dev node_modules/.installed  ## throughput/latency/cold start vs. the server's limit
-	$(VENV)/bin/python bench/run_bench.py
+	$(VENV)/bin/python bench/run_bench.py $(ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

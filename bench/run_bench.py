@@ -319,6 +319,14 @@ def main() -> int:
             f"  Firestore reads per 1,000 requests (steady state, valid key): "
             f"{1000 * reads / served:.4f}  ({reads} reads / {served:.0f} requests)"
         )
+        documents = len(json.loads(body)["models"])
+        ttl = float(os.environ.get("CATALOG_CACHE_TTL_SECONDS", "60"))
+        refresh_rate = 1000 * (documents + 1) * len(split) / (ttl * median("b", "rps"))
+        print(
+            f"  expected from the TTLs (catalog + key re-read per worker every {ttl:.0f} s): "
+            f"({documents} + 1) x {len(split)} / ({ttl:.0f} s x {median('b', 'rps'):.0f} req/s)"
+            f" = {refresh_rate:.3f} reads per 1,000 requests"
+        )
         print(
             f"  Firestore reads caused by malformed keys: {reads_malformed} "
             f"({sum(malformed_split.values())} requests)"

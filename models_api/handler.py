@@ -45,10 +45,13 @@ class Route:
     model_id: str | None
 
 
+_LIST_ROUTE = Route(model_id=None)
+
+
 def route_for(path: str) -> Route:
     """Accept the function's root (Cloud Functions URL) and /models (Cloud Run URL)."""
     if path in _LIST_PATHS:
-        return Route(model_id=None)
+        return _LIST_ROUTE
     if path.startswith("/models/"):
         model_id = path[len("/models/") :]
         if _MODEL_ID.fullmatch(model_id):
