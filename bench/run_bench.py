@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.processes import FirestoreEmulator, free_port, wait_for_port  # noqa: E402
+from tests.support.processes import FirestoreEmulator, FunctionServer  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -52,48 +52,15 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or sys.exit("wrk could not be installed")
 
 
-class Server:
+class Server(FunctionServer):
+    """A bench server: its log in .run/bench, and its workers' peak memory."""
+
     def __init__(self, source: Path, env: dict[str, str], name: str, workers: str, threads: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = RUN_DIR / f"{name}.log"
-        self.env = {**os.environ, **env, "WORKERS": workers, "THREADS": threads}
-        self.source = source
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def spawn(self) -> float:
-        started = time.perf_counter()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "functions_framework",
-                    "--target",
-                    "models",
-                    "--source",
-                    str(self.source),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        return started
-
-    def start(self) -> Server:
-        self.spawn()
-        assert self.process is not None
-        wait_for_port(self.port, self.process, timeout=30)
-        return self
+        super().__init__(env, workers, threads, source=source, log_path=RUN_DIR / f"{name}.log")
+        self.log = self.log_path
 
     def worker_pids(self) -> list[int]:
-        assert self.process is not None
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def peak_rss_mib(self) -> list[float]:
@@ -104,12 +71,6 @@ class Server:
             if match:
                 peaks.append(int(match.group(1)) / 1024)
         return peaks
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
-            self.process = None
 
 
 def wrk(binary: str, url: str, headers: dict[str, str], seconds: int) -> dict[str, float]:

@@ -107,17 +107,21 @@ class TokenIssuer:
         claims = {name: value for name, value in claims.items() if value is not None}
         return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
-    def install(self, app: Any, *, fail_downloads: bool = False) -> None:
-        """Point firebase-admin's two key downloads for `app` at this issuer (or make them fail)."""
+    def install(self, app: Any, *, failing: frozenset[str] = frozenset()) -> None:
+        """Point firebase-admin's two key downloads for `app` at this issuer.
+
+        `failing` may name "app_check_keys" and/or "id_token_certificates" to make that
+        download fail as it does when Google's endpoint cannot be reached.
+        """
         from firebase_admin import app_check, auth
 
         def fetch_jwks() -> dict[str, Any]:
-            if fail_downloads:
+            if "app_check_keys" in failing:
                 raise jwt.PyJWKClientConnectionError("simulated: JWKS download failed")
             return self.jwks()
 
         def fetch_certificates(url: str, method: str = "GET", **_: Any) -> _Response:
-            if fail_downloads:
+            if "id_token_certificates" in failing:
                 return _Response(status=503, headers={}, data=b"unavailable")
             body = json.dumps({self.kid: self.certificate_pem}).encode("utf-8")
             return _Response(status=200, headers={}, data=body)

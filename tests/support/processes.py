@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,41 +65,44 @@ class FirestoreEmulator:
 class FunctionServer:
     """`functions-framework --target models` as a separate process, like production."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1, threads: int = 8):
+    def __init__(
+        self,
+        env: dict[str, str],
+        workers: int | str = 1,
+        threads: int | str = 8,
+        source: Path = ROOT / "main.py",
+        log_path: Path | None = None,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {**os.environ, **env, "WORKERS": str(workers), "THREADS": str(threads)}
+        self._source = source
         self._process: subprocess.Popen[bytes] | None = None
-        self.log_path = ROOT / ".run" / f"server-{self.port}.log"
+        self.log_path = log_path or ROOT / ".run" / f"server-{self.port}.log"
+
+    def spawn(self) -> float:
+        """Start the process without waiting; returns the perf_counter time it was started."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "functions_framework", "--target", "models",
+                    "--source", str(self._source), "--host", "127.0.0.1", "--port", str(self.port),
+                ],
+                cwd=ROOT,
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        return started
 
     def start(self) -> FunctionServer:
-        self.log_path.parent.mkdir(exist_ok=True)
-        with self.log_path.open("wb") as log:
-            self._process = self._spawn(log)
+        self.spawn()
+        assert self._process is not None
         wait_for_port(self.port, self._process, timeout=30)
         return self
-
-    def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "functions_framework",
-                "--target",
-                "models",
-                "--source",
-                str(ROOT / "main.py"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            cwd=ROOT,
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
     @property
     def pid(self) -> int:
