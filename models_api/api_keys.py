@@ -7,6 +7,7 @@ read. Keys are stored only as HMAC-SHA256(pepper, key), hex-encoded, used as the
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import secrets
@@ -15,7 +16,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from hashlib import sha256
 from typing import Any, Protocol
 
 from models_api.errors import BackendUnavailable, Unauthenticated
@@ -46,6 +46,9 @@ def _checksum(prefix_and_body: str) -> str:
     return _base62(zlib.crc32(prefix_and_body.encode("ascii")), CHECKSUM_LENGTH)
 
 
+_BASE62_VALUE = {character: value for value, character in enumerate(_BASE62)}
+
+
 def generate_api_key() -> str:
     """A new random key with its checksum."""
     body = "".join(secrets.choice(_BASE62) for _ in range(BODY_LENGTH))
@@ -56,9 +59,11 @@ def is_well_formed_api_key(candidate: str) -> bool:
     """Shape and checksum only; no database involved."""
     if len(candidate) != KEY_LENGTH or not _KEY_SHAPE.fullmatch(candidate):
         return False
-    return hmac.compare_digest(
-        candidate[-CHECKSUM_LENGTH:], _checksum(candidate[:-CHECKSUM_LENGTH])
-    )
+    # Decode the checksum rather than encode the CRC: the same test, cheaper on every request.
+    claimed = 0
+    for character in candidate[-CHECKSUM_LENGTH:]:
+        claimed = claimed * 62 + _BASE62_VALUE[character]
+    return claimed == zlib.crc32(candidate[:-CHECKSUM_LENGTH].encode("ascii"))
 
 
 def display_prefix(api_key: str) -> str:
@@ -68,7 +73,7 @@ def display_prefix(api_key: str) -> str:
 
 def key_id_for(api_key: str, pepper: bytes) -> str:
     """The Firestore document id of a key: HMAC-SHA256 with the server-side pepper."""
-    return hmac.new(pepper, api_key.encode("ascii"), sha256).hexdigest()
+    return hmac.digest(pepper, api_key.encode("ascii"), "sha256").hex()
 
 
 def is_key_id(candidate: str) -> bool:
@@ -86,14 +91,6 @@ class KeyRecord:
     status: str
     created_at: datetime
     expires_at: datetime | None
-
-    def refusal_reason(self, now: datetime) -> str | None:
-        """Why this key may not be used now, or None when it may."""
-        if self.status != "active":
-            return f"key {self.status}"
-        if self.expires_at is not None and now >= self.expires_at:
-            return "key expired"
-        return None
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -158,12 +155,57 @@ class FirestoreKeyStore:
         return KeyRecord.from_document(key_id, snapshot.to_dict() or {})
 
 
+class PepperedHasher:
+    """HMAC-SHA256(pepper, key) with the pepper's inner and outer states computed once.
+
+    Same result as `key_id_for`, in about half the work: this runs on every request.
+    """
+
+    _BLOCK_SIZE = 64
+
+    def __init__(self, pepper: bytes):
+        if len(pepper) > self._BLOCK_SIZE:
+            pepper = hashlib.sha256(pepper).digest()
+        padded = pepper.ljust(self._BLOCK_SIZE, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in padded))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in padded))
+
+    def key_id(self, api_key: str) -> str:
+        inner = self._inner.copy()
+        inner.update(api_key.encode("ascii"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What a cached lookup means for a request: built once per lookup, not per request."""
+
+    principal: Principal | None
+    refusal: str | None
+    expires_at: float | None  # epoch seconds; checked on every request
+
+    @classmethod
+    def of(cls, record: KeyRecord | None) -> _Verdict:
+        if record is None:
+            return cls(principal=None, refusal=None, expires_at=None)
+        if record.status != "active":
+            return cls(
+                principal=None, refusal=f"key {record.status}: {record.prefix}", expires_at=None
+            )
+        principal = Principal(kind="api_key", subject=record.prefix, owner=record.owner)
+        expires_at = record.expires_at.timestamp() if record.expires_at is not None else None
+        return cls(principal=principal, refusal=None, expires_at=expires_at)
+
+
 class ApiKeyVerifier:
     """Turns an `X-Api-Key` value into a Principal, or raises Unauthenticated.
 
     Lookups (found and not found) are cached in the instance for `ttl_seconds` (at most 60 s):
-    that is how long a revoked key may still work on an instance that has seen it. While
-    Firestore is unavailable, an entry up to `max_stale_seconds` old is used instead of failing.
+    that is how long a revoked key may still work on an instance that has seen it. Expiry is
+    checked on every request. While Firestore is unavailable, an entry up to
+    `max_stale_seconds` old is used instead of failing.
     """
 
     def __init__(
@@ -175,15 +217,16 @@ class ApiKeyVerifier:
         max_stale_seconds: float,
         max_entries: int,
         clock: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        wall_clock: Callable[[], float] = time.time,
     ):
         self._pepper = pepper
+        self._hasher: PepperedHasher | None = None
         self._store = store
         self._ttl_seconds = ttl_seconds
         self._max_stale_seconds = max_stale_seconds
         self._clock = clock
-        self._now = now
-        self._cache: BoundedTtlCache[KeyRecord | None] = BoundedTtlCache(max_entries, clock)
+        self._wall_clock = wall_clock
+        self._cache: BoundedTtlCache[_Verdict] = BoundedTtlCache(max_entries, clock)
 
     @property
     def cached_entries(self) -> int:
@@ -192,25 +235,25 @@ class ApiKeyVerifier:
     def verify(self, api_key: str) -> Principal:
         if not is_well_formed_api_key(api_key):
             raise Unauthenticated("malformed api key or bad checksum")
-        key_id = key_id_for(api_key, self._pepper())
-        record = self._lookup(key_id)
-        if record is None:
-            raise Unauthenticated(f"unknown api key {display_prefix(api_key)}")
-        reason = record.refusal_reason(self._now())
-        if reason is not None:
-            raise Unauthenticated(f"{reason}: {record.prefix}")
-        return Principal(kind="api_key", subject=record.prefix, owner=record.owner)
+        if self._hasher is None:
+            self._hasher = PepperedHasher(self._pepper())  # the pepper may come from a backend
+        verdict = self._lookup(self._hasher.key_id(api_key))
+        if verdict.principal is None:
+            raise Unauthenticated(verdict.refusal or f"unknown api key {display_prefix(api_key)}")
+        if verdict.expires_at is not None and self._wall_clock() >= verdict.expires_at:
+            raise Unauthenticated(f"key expired: {verdict.principal.subject}")
+        return verdict.principal
 
-    def _lookup(self, key_id: str) -> KeyRecord | None:
+    def _lookup(self, key_id: str) -> _Verdict:
         entry = self._cache.get(key_id)
         age = None if entry is None else self._clock() - entry.stored_at
         if entry is not None and age is not None and age < self._ttl_seconds:
             return entry.value
         try:
-            record = self._store.find_key(key_id)
+            verdict = _Verdict.of(self._store.find_key(key_id))
         except BackendUnavailable:
             if entry is not None and age is not None and age <= self._max_stale_seconds:
                 return entry.value
             raise
-        self._cache.put(key_id, record)
-        return record
+        self._cache.put(key_id, verdict)
+        return verdict

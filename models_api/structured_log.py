@@ -53,34 +53,26 @@ class RequestLogger:
         response_size: int,
     ) -> None:
         method = str(environ.get("REQUEST_METHOD", ""))
-        path = str(environ.get("PATH_INFO", ""))[:512]
+        raw_path = str(environ.get("PATH_INFO", ""))[:512]
         severity = "ERROR" if status >= 500 else _SEVERITY.get(status, "INFO")
-        parts = [
-            '{"severity":"', severity,
-            '","message":', _quote(f"{method} {path} {status}"),
-            ',"httpRequest":{"requestMethod":', _quote(method),
-            ',"requestUrl":', _quote(path),
-            ',"status":', str(status),
-            ',"responseSize":"', str(response_size),
-            '","userAgent":', _quote(str(environ.get("HTTP_USER_AGENT", ""))[:256]),
-            ',"remoteIp":', _quote(str(environ.get("REMOTE_ADDR", ""))),
-            ',"latency":"', f"{latency_seconds:.6f}s",
-            '"},"request_id":', _quote(request_id),
-            ',"pid":', str(os.getpid()),  # gunicorn forks workers after the app is built
-            ',"firestore_reads_total":', str(self._read_count()),
-        ]  # fmt: skip
+        line = (
+            f'{{"severity":"{severity}","message":{_quote(f"{method} {raw_path} {status}")},'
+            f'"httpRequest":{{"requestMethod":{_quote(method)},"requestUrl":{_quote(raw_path)},'
+            f'"status":{status},"responseSize":"{response_size}",'
+            f'"userAgent":{_quote(str(environ.get("HTTP_USER_AGENT", ""))[:256])},'
+            f'"remoteIp":{_quote(str(environ.get("REMOTE_ADDR", "")))},'
+            f'"latency":"{latency_seconds:.6f}s"}},"request_id":{_quote(request_id)},'
+            f'"pid":{os.getpid()},"firestore_reads_total":{self._read_count()}'
+        )  # pid: gunicorn forks workers after the app is built
         if principal is not None:
-            parts += [
-                ',"auth":{"kind":', _quote(principal.kind),
-                ',"subject":', _quote(principal.subject), "}",
-            ]  # fmt: skip
+            line += (
+                f',"auth":{{"kind":{_quote(principal.kind)},"subject":{_quote(principal.subject)}}}'
+            )
         if auth_failure is not None:
-            parts += [',"auth_failure":', _quote(auth_failure)]
-        trace = environ.get("HTTP_X_CLOUD_TRACE_CONTEXT") or environ.get("HTTP_TRACEPARENT")
-        if trace:
-            parts += self._trace_parts(environ)
-        parts.append("}")
-        self._sink("".join(parts))
+            line += f',"auth_failure":{_quote(auth_failure)}'
+        if "HTTP_X_CLOUD_TRACE_CONTEXT" in environ or "HTTP_TRACEPARENT" in environ:
+            line += "".join(self._trace_parts(environ))
+        self._sink(line + "}")
 
     def _trace_parts(self, environ: dict[str, Any]) -> list[str]:
         trace_id = span_id = None

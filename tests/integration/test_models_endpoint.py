@@ -158,6 +158,8 @@ def test_standard_headers_on_success(client: Any, api_key: str) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Request-Id"] == "abc-123"
     assert response.headers["Vary"] == "Origin"
+    assert response.headers.getlist("Content-Type") == ["application/json"]
+    assert len(response.headers.getlist("ETag")) == 1
 
 
 def test_an_unsafe_request_id_is_replaced(client: Any, api_key: str) -> None:
