@@ -6,7 +6,7 @@ TOOLS_VENV := .venv-tools
 export TF_CLI_CONFIG_FILE := /dev/null
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: run test bench lint setup clean
+.PHONY: run test bench instructions lint setup clean
 
 run: $(VENV)/.runtime node_modules/.installed  ## serve /models locally on the emulator
 	$(VENV)/bin/python scripts/run_local.py
@@ -18,6 +18,9 @@ test: $(VENV)/.dev $(TOOLS_VENV)/.installed node_modules/.installed  ## every te
 
 bench: $(VENV)/.dev node_modules/.installed  ## throughput/latency/cold start vs. the server's limit
 	$(VENV)/bin/python bench/run_bench.py $(ARGS)
+
+instructions: $(VENV)/.dev node_modules/.installed  ## per-request instruction counts (valgrind)
+	$(VENV)/bin/python bench/count_instructions.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
