@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.load import worker_pids  # noqa: E402
 from tests.support.processes import FirestoreEmulator, FunctionServer  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -59,13 +60,9 @@ class Server(FunctionServer):
         super().__init__(env, workers, threads, source=source, log_path=RUN_DIR / f"{name}.log")
         self.log = self.log_path
 
-    def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
-        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
-
     def peak_rss_mib(self) -> list[float]:
         peaks = []
-        for pid in self.worker_pids():
+        for pid in worker_pids(self.pid):
             status = Path(f"/proc/{pid}/status").read_text()
             match = re.search(r"VmHWM:\s+(\d+) kB", status)
             if match:

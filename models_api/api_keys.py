@@ -8,7 +8,6 @@ read. Keys are stored only as HMAC-SHA256(pepper, key), hex-encoded, used as the
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 import time
@@ -73,7 +72,7 @@ def display_prefix(api_key: str) -> str:
 
 def key_id_for(api_key: str, pepper: bytes) -> str:
     """The Firestore document id of a key: HMAC-SHA256 with the server-side pepper."""
-    return hmac.digest(pepper, api_key.encode("ascii"), "sha256").hex()
+    return PepperedHasher(pepper).key_id(api_key)
 
 
 def is_key_id(candidate: str) -> bool:
@@ -156,9 +155,10 @@ class FirestoreKeyStore:
 
 
 class PepperedHasher:
-    """HMAC-SHA256(pepper, key) with the pepper's inner and outer states computed once.
+    """HMAC-SHA256(pepper, key) (RFC 2104) with the pepper's padded states computed once.
 
-    Same result as `key_id_for`, in about half the work: this runs on every request.
+    Built once per instance by the verifier, so each request pays only for hashing the key;
+    `hmac.digest` would redo the pepper's half of the work every time.
     """
 
     _BLOCK_SIZE = 64

@@ -118,7 +118,7 @@ class ModelsHandler:
         request_id = http.request_id_for(environ)
         outcome = _Outcome()
         try:
-            reply = self._dispatch(request, environ, outcome)
+            reply = self._dispatch(request, outcome)
         except Unauthenticated as error:
             outcome.auth_failure = error.reason
             reply = http.error_reply(error, request_id)
@@ -146,7 +146,8 @@ class ModelsHandler:
         )
         return response
 
-    def _dispatch(self, request: Request, environ: http.Environ, outcome: _Outcome) -> http.Reply:
+    def _dispatch(self, request: Request, outcome: _Outcome) -> http.Reply:
+        environ = request.environ
         route = route_for(environ.get("PATH_INFO") or "/")
         method = environ.get("REQUEST_METHOD")
         if method == "OPTIONS":

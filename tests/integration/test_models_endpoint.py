@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Project, make_client
+from tests.conftest import Project, make_client, mint_key
 
 CONTRACT_FIELDS = {
     "id": str,
@@ -60,7 +60,7 @@ def test_disabled_and_retired_models_are_not_listed(
     seeded: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded.client.collection("models").document("gpt-5-mini").update({"status": "retired"})
-    key = _mint(seeded)
+    key = mint_key(seeded)
     client = make_client(seeded, monkeypatch)
 
     ids = {m["id"] for m in client.get("/models", headers={"X-Api-Key": key}).get_json()["models"]}
@@ -214,7 +214,7 @@ def test_cors_is_not_granted_to_other_origins(
     seeded: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = make_client(seeded, monkeypatch, CORS_ALLOWED_ORIGINS="https://app.example.com")
-    key = _mint(seeded)
+    key = mint_key(seeded)
 
     preflight = client.options(
         "/models",
@@ -232,7 +232,7 @@ def test_cors_is_not_granted_to_other_origins(
 def test_firestore_unreachable_with_nothing_cached_is_503_with_retry_after(
     seeded: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = _mint(seeded)
+    key = mint_key(seeded)
     client = make_client(
         seeded, monkeypatch, FIRESTORE_EMULATOR_HOST="127.0.0.1:9", BACKEND_TIMEOUT_SECONDS="1"
     )
@@ -264,16 +264,10 @@ def test_a_malformed_catalog_document_is_left_out_not_fatal(
     seeded: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded.client.collection("models").document("gpt-5.2").update({"context_window": "big"})
-    key = _mint(seeded)
+    key = mint_key(seeded)
     client = make_client(seeded, monkeypatch)
 
     response = client.get("/models", headers={"X-Api-Key": key})
 
     assert response.status_code == 200
     assert "gpt-5.2" not in {m["id"] for m in response.get_json()["models"]}
-
-
-def _mint(project: Project) -> str:
-    from tests.conftest import mint_key
-
-    return mint_key(project)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 
 import pytest
 
@@ -137,7 +138,7 @@ def test_the_fast_hasher_is_hmac_sha256(pepper: bytes) -> None:
 
     for _ in range(20):
         key = generate_api_key()
-        assert hasher.key_id(key) == key_id_for(key, pepper)
+        assert hasher.key_id(key) == hmac.new(pepper, key.encode(), "sha256").hexdigest()
 
 
 def test_during_an_outage_a_recently_seen_key_keeps_working_then_stops() -> None:
