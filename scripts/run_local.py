@@ -8,7 +8,6 @@ http://localhost:8080/models with functions-framework. Ctrl-C stops everything.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.processes import FirestoreEmulator, free_port  # noqa: E402
+from tests.support.processes import FirestoreEmulator, FunctionServer, free_port  # noqa: E402
 
 PROJECT_ID = "demo-models-local"
 # The local run's pepper is deliberately public: it protects nothing but emulator data.
@@ -64,27 +63,21 @@ def main() -> int:
             "Ctrl-C stops the server and the emulator.\n",
             flush=True,
         )
-        server = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "functions_framework",
-                "--target",
-                "models",
-                "--source",
-                str(ROOT / "main.py"),
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
+        server = FunctionServer(
+            env,
+            env["WORKERS"],
+            env["THREADS"],
+            port=port,
+            host="0.0.0.0",  # noqa: S104 - functions-framework's own default, as before
+            to_terminal=True,
         )
+        server.spawn()
         try:
             return server.wait()
         except KeyboardInterrupt:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=10)
             return 0
+        finally:
+            server.stop()  # before the emulator: a worker can hang on a vanishing backend
     finally:
         emulator.stop()
 

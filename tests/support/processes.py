@@ -63,7 +63,11 @@ class FirestoreEmulator:
 
 
 class FunctionServer:
-    """`functions-framework --target models` as a separate process, like production."""
+    """`functions-framework --target models` as a separate process, like production.
+
+    It runs in its own session, so only `stop()` ends it: SIGTERM to its process group, then
+    SIGKILL if it has not exited within 10 s (a gunicorn worker can hang on exit).
+    """
 
     def __init__(
         self,
@@ -72,31 +76,48 @@ class FunctionServer:
         threads: int | str = 8,
         source: Path = ROOT / "main.py",
         log_path: Path | None = None,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        to_terminal: bool = False,
     ):
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {**os.environ, **env, "WORKERS": str(workers), "THREADS": str(threads)}
         self._source = source
+        self._host = host
+        self._to_terminal = to_terminal
         self._process: subprocess.Popen[bytes] | None = None
         self.log_path = log_path or ROOT / ".run" / f"server-{self.port}.log"
 
     def spawn(self) -> float:
         """Start the process without waiting; returns the perf_counter time it was started."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "functions_framework", "--target", "models",
+            "--source", str(self._source), "--host", self._host, "--port", str(self.port),
+        ]  # fmt: skip
         started = time.perf_counter()
+        if self._to_terminal:
+            self._process = subprocess.Popen(
+                command, cwd=ROOT, env=self._env, start_new_session=True
+            )
+            return started
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "functions_framework", "--target", "models",
-                    "--source", str(self._source), "--host", "127.0.0.1", "--port", str(self.port),
-                ],
+                command,
                 cwd=ROOT,
                 env=self._env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         return started
+
+    def wait(self) -> int:
+        """Block until the server exits by itself; its exit status."""
+        assert self._process is not None
+        return self._process.wait()
 
     def start(self) -> FunctionServer:
         self.spawn()
