@@ -8,6 +8,7 @@ http://localhost:8080/models with functions-framework. Ctrl-C stops everything.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,15 @@ PROJECT_ID = "demo-models-local"
 DEV_PEPPER = "local-dev-pepper-not-a-secret-0123456789"
 
 
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # The server runs in its own session, so this process must turn Ctrl-C (and a SIGTERM from
+    # whatever started it) into a clean stop of both children, even if it inherited SIGINT ignored.
+    signal.signal(signal.SIGINT, _stop_on_signal)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     port = int(os.environ.get("PORT", "8080"))
     emulator_port = int(os.environ.get("FIRESTORE_EMULATOR_PORT", "0")) or free_port()
     emulator = FirestoreEmulator(emulator_port).start()
