@@ -7,9 +7,8 @@ from a list of headers: on a warm instance that is most of the cost of a request
 from __future__ import annotations
 
 import json
-import os
+import random
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +44,16 @@ def request_id_for(environ: Environ) -> str:
     supplied = environ.get("HTTP_X_REQUEST_ID")
     if supplied and _REQUEST_ID.fullmatch(supplied):
         return str(supplied)
-    return os.urandom(16).hex()
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """128 random bits in hex.
+
+    A correlation id, not a secret: `random` is enough (it is reseeded in each forked worker)
+    and spares every request a system call.
+    """
+    return f"{random.getrandbits(128):032x}"
 
 
 def client_address(environ: Environ, trusted_proxy_hops: int) -> str:
@@ -83,16 +91,38 @@ def to_response(
     headers = reply.headers
     headers.append(("X-Request-Id", request_id))
     headers.append(("X-Content-Type-Options", "nosniff"))
-    headers.append(("Vary", "Origin"))
-    origin = environ.get("HTTP_ORIGIN")
-    if origin and origin in allowed_origins:
-        headers.append(("Access-Control-Allow-Origin", origin))
-        headers.append(("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS))
-    # Every value here is ours or validated (request id pattern, allow-listed origin), so the
-    # list goes in as it is: werkzeug's per-header checks cost as much as the rest of a request.
-    prepared = WerkzeugHeaders()
-    prepared._list = headers  # noqa: SLF001
-    return Response(reply.body, status=reply.status, headers=prepared)
+    if allowed_origins:  # only then can the answer depend on Origin
+        headers.append(("Vary", "Origin"))
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and origin in allowed_origins:
+            headers.append(("Access-Control-Allow-Origin", origin))
+            headers.append(("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS))
+    return PreparedResponse(reply)
+
+
+class PreparedResponse(Response):
+    """A Response whose header list is complete and trusted when it is built.
+
+    Every value in it is ours or validated (request id pattern, allow-listed origin), so
+    werkzeug's per-header checks and copies, which cost as much as the rest of a request, are
+    skipped: `get_wsgi_headers` hands the list on as it is. Headers added later through
+    `response.headers` (Flask hooks) still go through werkzeug's checks and are sent too.
+    """
+
+    default_mimetype = None  # a reply without Content-Type (304, 204) gets none added
+
+    def __init__(self, reply: Reply):
+        super().__init__(status=reply.status, headers=WerkzeugHeaders())
+        if reply.body or reply.status not in _NO_CONTENT_LENGTH:
+            reply.headers.append(("Content-Length", str(len(reply.body))))
+        self.headers._list = reply.headers  # noqa: SLF001
+        self.response = [reply.body]
+
+    def get_wsgi_headers(self, environ: Environ) -> WerkzeugHeaders:
+        return self.headers
+
+
+_NO_CONTENT_LENGTH = frozenset({204, 304})
 
 
 def preflight_reply(environ: Environ, allowed_origins: frozenset[str]) -> Reply:
@@ -120,7 +150,7 @@ def adapt_framework_app(app: Flask) -> None:
         api_error = ApiError(error.description if status < 500 else None)
         api_error.status = status
         api_error.code = {404: "not_found", 405: "method_not_allowed"}.get(status, "internal")
-        reply = error_reply(api_error, uuid.uuid4().hex)
-        return Response(reply.body, status=reply.status, headers=reply.headers)
+        reply = error_reply(api_error, new_request_id())
+        return PreparedResponse(reply)
 
     app.register_error_handler(HTTPException, framework_error)

@@ -149,6 +149,9 @@ def test_etag_and_conditional_get(client: Any, api_key: str) -> None:
     assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
     assert weak.status_code == 304
     assert other.status_code == 200
+    # RFC 9110: a 304 carries the validators but no content headers.
+    assert "Content-Length" not in again.headers and "Content-Type" not in again.headers
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
 
 
 def test_standard_headers_on_success(client: Any, api_key: str) -> None:
@@ -157,8 +160,9 @@ def test_standard_headers_on_success(client: Any, api_key: str) -> None:
     assert response.headers["Cache-Control"] == "private, max-age=60"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Request-Id"] == "abc-123"
-    assert response.headers["Vary"] == "Origin"
+    assert "Vary" not in response.headers  # no CORS origins configured: Origin changes nothing
     assert response.headers.getlist("Content-Type") == ["application/json"]
+    assert response.headers["Content-Length"] == str(len(response.data))
     assert len(response.headers.getlist("ETag")) == 1
 
 
@@ -180,10 +184,12 @@ def test_other_methods_get_405_with_allow(client: Any, api_key: str, method: str
 
 def test_head_has_headers_and_no_body(client: Any, api_key: str) -> None:
     response = client.head("/models", headers={"X-Api-Key": api_key})
+    full = client.get("/models", headers={"X-Api-Key": api_key})
 
     assert response.status_code == 200
     assert response.data == b""
-    assert response.headers["ETag"]
+    assert response.headers["ETag"] == full.headers["ETag"]
+    assert response.headers["Content-Length"] == str(len(full.data))
 
 
 def test_cors_preflight_for_a_configured_origin_needs_no_auth(
@@ -227,6 +233,7 @@ def test_cors_is_not_granted_to_other_origins(
     assert "Access-Control-Allow-Origin" not in actual.headers
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "ETag" in allowed.headers["Access-Control-Expose-Headers"]
+    assert actual.headers["Vary"] == allowed.headers["Vary"] == "Origin"
 
 
 def test_firestore_unreachable_with_nothing_cached_is_503_with_retry_after(
