@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from models_api.errors import BackendUnavailable, Unauthenticated
 from models_api.firestore_backend import FirestoreBackend
 from models_api.principal import Principal
-from models_api.ttl_cache import BoundedTtlCache
+from models_api.ttl_cache import BoundedTtlCache, CacheEntry
 
 KEY_PREFIX = "inf_"
 BODY_LENGTH = 32
@@ -206,6 +206,10 @@ class ApiKeyVerifier:
     that is how long a revoked key may still work on an instance that has seen it. Expiry is
     checked on every request. While Firestore is unavailable, an entry up to
     `max_stale_seconds` old is used instead of failing.
+
+    The cache is keyed by the key itself, and only well-formed keys are ever stored, so a
+    request with a cached key pays for neither the checksum nor the HMAC. Keys therefore stay in
+    this instance's memory while cached (at most `max_entries`); they are never logged or stored.
     """
 
     def __init__(
@@ -233,27 +237,27 @@ class ApiKeyVerifier:
         return len(self._cache)
 
     def verify(self, api_key: str) -> Principal:
-        if not is_well_formed_api_key(api_key):
-            raise Unauthenticated("malformed api key or bad checksum")
-        if self._hasher is None:
-            self._hasher = PepperedHasher(self._pepper())  # the pepper may come from a backend
-        verdict = self._lookup(self._hasher.key_id(api_key))
+        entry = self._cache.get(api_key)
+        if entry is not None and self._clock() - entry.stored_at < self._ttl_seconds:
+            verdict = entry.value
+        else:
+            if not is_well_formed_api_key(api_key):
+                raise Unauthenticated("malformed api key or bad checksum")
+            verdict = self._look_up(api_key, entry)
         if verdict.principal is None:
             raise Unauthenticated(verdict.refusal or f"unknown api key {display_prefix(api_key)}")
         if verdict.expires_at is not None and self._wall_clock() >= verdict.expires_at:
             raise Unauthenticated(f"key expired: {verdict.principal.subject}")
         return verdict.principal
 
-    def _lookup(self, key_id: str) -> _Verdict:
-        entry = self._cache.get(key_id)
-        age = None if entry is None else self._clock() - entry.stored_at
-        if entry is not None and age is not None and age < self._ttl_seconds:
-            return entry.value
+    def _look_up(self, api_key: str, stale: CacheEntry[_Verdict] | None) -> _Verdict:
+        if self._hasher is None:
+            self._hasher = PepperedHasher(self._pepper())  # the pepper may come from a backend
         try:
-            verdict = _Verdict.of(self._store.find_key(key_id))
+            verdict = _Verdict.of(self._store.find_key(self._hasher.key_id(api_key)))
         except BackendUnavailable:
-            if entry is not None and age is not None and age <= self._max_stale_seconds:
-                return entry.value
+            if stale is not None and self._clock() - stale.stored_at <= self._max_stale_seconds:
+                return stale.value
             raise
-        self._cache.put(key_id, verdict)
+        self._cache.put(api_key, verdict)
         return verdict

@@ -178,6 +178,21 @@ def test_malformed_keys_never_reach_the_store() -> None:
             verifier.verify(candidate)
 
     assert store.lookups == 0
+    assert verifier.cached_entries == 0  # the cache, keyed by the key, holds well-formed keys only
+
+
+def test_a_key_one_character_off_a_cached_key_is_checked_on_its_own() -> None:
+    store, clock = FakeKeyStore(), FakeClock()
+    verifier = make_verifier(store, clock)
+    key = generate_api_key()
+    store.add(key)
+    verifier.verify(key)
+    near_miss = key[:-1] + ("A" if key[-1] != "A" else "B")  # bad checksum, same prefix
+
+    with pytest.raises(Unauthenticated):
+        verifier.verify(near_miss)
+    with pytest.raises(Unauthenticated):
+        verifier.verify(key + " ")
 
 
 def test_a_corrupt_document_reads_as_disabled() -> None:
