@@ -13,7 +13,7 @@ from models_api.firebase_auth import FirebaseTokenVerifier
 from models_api.firestore_backend import FirestoreBackend
 from models_api.handler import ModelsHandler
 from models_api.pepper import SecretManagerPepper, static_pepper
-from models_api.structured_log import RequestLogger, configure_service_logging, write_to_stdout
+from models_api.structured_log import RequestLogger, configure_service_logging, stdout_lines
 
 
 def build_models_handler(
@@ -21,7 +21,7 @@ def build_models_handler(
     *,
     backend: FirestoreBackend | None = None,
     browser_tokens: BrowserTokenVerifier | None = None,
-    log_sink: Callable[[str], None] = write_to_stdout,
+    log_sink: Callable[[str], None] = stdout_lines,
 ) -> ModelsHandler:
     """Assemble the handler from settings; tests may inject a backend or a token verifier."""
     configure_service_logging()

@@ -1,15 +1,21 @@
 """One JSON line per event on stdout, in the shape Cloud Logging parses.
 
-Lines are written with a single os.write so concurrent threads and gunicorn workers never
-interleave within a line, and nothing waits in a buffer if the instance is stopped.
+Access lines go through a background writer (see `BackgroundLineWriter`); warnings and errors
+from `logging` are written at once. Every write is whole lines, so concurrent threads and
+gunicorn workers never interleave within a line.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import queue
 import re
+import select
+import threading
+import time
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
@@ -19,10 +25,117 @@ from models_api.principal import Principal
 _CLOUD_TRACE = re.compile(r"([0-9a-fA-F]{32})(?:/(\d+))?")
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 _SEVERITY = {401: "WARNING", 429: "WARNING"}
+_pid = os.getpid()  # refreshed in each forked worker: gunicorn forks after the app is built
+
+
+def _remember_pid() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_remember_pid)
 
 
 def write_to_stdout(line: str) -> None:
-    os.write(1, (line + "\n").encode("utf-8", "replace"))
+    _write_all(1, (line + "\n").encode("utf-8", "replace"))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class BackgroundLineWriter:
+    """Writes lines to a file descriptor from one background thread, several lines per write.
+
+    A request thread only puts its line on a queue. A system call there would release the
+    GIL, and under load getting it back means waiting behind the other request threads: in
+    `make bench` that one write per request cost about 10 % of throughput and most of the p50.
+    Each write holds whole lines and at most PIPE_BUF bytes (a longer line goes alone), so
+    lines from several gunicorn workers sharing one pipe never interleave. `close` (run at
+    exit) writes what is still queued; a process killed outright loses only its last moments.
+    """
+
+    _STOP = b""
+
+    def __init__(
+        self, fd: int, max_write_bytes: int = select.PIPE_BUF, linger_seconds: float = 0.05
+    ):
+        self._fd = fd
+        self._linger_seconds = linger_seconds
+        self._max_write_bytes = max_write_bytes
+        self._queue: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def __call__(self, line: str) -> None:
+        self._queue.put((line + "\n").encode("utf-8", "replace"))
+        if self._thread is None:
+            self._start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write everything queued so far; the writer thread ends (a later line restarts it)."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(self._STOP)
+                thread.join(timeout)
+            else:
+                self._write(self._drain([]))
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+                self._thread.start()
+
+    def _after_fork(self) -> None:
+        # Threads do not survive fork; the queue's content belongs to the parent.
+        self._queue = queue.SimpleQueue()
+        self._thread = None
+        self._start_lock = threading.Lock()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first != self._STOP:
+                time.sleep(self._linger_seconds)  # let a batch gather: one wake-up, many lines
+            lines = self._drain([first])
+            if self._STOP in lines:
+                self._write([line for line in lines if line != self._STOP])
+                return
+            self._write(lines)
+
+    def _drain(self, lines: list[bytes]) -> list[bytes]:
+        while True:
+            try:
+                lines.append(self._queue.get_nowait())
+            except queue.Empty:
+                return lines
+
+    def _write(self, lines: list[bytes]) -> None:
+        batch: list[bytes] = []
+        size = 0
+        for line in lines:
+            if batch and size + len(line) > self._max_write_bytes:
+                self._write_batch(batch)
+                batch, size = [], 0
+            batch.append(line)
+            size += len(line)
+        if batch:
+            self._write_batch(batch)
+
+    def _write_batch(self, batch: list[bytes]) -> None:
+        try:
+            _write_all(self._fd, b"".join(batch))
+        except OSError:
+            pass  # stdout is gone: there is nowhere left to say so
+
+
+stdout_lines = BackgroundLineWriter(1)
+atexit.register(stdout_lines.close)
 
 
 class RequestLogger:
@@ -62,8 +175,8 @@ class RequestLogger:
             f'"userAgent":{_quote(str(environ.get("HTTP_USER_AGENT", ""))[:256])},'
             f'"remoteIp":{_quote(str(environ.get("REMOTE_ADDR", "")))},'
             f'"latency":"{latency_seconds:.6f}s"}},"request_id":{_quote(request_id)},'
-            f'"pid":{os.getpid()},"firestore_reads_total":{self._read_count()}'
-        )  # pid: gunicorn forks workers after the app is built
+            f'"pid":{_pid},"firestore_reads_total":{self._read_count()}'
+        )
         if principal is not None:
             line += (
                 f',"auth":{{"kind":{_quote(principal.kind)},"subject":{_quote(principal.subject)}}}'
