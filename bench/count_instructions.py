@@ -62,6 +62,7 @@ def main() -> int:
         "GOOGLE_CLOUD_PROJECT": PROJECT,
         "FIRESTORE_EMULATOR_HOST": emulator.host,
         "API_KEY_PEPPER": PEPPER,
+        "CORS_ALLOWED_ORIGINS": "https://app.example.com",  # as deployed: responses carry Vary
     }
     try:
         subprocess.run(

@@ -39,8 +39,10 @@ def run_load(
     deadline = time.monotonic() + seconds
     counter = iter(range(max_requests))
 
+    host = parts.hostname or "127.0.0.1"
+
     def worker() -> None:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        connection = http.client.HTTPConnection(host, parts.port, timeout=10)
         while time.monotonic() < deadline:
             with lock:  # headers_for may use shared state (generators): one caller at a time
                 number = next(counter, None)
@@ -56,7 +58,7 @@ def run_load(
                 error = None
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
-                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+                connection = http.client.HTTPConnection(host, parts.port, timeout=10)
                 status, body, error = 0, b"", type(exc).__name__
             elapsed = time.monotonic() - started
             with lock:

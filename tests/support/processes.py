@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Self
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +41,7 @@ class FirestoreEmulator:
         self.host = f"127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> FirestoreEmulator:
+    def start(self) -> Self:
         script = ROOT / "scripts" / "firestore_emulator.js"
         self._process = subprocess.Popen(
             ["node", str(script), str(self.port)],
@@ -119,7 +120,7 @@ class FunctionServer:
         assert self._process is not None
         return self._process.wait()
 
-    def start(self) -> FunctionServer:
+    def start(self) -> Self:
         self.spawn()
         assert self._process is not None
         wait_for_port(self.port, self._process, timeout=30)
