@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from models_api.api_keys import ApiKeyVerifier, FirestoreKeyStore
 from models_api.auth_throttle import AuthFailureThrottle
 from models_api.authentication import Authenticator, BrowserTokenVerifier
@@ -13,7 +11,12 @@ from models_api.firebase_auth import FirebaseTokenVerifier
 from models_api.firestore_backend import FirestoreBackend
 from models_api.handler import ModelsHandler
 from models_api.pepper import SecretManagerPepper, static_pepper
-from models_api.structured_log import RequestLogger, configure_service_logging, stdout_lines
+from models_api.structured_log import (
+    AccessLogWriter,
+    RequestLogger,
+    configure_service_logging,
+    stdout_access_log,
+)
 
 
 def build_models_handler(
@@ -21,7 +24,7 @@ def build_models_handler(
     *,
     backend: FirestoreBackend | None = None,
     browser_tokens: BrowserTokenVerifier | None = None,
-    log_sink: Callable[[str], None] = stdout_lines,
+    access_log: AccessLogWriter = stdout_access_log,
 ) -> ModelsHandler:
     """Assemble the handler from settings; tests may inject a backend or a token verifier."""
     configure_service_logging()
@@ -57,7 +60,10 @@ def build_models_handler(
             settings.auth_failure_limit, settings.auth_failure_window_seconds
         ),
         request_logger=RequestLogger(
-            settings.project_id, sink=log_sink, read_count=lambda: backend.reads.total
+            settings.project_id,
+            sink=access_log,
+            read_count=lambda: backend.reads.total,
+            on_request_start=access_log.request_started,
         ),
         allowed_origins=settings.cors_allowed_origins,
         trusted_proxy_hops=settings.trusted_proxy_hops,

@@ -114,37 +114,43 @@ class ModelsHandler:
 
     def __call__(self, request: Request) -> Response:
         started = self._clock()
+        self._request_logger.request_started()
         environ = request.environ
         request_id = http.request_id_for(environ)
         outcome = _Outcome()
+        reply = http.Reply(500)
         try:
-            reply = self._dispatch(request, outcome)
+            reply = self._reply(request, request_id, outcome)
+            return http.to_response(reply, environ, request_id, self._allowed_origins)
+        finally:  # every started request logs its line once, whatever happened
+            self._request_logger.log(
+                environ,
+                reply.status,
+                self._clock() - started,
+                request_id,
+                outcome.principal,
+                outcome.auth_failure,
+                len(reply.body),
+            )
+
+    def _reply(self, request: Request, request_id: str, outcome: _Outcome) -> http.Reply:
+        try:
+            return self._dispatch(request, outcome)
         except Unauthenticated as error:
             outcome.auth_failure = error.reason
-            reply = http.error_reply(error, request_id)
+            return http.error_reply(error, request_id)
         except ApiError as error:
-            reply = http.error_reply(error, request_id)
+            return http.error_reply(error, request_id)
         except BackendUnavailable as error:
             logger.warning("answering 503: %s", error)
             unavailable = ServiceUnavailable(headers={"Retry-After": RETRY_AFTER_SECONDS})
-            reply = http.error_reply(unavailable, request_id)
+            return http.error_reply(unavailable, request_id)
         except ConfigError as error:
             logger.error("configuration error: %s", error)
-            reply = http.error_reply(InternalError(), request_id)
+            return http.error_reply(InternalError(), request_id)
         except Exception:
             logger.exception("unhandled error (request_id=%s)", request_id)
-            reply = http.error_reply(InternalError(), request_id)
-        response = http.to_response(reply, environ, request_id, self._allowed_origins)
-        self._request_logger.log(
-            environ,
-            reply.status,
-            self._clock() - started,
-            request_id,
-            outcome.principal,
-            outcome.auth_failure,
-            len(reply.body),
-        )
-        return response
+            return http.error_reply(InternalError(), request_id)
 
     def _dispatch(self, request: Request, outcome: _Outcome) -> http.Reply:
         environ = request.environ

@@ -114,10 +114,10 @@ class PreparedResponse(Response):
     `response.headers` (Flask hooks) still go through werkzeug's checks and are sent too.
     """
 
-    default_mimetype = None  # a reply without Content-Type (304, 204) gets none added
-
     def __init__(self, reply: Reply):
-        super().__init__(status=reply.status, headers=WerkzeugHeaders())
+        # werkzeug's own header handling is replaced below; naming a content type here only
+        # spares it looking one up in the empty list (a miss raises an exception).
+        super().__init__(status=reply.status, content_type=JSON_CONTENT_TYPE)
         if reply.body or reply.status not in _NO_CONTENT_LENGTH:
             reply.headers.append(("Content-Length", str(len(reply.body))))
         self.headers._list = reply.headers  # noqa: SLF001

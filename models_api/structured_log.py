@@ -1,7 +1,7 @@
 """One JSON line per event on stdout, in the shape Cloud Logging parses.
 
-Access lines go through a background writer (see `BackgroundLineWriter`); warnings and errors
-from `logging` are written at once. Every write is whole lines, so concurrent threads and
+Access lines are written in batches (see `AccessLogWriter`); warnings and errors from
+`logging` are written at once. Every write is whole lines, so concurrent threads and
 gunicorn workers never interleave within a line.
 """
 
@@ -11,11 +11,9 @@ import atexit
 import json
 import logging
 import os
-import queue
 import re
 import select
 import threading
-import time
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
@@ -46,96 +44,76 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-class BackgroundLineWriter:
-    """Writes lines to a file descriptor from one background thread, several lines per write.
+class AccessLogWriter:
+    """Access lines, written in batches by the request threads themselves.
 
-    A request thread only puts its line on a queue. A system call there would release the
-    GIL, and under load getting it back means waiting behind the other request threads: in
-    `make bench` that one write per request cost about 10 % of throughput and most of the p50.
-    Each write holds whole lines and at most PIPE_BUF bytes (a longer line goes alone), so
-    lines from several gunicorn workers sharing one pipe never interleave. `close` (run at
-    exit) writes what is still queued; a process killed outright loses only its last moments.
+    While other requests are running in this process a finished request's line waits in
+    memory; the request that leaves none running, or that brings the wait past PIPE_BUF bytes,
+    writes all of them. A write is a system call, which makes the thread give up the GIL and,
+    under load, queue behind the other request threads to get it back: one write per request
+    cost about 10 % of throughput in `make bench`. No background thread does the writing
+    because Cloud Run and Cloud Functions give an instance CPU only while it has requests in
+    flight, so every line is written before the last request ends. Each write holds whole
+    lines and at most PIPE_BUF bytes (a longer line goes alone), so the lines of several
+    gunicorn workers sharing one pipe never interleave.
     """
 
-    _STOP = b""
-
-    def __init__(
-        self, fd: int, max_write_bytes: int = select.PIPE_BUF, linger_seconds: float = 0.05
-    ):
+    def __init__(self, fd: int, max_write_bytes: int = select.PIPE_BUF):
         self._fd = fd
-        self._linger_seconds = linger_seconds
         self._max_write_bytes = max_write_bytes
-        self._queue: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._after_fork)
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        # In a forked worker: no requests yet, and what waited belongs to the parent.
+        self._lock = threading.Lock()
+        self._waiting: list[bytes] = []
+        self._waiting_bytes = 0
+        self._running = 0
+
+    def request_started(self) -> None:
+        with self._lock:
+            self._running += 1
 
     def __call__(self, line: str) -> None:
-        self._queue.put((line + "\n").encode("utf-8", "replace"))
-        if self._thread is None:
-            self._start()
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Write everything queued so far; the writer thread ends (a later line restarts it)."""
-        with self._start_lock:
-            thread, self._thread = self._thread, None
-            if thread is not None:
-                self._queue.put(self._STOP)
-                thread.join(timeout)
-            else:
-                self._write(self._drain([]))
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
-                self._thread.start()
-
-    def _after_fork(self) -> None:
-        # Threads do not survive fork; the queue's content belongs to the parent.
-        self._queue = queue.SimpleQueue()
-        self._thread = None
-        self._start_lock = threading.Lock()
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first != self._STOP:
-                time.sleep(self._linger_seconds)  # let a batch gather: one wake-up, many lines
-            lines = self._drain([first])
-            if self._STOP in lines:
-                self._write([line for line in lines if line != self._STOP])
+        """The line of a request that has finished (its last step)."""
+        data = (line + "\n").encode("utf-8", "replace")
+        with self._lock:
+            self._running = max(0, self._running - 1)
+            self._waiting.append(data)
+            self._waiting_bytes += len(data)
+            if self._running and self._waiting_bytes <= self._max_write_bytes:
                 return
-            self._write(lines)
+            batch, self._waiting, self._waiting_bytes = self._waiting, [], 0
+        self._write(batch)
 
-    def _drain(self, lines: list[bytes]) -> list[bytes]:
-        while True:
-            try:
-                lines.append(self._queue.get_nowait())
-            except queue.Empty:
-                return lines
+    def flush(self) -> None:
+        """Write whatever waits (at exit: requests may still be running)."""
+        with self._lock:
+            batch, self._waiting, self._waiting_bytes = self._waiting, [], 0
+        self._write(batch)
 
     def _write(self, lines: list[bytes]) -> None:
-        batch: list[bytes] = []
+        chunk: list[bytes] = []
         size = 0
         for line in lines:
-            if batch and size + len(line) > self._max_write_bytes:
-                self._write_batch(batch)
-                batch, size = [], 0
-            batch.append(line)
+            if chunk and size + len(line) > self._max_write_bytes:
+                self._write_chunk(chunk)
+                chunk, size = [], 0
+            chunk.append(line)
             size += len(line)
-        if batch:
-            self._write_batch(batch)
+        if chunk:
+            self._write_chunk(chunk)
 
-    def _write_batch(self, batch: list[bytes]) -> None:
+    def _write_chunk(self, chunk: list[bytes]) -> None:
         try:
-            _write_all(self._fd, b"".join(batch))
+            _write_all(self._fd, b"".join(chunk))
         except OSError:
             pass  # stdout is gone: there is nowhere left to say so
 
 
-stdout_lines = BackgroundLineWriter(1)
-atexit.register(stdout_lines.close)
+stdout_access_log = AccessLogWriter(1)
+atexit.register(stdout_access_log.flush)
 
 
 class RequestLogger:
@@ -150,10 +128,13 @@ class RequestLogger:
         project_id: str,
         sink: Callable[[str], None] = write_to_stdout,
         read_count: Callable[[], int] = lambda: 0,
+        on_request_start: Callable[[], None] = lambda: None,
     ):
         self._trace_prefix = f"projects/{project_id}/traces/"
         self._sink = sink
         self._read_count = read_count
+        self.request_started = on_request_start
+        """Called when a request starts; `log` is called once when it ends."""
 
     def log(
         self,

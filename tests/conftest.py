@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from models_api.structured_log import stdout_lines
 from tests.support.processes import ROOT, FirestoreEmulator
 
 DEV_PEPPER = "test-pepper-0123456789abcdef0123456789abcdef"
@@ -24,13 +23,6 @@ def _restore_environment() -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
-
-
-@pytest.fixture(autouse=True)
-def _flush_access_log() -> Iterator[None]:
-    """In-process apps log through a background writer: land each test's lines in its output."""
-    yield
-    stdout_lines.close()
 
 
 @pytest.fixture(scope="session")

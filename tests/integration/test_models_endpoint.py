@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -278,3 +279,22 @@ def test_a_malformed_catalog_document_is_left_out_not_fatal(
 
     assert response.status_code == 200
     assert "gpt-5.2" not in {m["id"] for m in response.get_json()["models"]}
+
+
+def test_each_request_is_logged_before_it_returns(
+    client: Any, api_key: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Lines wait only while other requests run; one at a time, each is written at once.
+    for path, headers in [
+        ("/models", {}),
+        ("/models", {"X-Api-Key": api_key[:-1] + "Z"}),
+        ("/nope", {"X-Api-Key": api_key}),
+        ("/models", {"X-Api-Key": api_key}),
+    ]:
+        status = client.get(path, headers=headers).status_code
+        (line,) = capfd.readouterr().out.splitlines()
+        entry = json.loads(line)
+        assert (entry["httpRequest"]["requestUrl"], entry["httpRequest"]["status"]) == (
+            path,
+            status,
+        )
