@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.keys import with_bad_checksum  # noqa: E402
 from tests.support.load import worker_pids  # noqa: E402
 from tests.support.processes import FirestoreEmulator, FunctionServer  # noqa: E402
 
@@ -268,7 +269,7 @@ def main() -> int:
         served = sum(r["requests"] for r in results["b"])
         reads = sum(reads_after[pid] - reads_before.get(pid, 0) for pid in reads_after)
 
-        wrk(binary, service.url + "/models", {"X-Api-Key": key[:-1] + "Z"}, 3)
+        wrk(binary, service.url + "/models", {"X-Api-Key": with_bad_checksum(key)}, 3)
         malformed_split, _ = requests_by_worker(service.log, offset)
         reads_malformed = sum(reads_by_worker(service.log).values()) - sum(reads_after.values())
 

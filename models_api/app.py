@@ -64,6 +64,7 @@ def build_models_handler(
             sink=access_log,
             read_count=lambda: backend.reads.total,
             on_request_start=access_log.request_started,
+            on_request_end=access_log.request_ended,
         ),
         allowed_origins=settings.cors_allowed_origins,
         trusted_proxy_hops=settings.trusted_proxy_hops,

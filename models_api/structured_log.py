@@ -14,6 +14,7 @@ import os
 import re
 import select
 import threading
+import time
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
@@ -39,28 +40,42 @@ def write_to_stdout(line: str) -> None:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    written = os.write(fd, data)
+    if written < len(data):  # rare: a signal or a full non-blocking pipe
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 class AccessLogWriter:
     """Access lines, written in batches by the request threads themselves.
 
-    While other requests are running in this process a finished request's line waits in
-    memory; the request that leaves none running, or that brings the wait past PIPE_BUF bytes,
-    writes all of them. A write is a system call, which makes the thread give up the GIL and,
-    under load, queue behind the other request threads to get it back: one write per request
-    cost about 10 % of throughput in `make bench`. No background thread does the writing
-    because Cloud Run and Cloud Functions give an instance CPU only while it has requests in
-    flight, so every line is written before the last request ends. Each write holds whole
-    lines and at most PIPE_BUF bytes (a longer line goes alone), so the lines of several
-    gunicorn workers sharing one pipe never interleave.
+    A write is a system call, which makes the thread give up the GIL and, under load, queue
+    behind the other request threads to get it back: one write per request cost about 10 % of
+    throughput in `make bench`. So while other requests are open in this process a line
+    waits in memory, until the lines waiting pass PIPE_BUF bytes or the oldest is
+    `max_wait_seconds` old (then the request logging writes them all), or until the last
+    open request ends (then it writes them). A request alone writes its line at once. No
+    background thread does the writing because Cloud Run and Cloud Functions give an
+    instance CPU only while it has requests in flight. Each write holds whole lines and at
+    most PIPE_BUF bytes (a longer line goes alone), so the lines of several gunicorn workers
+    sharing one pipe never interleave.
+
+    A request calls `request_started`, then the writer with its line, then `request_ended`
+    once its response is sent.
     """
 
-    def __init__(self, fd: int, max_write_bytes: int = select.PIPE_BUF):
+    def __init__(
+        self,
+        fd: int,
+        max_write_bytes: int = select.PIPE_BUF,
+        max_wait_seconds: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._fd = fd
         self._max_write_bytes = max_write_bytes
+        self._max_wait_seconds = max_wait_seconds
+        self._clock = clock
         self._reset()
         os.register_at_fork(after_in_child=self._reset)
 
@@ -69,31 +84,53 @@ class AccessLogWriter:
         self._lock = threading.Lock()
         self._waiting: list[bytes] = []
         self._waiting_bytes = 0
-        self._running = 0
+        self._waiting_since = 0.0
+        self._open = 0
 
     def request_started(self) -> None:
         with self._lock:
-            self._running += 1
+            self._open += 1
 
     def __call__(self, line: str) -> None:
-        """The line of a request that has finished (its last step)."""
+        """The line of a request that is still open (its response is not sent yet)."""
         data = (line + "\n").encode("utf-8", "replace")
+        now = self._clock()
         with self._lock:
-            self._running = max(0, self._running - 1)
+            if not self._waiting:
+                self._waiting_since = now
             self._waiting.append(data)
             self._waiting_bytes += len(data)
-            if self._running and self._waiting_bytes <= self._max_write_bytes:
+            if (
+                self._open > 1
+                and self._waiting_bytes <= self._max_write_bytes
+                and now - self._waiting_since < self._max_wait_seconds
+            ):
                 return
-            batch, self._waiting, self._waiting_bytes = self._waiting, [], 0
+            batch = self._take()
+        self._write(batch)
+
+    def request_ended(self) -> None:
+        with self._lock:
+            self._open = max(0, self._open - 1)
+            if self._open or not self._waiting:
+                return
+            batch = self._take()
         self._write(batch)
 
     def flush(self) -> None:
-        """Write whatever waits (at exit: requests may still be running)."""
+        """Write whatever waits (at exit: requests may still be open)."""
         with self._lock:
-            batch, self._waiting, self._waiting_bytes = self._waiting, [], 0
+            batch = self._take()
         self._write(batch)
 
+    def _take(self) -> list[bytes]:
+        batch, self._waiting, self._waiting_bytes = self._waiting, [], 0
+        return batch
+
     def _write(self, lines: list[bytes]) -> None:
+        if len(lines) == 1:  # the usual case on a quiet instance
+            self._write_chunk(lines)
+            return
         chunk: list[bytes] = []
         size = 0
         for line in lines:
@@ -107,7 +144,7 @@ class AccessLogWriter:
 
     def _write_chunk(self, chunk: list[bytes]) -> None:
         try:
-            _write_all(self._fd, b"".join(chunk))
+            _write_all(self._fd, chunk[0] if len(chunk) == 1 else b"".join(chunk))
         except OSError:
             pass  # stdout is gone: there is nowhere left to say so
 
@@ -129,12 +166,14 @@ class RequestLogger:
         sink: Callable[[str], None] = write_to_stdout,
         read_count: Callable[[], int] = lambda: 0,
         on_request_start: Callable[[], None] = lambda: None,
+        on_request_end: Callable[[], None] = lambda: None,
     ):
         self._trace_prefix = f"projects/{project_id}/traces/"
         self._sink = sink
         self._read_count = read_count
+        # A request calls request_started, then log, then request_ended once it is sent.
         self.request_started = on_request_start
-        """Called when a request starts; `log` is called once when it ends."""
+        self.request_ended = on_request_end
 
     def log(
         self,

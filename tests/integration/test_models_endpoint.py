@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Project, make_client, mint_key
+from tests.support.keys import with_bad_checksum
 
 CONTRACT_FIELDS = {
     "id": str,
@@ -287,7 +288,7 @@ def test_each_request_is_logged_before_it_returns(
     # Lines wait only while other requests run; one at a time, each is written at once.
     for path, headers in [
         ("/models", {}),
-        ("/models", {"X-Api-Key": api_key[:-1] + "Z"}),
+        ("/models", {"X-Api-Key": with_bad_checksum(api_key)}),
         ("/nope", {"X-Api-Key": api_key}),
         ("/models", {"X-Api-Key": api_key}),
     ]:

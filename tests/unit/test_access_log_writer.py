@@ -40,6 +40,15 @@ def records() -> Iterator[Records]:
 def request(writer: AccessLogWriter, line: str) -> None:
     writer.request_started()
     writer(line)
+    writer.request_ended()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_on_an_idle_instance_a_line_is_written_before_its_request_ends(records: Records) -> None:
@@ -51,17 +60,34 @@ def test_on_an_idle_instance_a_line_is_written_before_its_request_ends(records: 
     assert records.take() == [b"two\n"]
 
 
-def test_lines_wait_while_others_run_and_the_last_to_end_writes_them_at_once(
+def test_lines_wait_while_others_are_open_and_the_last_to_end_writes_them(
     records: Records,
 ) -> None:
     writer = AccessLogWriter(records.sender.fileno())
-    writer.request_started()  # a slow request, still running
+    writer.request_started()  # a slow request
+    writer.request_started()  # another one
     request(writer, "a")
-    request(writer, "b")
+    writer("slow")
+    writer("other")
+    writer.request_ended()
 
     assert records.take() == []
-    writer("slow")  # it ends: nothing is left running
-    assert records.take() == [b"a\nb\nslow\n"]
+    writer.request_ended()  # the last open request's response is sent
+    assert records.take() == [b"a\nslow\nother\n"]
+
+
+def test_under_steady_load_lines_wait_at_most_max_wait(records: Records) -> None:
+    clock = FakeClock()
+    writer = AccessLogWriter(records.sender.fileno(), max_wait_seconds=0.05, clock=clock)
+    writer.request_started()  # there is always another request open
+    request(writer, "a")
+    clock.now += 0.03
+    request(writer, "b")
+    assert records.take() == []
+    clock.now += 0.03  # "a" has waited 60 ms: the next request to log writes everything
+    request(writer, "c")
+
+    assert records.take() == [b"a\nb\nc\n"]
 
 
 def test_writes_are_whole_lines_within_bounds_and_a_long_line_goes_alone(
@@ -73,6 +99,7 @@ def test_writes_are_whole_lines_within_bounds_and_a_long_line_goes_alone(
         request(writer, f"line {number:02d}")
     request(writer, "L" * 100)
     writer("last")
+    writer.request_ended()
 
     received = records.take()
     assert all(r.endswith(b"\n") for r in received)
@@ -136,6 +163,7 @@ def test_a_forked_worker_starts_empty_and_writes_only_its_own_lines() -> None:
         os._exit(0)
     os.waitpid(child, 0)
     writer("parent done")
+    writer.request_ended()
     os.close(write_end)
     with os.fdopen(read_end, "rb") as output:
         assert output.read() == b"child\nparent waiting\nparent done\n"
@@ -149,5 +177,5 @@ def test_a_vanished_reader_does_not_break_a_request() -> None:
     request(writer, "lost")  # raises nothing
     request(writer, "lost too")
 
-    assert writer._waiting == [] and writer._running == 0  # noqa: SLF001 - nothing piles up
+    assert writer._waiting == [] and writer._open == 0  # noqa: SLF001 - nothing piles up
     os.close(write_end)

@@ -14,6 +14,7 @@ from models_api.api_keys import (
     key_id_for,
 )
 from models_api.errors import BackendUnavailable, Unauthenticated
+from tests.support.keys import with_bad_checksum
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.timezone.utc)
 PEPPER = b"p" * 32
@@ -187,7 +188,7 @@ def test_a_key_one_character_off_a_cached_key_is_checked_on_its_own() -> None:
     key = generate_api_key()
     store.add(key)
     verifier.verify(key)
-    near_miss = key[:-1] + ("A" if key[-1] != "A" else "B")  # bad checksum, same prefix
+    near_miss = with_bad_checksum(key)  # same prefix and shape
 
     with pytest.raises(Unauthenticated):
         verifier.verify(near_miss)
