@@ -63,8 +63,6 @@ def build_models_handler(
             settings.project_id,
             sink=access_log,
             read_count=lambda: backend.reads.total,
-            on_request_start=access_log.request_started,
-            on_request_end=access_log.request_ended,
         ),
         allowed_origins=settings.cors_allowed_origins,
         trusted_proxy_hops=settings.trusted_proxy_hops,

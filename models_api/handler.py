@@ -114,16 +114,14 @@ class ModelsHandler:
 
     def __call__(self, request: Request) -> Response:
         started = self._clock()
-        self._request_logger.request_started()
         environ = request.environ
         request_id = http.request_id_for(environ)
         outcome = _Outcome()
         reply = http.Reply(500)
-        response = None
         try:
             reply = self._reply(request, request_id, outcome)
-            response = http.to_response(reply, environ, request_id, self._allowed_origins)
-        finally:  # every started request logs its line once and ends, whatever happened
+            return http.to_response(reply, environ, request_id, self._allowed_origins)
+        finally:  # one line per request, whatever happened
             self._request_logger.log(
                 environ,
                 reply.status,
@@ -133,10 +131,6 @@ class ModelsHandler:
                 outcome.auth_failure,
                 len(reply.body),
             )
-            if response is None:
-                self._request_logger.request_ended()
-        response.call_on_close(self._request_logger.request_ended)  # after the body is sent
-        return response
 
     def _reply(self, request: Request, request_id: str, outcome: _Outcome) -> http.Reply:
         try:

@@ -48,21 +48,19 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class AccessLogWriter:
-    """Access lines, written in batches by the request threads themselves.
+    """Access lines on a file descriptor, one write per line when quiet, batched when busy.
 
     A write is a system call, which makes the thread give up the GIL and, under load, queue
     behind the other request threads to get it back: one write per request cost about 10 % of
-    throughput in `make bench`. So while other requests are open in this process a line
-    waits in memory, until the lines waiting pass PIPE_BUF bytes or the oldest is
-    `max_wait_seconds` old (then the request logging writes them all), or until the last
-    open request ends (then it writes them). A request alone writes its line at once. No
-    background thread does the writing because Cloud Run and Cloud Functions give an
-    instance CPU only while it has requests in flight. Each write holds whole lines and at
-    most PIPE_BUF bytes (a longer line goes alone), so the lines of several gunicorn workers
-    sharing one pipe never interleave.
-
-    A request calls `request_started`, then the writer with its line, then `request_ended`
-    once its response is sent.
+    throughput in `make bench`. So when the previous line came less than `busy_gap_seconds`
+    ago a line waits in memory, until the lines waiting pass PIPE_BUF bytes or the oldest is
+    `max_wait_seconds` old; then the request logging writes them all, or else a small
+    background thread does, `max_wait_seconds` after the first one waited. A line after a
+    quiet spell is written at once by its request: where CPU is only allocated while requests
+    run (Cloud Run, Cloud Functions), the background thread may have to wait for the next
+    request, so only the last lines of a burst can be late (each carries its own timestamp).
+    Each write holds whole lines and at most PIPE_BUF bytes (a longer line goes alone), so the
+    lines of several gunicorn workers sharing one pipe never interleave.
     """
 
     def __init__(
@@ -70,55 +68,50 @@ class AccessLogWriter:
         fd: int,
         max_write_bytes: int = select.PIPE_BUF,
         max_wait_seconds: float = 0.05,
+        busy_gap_seconds: float = 0.01,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._fd = fd
         self._max_write_bytes = max_write_bytes
         self._max_wait_seconds = max_wait_seconds
+        self._busy_gap_seconds = busy_gap_seconds
         self._clock = clock
         self._reset()
         os.register_at_fork(after_in_child=self._reset)
 
     def _reset(self) -> None:
-        # In a forked worker: no requests yet, and what waited belongs to the parent.
+        # In a forked worker: what waited belongs to the parent, and threads do not survive.
         self._lock = threading.Lock()
         self._waiting: list[bytes] = []
         self._waiting_bytes = 0
         self._waiting_since = 0.0
-        self._open = 0
-
-    def request_started(self) -> None:
-        with self._lock:
-            self._open += 1
+        self._last_line_at = float("-inf")
+        self._backstop_due = threading.Event()
+        self._backstop: threading.Thread | None = None
 
     def __call__(self, line: str) -> None:
-        """The line of a request that is still open (its response is not sent yet)."""
         data = (line + "\n").encode("utf-8", "replace")
         now = self._clock()
         with self._lock:
+            busy = now - self._last_line_at < self._busy_gap_seconds
+            self._last_line_at = now
             if not self._waiting:
                 self._waiting_since = now
             self._waiting.append(data)
             self._waiting_bytes += len(data)
             if (
-                self._open > 1
+                busy
                 and self._waiting_bytes <= self._max_write_bytes
                 and now - self._waiting_since < self._max_wait_seconds
             ):
-                return
-            batch = self._take()
-        self._write(batch)
-
-    def request_ended(self) -> None:
-        with self._lock:
-            self._open = max(0, self._open - 1)
-            if self._open or not self._waiting:
+                if len(self._waiting) == 1:
+                    self._arm_backstop()
                 return
             batch = self._take()
         self._write(batch)
 
     def flush(self) -> None:
-        """Write whatever waits (at exit: requests may still be open)."""
+        """Write whatever waits (at exit)."""
         with self._lock:
             batch = self._take()
         self._write(batch)
@@ -126,6 +119,22 @@ class AccessLogWriter:
     def _take(self) -> list[bytes]:
         batch, self._waiting, self._waiting_bytes = self._waiting, [], 0
         return batch
+
+    def _arm_backstop(self) -> None:
+        if self._backstop is None:
+            self._backstop = threading.Thread(
+                target=self._run_backstop, name="access-log-backstop", daemon=True
+            )
+            self._backstop.start()
+        self._backstop_due.set()
+
+    def _run_backstop(self) -> None:
+        due = self._backstop_due  # this process's; a fork gives the child a new one
+        while True:
+            due.wait()
+            due.clear()
+            time.sleep(self._max_wait_seconds)
+            self.flush()
 
     def _write(self, lines: list[bytes]) -> None:
         if len(lines) == 1:  # the usual case on a quiet instance
@@ -165,15 +174,12 @@ class RequestLogger:
         project_id: str,
         sink: Callable[[str], None] = write_to_stdout,
         read_count: Callable[[], int] = lambda: 0,
-        on_request_start: Callable[[], None] = lambda: None,
-        on_request_end: Callable[[], None] = lambda: None,
+        wall_clock_ns: Callable[[], int] = time.time_ns,
     ):
         self._trace_prefix = f"projects/{project_id}/traces/"
         self._sink = sink
         self._read_count = read_count
-        # A request calls request_started, then log, then request_ended once it is sent.
-        self.request_started = on_request_start
-        self.request_ended = on_request_end
+        self._wall_clock_ns = wall_clock_ns
 
     def log(
         self,
@@ -188,8 +194,10 @@ class RequestLogger:
         method = str(environ.get("REQUEST_METHOD", ""))
         raw_path = str(environ.get("PATH_INFO", ""))[:512]
         severity = "ERROR" if status >= 500 else _SEVERITY.get(status, "INFO")
+        seconds, nanos = divmod(self._wall_clock_ns(), 1_000_000_000)
         line = (
             f'{{"severity":"{severity}","message":{_quote(f"{method} {raw_path} {status}")},'
+            f'"timestamp":{{"seconds":{seconds},"nanos":{nanos}}},'
             f'"httpRequest":{{"requestMethod":{_quote(method)},"requestUrl":{_quote(raw_path)},'
             f'"status":{status},"responseSize":"{response_size}",'
             f'"userAgent":{_quote(str(environ.get("HTTP_USER_AGENT", ""))[:256])},'

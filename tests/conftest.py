@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from tests.support.processes import ROOT, FirestoreEmulator
 
@@ -93,27 +92,13 @@ def api_key(seeded: Project) -> str:
     return mint_key(seeded)
 
 
-class ClosingClient(FlaskClient):
-    """Reads each response whole and closes it at once, as a WSGI server does (PEP 3333).
-
-    werkzeug's client otherwise leaves responses open, and the service counts a request as
-    open until its response is closed (the access log batches lines while others are open).
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("buffered", True)
-        return super().open(*args, **kwargs)
-
-
 def make_client(project: Project, monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
     """A test client of the real functions-framework app built from main.py."""
     from functions_framework import create_app
 
     for name, value in project.service_env(**env).items():
         monkeypatch.setenv(name, value)
-    app = create_app(target="models", source=str(ROOT / "main.py"))
-    app.test_client_class = ClosingClient
-    return app.test_client()
+    return create_app(target="models", source=str(ROOT / "main.py")).test_client()
 
 
 @pytest.fixture

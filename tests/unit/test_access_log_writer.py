@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -37,12 +38,6 @@ def records() -> Iterator[Records]:
     pair.close()
 
 
-def request(writer: AccessLogWriter, line: str) -> None:
-    writer.request_started()
-    writer(line)
-    writer.request_ended()
-
-
 class FakeClock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -51,64 +46,79 @@ class FakeClock:
         return self.now
 
 
-def test_on_an_idle_instance_a_line_is_written_before_its_request_ends(records: Records) -> None:
-    writer = AccessLogWriter(records.sender.fileno())
+def writer_for(records: Records, clock: FakeClock, **limits: float) -> AccessLogWriter:
+    return AccessLogWriter(
+        records.sender.fileno(),
+        max_write_bytes=int(limits.get("max_write_bytes", 4096)),
+        max_wait_seconds=limits.get("max_wait", 0.05),
+        busy_gap_seconds=limits.get("busy_gap", 0.01),
+        clock=clock,
+    )
 
-    request(writer, "one")
+
+def test_a_line_after_a_quiet_spell_is_written_at_once(records: Records) -> None:
+    clock = FakeClock()
+    writer = writer_for(records, clock)
+
+    writer("one")
     assert records.take() == [b"one\n"]
-    request(writer, "two")
+    clock.now += 0.5
+    writer("two")
     assert records.take() == [b"two\n"]
 
 
-def test_lines_wait_while_others_are_open_and_the_last_to_end_writes_them(
-    records: Records,
-) -> None:
-    writer = AccessLogWriter(records.sender.fileno())
-    writer.request_started()  # a slow request
-    writer.request_started()  # another one
-    request(writer, "a")
-    writer("slow")
-    writer("other")
-    writer.request_ended()
-
-    assert records.take() == []
-    writer.request_ended()  # the last open request's response is sent
-    assert records.take() == [b"a\nslow\nother\n"]
-
-
-def test_under_steady_load_lines_wait_at_most_max_wait(records: Records) -> None:
+def test_busy_lines_wait_until_the_oldest_has_waited_max_wait(records: Records) -> None:
     clock = FakeClock()
-    writer = AccessLogWriter(records.sender.fileno(), max_wait_seconds=0.05, clock=clock)
-    writer.request_started()  # there is always another request open
-    request(writer, "a")
-    clock.now += 0.03
-    request(writer, "b")
-    assert records.take() == []
-    clock.now += 0.03  # "a" has waited 60 ms: the next request to log writes everything
-    request(writer, "c")
+    # Every gap counts as busy here; the background thread would only act a second later.
+    writer = writer_for(records, clock, busy_gap=3600, max_wait=1.0)
+    writer("first")  # nothing came before: at once
+    for name in ("a", "b", "c"):
+        clock.now += 0.4
+        writer(name)
+    assert records.take() == [b"first\n"]  # "a" has waited 0.8 s
 
-    assert records.take() == [b"a\nb\nc\n"]
+    clock.now += 0.4
+    writer("d")  # "a" has now waited 1.2 s: this request writes everything, in one write
+
+    assert records.take() == [b"a\nb\nc\nd\n"]
 
 
-def test_writes_are_whole_lines_within_bounds_and_a_long_line_goes_alone(
+def test_writes_are_whole_lines_within_the_bound_and_a_long_line_goes_alone(
     records: Records,
 ) -> None:
-    writer = AccessLogWriter(records.sender.fileno(), max_write_bytes=64)
-    writer.request_started()  # keeps the others waiting
+    clock = FakeClock()
+    writer = writer_for(records, clock, max_write_bytes=64, max_wait=3600)
     for number in range(30):
-        request(writer, f"line {number:02d}")
-    request(writer, "L" * 100)
-    writer("last")
-    writer.request_ended()
+        clock.now += 0.001
+        writer(f"line {number:02d}")
+    clock.now += 0.001
+    writer("L" * 100)
+    writer.flush()
 
     received = records.take()
     assert all(r.endswith(b"\n") for r in received)
     assert [r for r in received if len(r) > 64] == [b"L" * 100 + b"\n"]
-    expected = [f"line {n:02d}".encode() for n in range(30)] + [b"L" * 100, b"last"]
+    expected = [f"line {n:02d}".encode() for n in range(30)] + [b"L" * 100]
     assert b"".join(received).splitlines() == expected
 
 
-def test_concurrent_requests_lose_nothing_and_keep_each_threads_order(records: Records) -> None:
+def test_the_background_thread_writes_what_waits_when_requests_stop(records: Records) -> None:
+    writer = AccessLogWriter(records.sender.fileno(), max_wait_seconds=0.05)
+    writer("quiet")  # at once
+    writer("busy")  # within 10 ms of the previous line: waits
+
+    assert records.take() == [b"quiet\n"]
+    deadline = time.monotonic() + 5
+    received: list[bytes] = []
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.01)
+        received = records.take()
+    assert received == [b"busy\n"]
+
+
+def test_concurrent_lines_are_all_written_once_whole_and_in_each_threads_order(
+    records: Records,
+) -> None:
     writer = AccessLogWriter(records.sender.fileno(), max_write_bytes=256)
     received: list[bytes] = []
     done = threading.Event()
@@ -116,24 +126,28 @@ def test_concurrent_requests_lose_nothing_and_keep_each_threads_order(records: R
     def drain() -> None:
         while not done.is_set():
             received.extend(records.take())
-        received.extend(records.take())
+            time.sleep(0.001)
 
     reader = threading.Thread(target=drain)
     reader.start()
 
     def produce(thread: int) -> None:
         for number in range(400):
-            request(writer, f"t{thread} n{number} " + "x" * (number % 40))
+            writer(f"t{thread} n{number} " + "x" * (number % 40))
 
     producers = [threading.Thread(target=produce, args=(t,)) for t in range(8)]
     for producer in producers:
         producer.start()
     for producer in producers:
         producer.join()
+    writer.flush()
+    time.sleep(0.1)
     done.set()
     reader.join()
+    received.extend(records.take())
 
     assert all(r.endswith(b"\n") and len(r) <= 256 for r in received)
+    assert len(received) < 8 * 400  # lines were batched
     lines = b"".join(received).decode().splitlines()
     assert len(lines) == 8 * 400
     for thread in range(8):
@@ -141,41 +155,33 @@ def test_concurrent_requests_lose_nothing_and_keep_each_threads_order(records: R
         assert mine == list(range(400))
 
 
-def test_flush_at_exit_writes_the_lines_of_requests_still_running(records: Records) -> None:
-    writer = AccessLogWriter(records.sender.fileno())
-    writer.request_started()
-    request(writer, "finished")
-
-    writer.flush()
-
-    assert records.take() == [b"finished\n"]
-
-
 def test_a_forked_worker_starts_empty_and_writes_only_its_own_lines() -> None:
     read_end, write_end = os.pipe()
-    writer = AccessLogWriter(write_end)
-    writer.request_started()
-    request(writer, "parent waiting")
+    clock = FakeClock()
+    writer = AccessLogWriter(write_end, max_wait_seconds=3600, clock=clock)
+    writer("parent at once")
+    writer("parent waiting")  # same instant: busy
 
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
-        request(writer, "child")
+        writer("child")  # a fresh writer state: a quiet spell, written at once
         os._exit(0)
     os.waitpid(child, 0)
-    writer("parent done")
-    writer.request_ended()
+    writer.flush()
     os.close(write_end)
     with os.fdopen(read_end, "rb") as output:
-        assert output.read() == b"child\nparent waiting\nparent done\n"
+        assert output.read() == b"parent at once\nchild\nparent waiting\n"
 
 
 def test_a_vanished_reader_does_not_break_a_request() -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # writes now fail with EPIPE
-    writer = AccessLogWriter(write_end)
+    clock = FakeClock()
+    writer = AccessLogWriter(write_end, clock=clock)
 
-    request(writer, "lost")  # raises nothing
-    request(writer, "lost too")
+    writer("lost")  # raises nothing
+    clock.now += 1
+    writer("lost too")
 
-    assert writer._waiting == [] and writer._open == 0  # noqa: SLF001 - nothing piles up
+    assert writer._waiting == []  # noqa: SLF001 - nothing piles up in memory
     os.close(write_end)

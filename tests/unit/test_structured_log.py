@@ -8,7 +8,12 @@ from models_api.structured_log import RequestLogger
 
 def _log_one(environ: dict[str, str], **kwargs: object) -> dict[str, object]:
     lines: list[str] = []
-    logger = RequestLogger("proj", sink=lines.append, read_count=lambda: 7)
+    logger = RequestLogger(
+        "proj",
+        sink=lines.append,
+        read_count=lambda: 7,
+        wall_clock_ns=lambda: 1_764_000_000_123_456_789,
+    )
     arguments: dict[str, object] = {
         "status": 200,
         "latency_seconds": 0.0012,
@@ -67,3 +72,10 @@ def test_hostile_values_stay_one_valid_json_line() -> None:
     assert entry["severity"] == "WARNING"
     assert entry["httpRequest"]["requestUrl"].startswith('/models/"}\n')  # type: ignore[index]
     assert entry["auth_failure"] == "unknown api key inf_abcdefgh"
+
+
+def test_each_line_carries_the_time_of_its_request() -> None:
+    # Lines may be written in batches: Cloud Logging takes the time from this field.
+    entry = _log_one({})
+
+    assert entry["timestamp"] == {"seconds": 1_764_000_000, "nanos": 123_456_789}
