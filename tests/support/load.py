@@ -87,6 +87,12 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def worker_pids(master_pid: int) -> list[int]:
-    with open(f"/proc/{master_pid}/task/{master_pid}/children", encoding="ascii") as children:
-        return [int(pid) for pid in children.read().split()]
+def worker_pids(master_pid: int, timeout: float = 10.0) -> list[int]:
+    """The gunicorn master's workers; waits for the first (the port opens before the fork)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(f"/proc/{master_pid}/task/{master_pid}/children", encoding="ascii") as children:
+            pids = [int(pid) for pid in children.read().split()]
+        if pids or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.02)
