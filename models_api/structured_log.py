@@ -48,19 +48,20 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class AccessLogWriter:
-    """Access lines on a file descriptor, one write per line when quiet, batched when busy.
+    """Access lines on a file descriptor: at once when quiet, in batches when busy.
 
     A write is a system call, which makes the thread give up the GIL and, under load, queue
     behind the other request threads to get it back: one write per request cost about 10 % of
     throughput in `make bench`. So when the previous line came less than `busy_gap_seconds`
-    ago a line waits in memory, until the lines waiting pass PIPE_BUF bytes or the oldest is
-    `max_wait_seconds` old; then the request logging writes them all, or else a small
-    background thread does, `max_wait_seconds` after the first one waited. A line after a
-    quiet spell is written at once by its request: where CPU is only allocated while requests
-    run (Cloud Run, Cloud Functions), the background thread may have to wait for the next
-    request, so only the last lines of a burst can be late (each carries its own timestamp).
-    Each write holds whole lines and at most PIPE_BUF bytes (a longer line goes alone), so the
-    lines of several gunicorn workers sharing one pipe never interleave.
+    ago a line only joins a batch, and a small background thread writes the batch
+    `max_wait_seconds` after its first line. Should that thread fall behind, the request that
+    finds more than `max_waiting_bytes` waiting, or the oldest line waiting four times
+    `max_wait_seconds`, writes the batch itself. A line after a quiet spell is written at once
+    by its request: where CPU is only allocated while requests run (Cloud Run, Cloud
+    Functions) the background thread may have to wait for the next request, so only the last
+    lines of a burst can be late (each carries its own timestamp). Each write holds whole lines
+    and at most `max_write_bytes` (PIPE_BUF; a longer line goes alone), so the lines of several
+    gunicorn workers sharing one pipe never interleave.
     """
 
     def __init__(
@@ -69,12 +70,14 @@ class AccessLogWriter:
         max_write_bytes: int = select.PIPE_BUF,
         max_wait_seconds: float = 0.05,
         busy_gap_seconds: float = 0.01,
+        max_waiting_bytes: int = 64 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._fd = fd
         self._max_write_bytes = max_write_bytes
         self._max_wait_seconds = max_wait_seconds
         self._busy_gap_seconds = busy_gap_seconds
+        self._max_waiting_bytes = max_waiting_bytes
         self._clock = clock
         self._reset()
         os.register_at_fork(after_in_child=self._reset)
@@ -101,8 +104,8 @@ class AccessLogWriter:
             self._waiting_bytes += len(data)
             if (
                 busy
-                and self._waiting_bytes <= self._max_write_bytes
-                and now - self._waiting_since < self._max_wait_seconds
+                and self._waiting_bytes <= self._max_waiting_bytes
+                and now - self._waiting_since < 4 * self._max_wait_seconds
             ):
                 if len(self._waiting) == 1:
                     self._arm_backstop()

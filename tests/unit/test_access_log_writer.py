@@ -52,6 +52,7 @@ def writer_for(records: Records, clock: FakeClock, **limits: float) -> AccessLog
         max_write_bytes=int(limits.get("max_write_bytes", 4096)),
         max_wait_seconds=limits.get("max_wait", 0.05),
         busy_gap_seconds=limits.get("busy_gap", 0.01),
+        max_waiting_bytes=int(limits.get("max_waiting_bytes", 65536)),
         clock=clock,
     )
 
@@ -67,20 +68,31 @@ def test_a_line_after_a_quiet_spell_is_written_at_once(records: Records) -> None
     assert records.take() == [b"two\n"]
 
 
-def test_busy_lines_wait_until_the_oldest_has_waited_max_wait(records: Records) -> None:
+def test_if_the_background_thread_falls_behind_a_request_writes_the_batch(
+    records: Records,
+) -> None:
     clock = FakeClock()
-    # Every gap counts as busy here; the background thread would only act a second later.
-    writer = writer_for(records, clock, busy_gap=3600, max_wait=1.0)
+    # Every gap counts as busy; the real background thread would only act after 10 s.
+    writer = writer_for(records, clock, busy_gap=3600, max_wait=10.0, max_waiting_bytes=20)
     writer("first")  # nothing came before: at once
     for name in ("a", "b", "c"):
-        clock.now += 0.4
+        clock.now += 12.0
         writer(name)
-    assert records.take() == [b"first\n"]  # "a" has waited 0.8 s
+    assert records.take() == [b"first\n"]  # "a" has waited 24 s, under 4 x 10 s
 
-    clock.now += 0.4
-    writer("d")  # "a" has now waited 1.2 s: this request writes everything, in one write
+    clock.now += 12.0
+    writer("d")  # "a" has now waited 36 s... still under 40 s
+    assert records.take() == []
+    clock.now += 12.0
+    writer("e")  # 48 s: this request writes everything, in one write
+    assert records.take() == [b"a\nb\nc\nd\ne\n"]
 
-    assert records.take() == [b"a\nb\nc\nd\n"]
+    names = "fghijklmnop"  # 2 bytes each: the eleventh brings the wait past 20 bytes
+    for name in names[:-1]:
+        writer(name)
+    assert records.take() == []
+    writer(names[-1])
+    assert records.take() == ["".join(f"{n}\n" for n in names).encode()]
 
 
 def test_writes_are_whole_lines_within_the_bound_and_a_long_line_goes_alone(
