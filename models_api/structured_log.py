@@ -140,9 +140,6 @@ class AccessLogWriter:
             self.flush()
 
     def _write(self, lines: list[bytes]) -> None:
-        if len(lines) == 1:  # the usual case on a quiet instance
-            self._write_chunk(lines)
-            return
         chunk: list[bytes] = []
         size = 0
         for line in lines:
@@ -156,7 +153,7 @@ class AccessLogWriter:
 
     def _write_chunk(self, chunk: list[bytes]) -> None:
         try:
-            _write_all(self._fd, chunk[0] if len(chunk) == 1 else b"".join(chunk))
+            _write_all(self._fd, b"".join(chunk))
         except OSError:
             pass  # stdout is gone: there is nowhere left to say so
 
