@@ -17,11 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.seeded_service import seed_and_mint_key, service_env  # noqa: E402
 from tests.support.processes import FirestoreEmulator  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 PROJECT = "demo-instructions"
-PEPPER = "bench-pepper-not-a-secret-0123456789abcdef"
 
 # The child: build the app like functions-framework does, warm it, then serve N requests.
 CHILD = """
@@ -58,22 +58,9 @@ def main() -> int:
         print("valgrind is needed: apt-get install -y valgrind", file=sys.stderr)
         return 1
     emulator = FirestoreEmulator().start()
-    env = {
-        "GOOGLE_CLOUD_PROJECT": PROJECT,
-        "FIRESTORE_EMULATOR_HOST": emulator.host,
-        "API_KEY_PEPPER": PEPPER,
-        "CORS_ALLOWED_ORIGINS": "https://app.example.com",  # as deployed: responses carry Vary
-    }
+    env = service_env(PROJECT, emulator.host)
     try:
-        subprocess.run(
-            [sys.executable, "-m", "catalog_seed", "--project", PROJECT],
-            cwd=ROOT, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        minted = subprocess.run(
-            [sys.executable, "-m", "models_api.keys", "create", "--owner", "bench"],
-            cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        key = minted.stdout.strip().splitlines()[-1]
+        key = seed_and_mint_key(PROJECT, env)
         body_env = {**env, "BENCH_STATIC_BODY": str(ROOT / ".run" / "bench" / "catalog.json")}
         body_path = Path(body_env["BENCH_STATIC_BODY"])
         if not body_path.exists():

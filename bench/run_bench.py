@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.seeded_service import seed_and_mint_key, service_env  # noqa: E402
 from tests.support.keys import with_bad_checksum  # noqa: E402
 from tests.support.load import worker_pids  # noqa: E402
 from tests.support.processes import FirestoreEmulator, FunctionServer  # noqa: E402
@@ -42,9 +43,6 @@ THREADS = os.environ.get("THREADS", "4")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 RUN_DIR = ROOT / ".run" / "bench"
 PROJECT = "demo-bench"
-PEPPER = "bench-pepper-not-a-secret-0123456789abcdef"
-# As deployed for the web app: with CORS origins configured every response carries Vary: Origin.
-CORS_ORIGINS = "https://app.example.com"
 
 
 def ensure_wrk() -> str:
@@ -195,30 +193,10 @@ def main() -> int:
     for old in RUN_DIR.glob("*.log"):
         old.unlink()
     emulator = FirestoreEmulator().start()
-    env = {
-        "GOOGLE_CLOUD_PROJECT": PROJECT,
-        "FIRESTORE_EMULATOR_HOST": emulator.host,
-        "API_KEY_PEPPER": PEPPER,
-        "CORS_ALLOWED_ORIGINS": CORS_ORIGINS,
-    }
+    env = service_env(PROJECT, emulator.host)
     servers: list[Server] = []
     try:
-        subprocess.run(
-            [sys.executable, "-m", "catalog_seed", "--project", PROJECT],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        minted = subprocess.run(
-            [sys.executable, "-m", "models_api.keys", "create", "--owner", "bench"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        key = minted.stdout.strip().splitlines()[-1]
+        key = seed_and_mint_key(PROJECT, env)
         headers = {"X-Api-Key": key}
 
         service = Server(ROOT / "main.py", env, "service", WORKERS, THREADS).start()
