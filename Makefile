@@ -9,7 +9,7 @@ export CHECKPOINT_DISABLE := 1
 .PHONY: run test bench instructions lint setup clean
 
 run: $(VENV)/.runtime node_modules/.installed  ## serve /models locally on the emulator
-	$(VENV)/bin/python scripts/run_local.py
+	$(VENV)/bin/python -m local_harness.run_local
 
 test: $(VENV)/.dev $(TOOLS_VENV)/.installed node_modules/.installed  ## every test CI runs
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,7 @@ from flask import Request, Response, current_app, has_app_context
 
 from models_api import build_models_handler
 from models_api.config import Settings
-from models_api.http import adapt_framework_app
+from models_api.flask_glue import adapt_framework_app
 
 _handle = build_models_handler(Settings.from_env(os.environ))
 

@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.seeded_service import seed_and_mint_key, service_env  # noqa: E402
-from tests.support.processes import FirestoreEmulator  # noqa: E402
+from local_harness.processes import FirestoreEmulator  # noqa: E402
+from local_harness.seeded_service import seed_and_mint_key, service_env  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 PROJECT = "demo-instructions"

@@ -31,10 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.seeded_service import seed_and_mint_key, service_env  # noqa: E402
-from tests.support.keys import with_bad_checksum  # noqa: E402
-from tests.support.load import worker_pids  # noqa: E402
-from tests.support.processes import FirestoreEmulator, FunctionServer  # noqa: E402
+from local_harness.keys import with_bad_checksum  # noqa: E402
+from local_harness.load import worker_pids  # noqa: E402
+from local_harness.processes import FirestoreEmulator, FunctionServer  # noqa: E402
+from local_harness.seeded_service import seed_and_mint_key, service_env  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "6"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))

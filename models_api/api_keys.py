@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from models_api.bounded_lru import BoundedLru
 from models_api.errors import BackendUnavailable, Unauthenticated
 from models_api.firestore_backend import FirestoreBackend
 from models_api.principal import Principal
-from models_api.ttl_cache import BoundedTtlCache, CacheEntry
 
 KEY_PREFIX = "inf_"
 BODY_LENGTH = 32
@@ -230,7 +230,8 @@ class ApiKeyVerifier:
         self._max_stale_seconds = max_stale_seconds
         self._clock = clock
         self._wall_clock = wall_clock
-        self._cache: BoundedTtlCache[_Verdict] = BoundedTtlCache(max_entries, clock)
+        # key -> (verdict, monotonic time it was looked up)
+        self._cache: BoundedLru[tuple[_Verdict, float]] = BoundedLru(max_entries)
 
     @property
     def cached_entries(self) -> int:
@@ -238,8 +239,8 @@ class ApiKeyVerifier:
 
     def verify(self, api_key: str) -> Principal:
         entry = self._cache.get(api_key)
-        if entry is not None and self._clock() - entry.stored_at < self._ttl_seconds:
-            verdict = entry.value
+        if entry is not None and self._clock() - entry[1] < self._ttl_seconds:
+            verdict = entry[0]
         else:
             if not is_well_formed_api_key(api_key):
                 raise Unauthenticated("malformed api key or bad checksum")
@@ -250,14 +251,14 @@ class ApiKeyVerifier:
             raise Unauthenticated(f"key expired: {verdict.principal.subject}")
         return verdict.principal
 
-    def _look_up(self, api_key: str, stale: CacheEntry[_Verdict] | None) -> _Verdict:
+    def _look_up(self, api_key: str, stale: tuple[_Verdict, float] | None) -> _Verdict:
         if self._hasher is None:
             self._hasher = PepperedHasher(self._pepper())  # the pepper may come from a backend
         try:
             verdict = _Verdict.of(self._store.find_key(self._hasher.key_id(api_key)))
         except BackendUnavailable:
-            if stale is not None and self._clock() - stale.stored_at <= self._max_stale_seconds:
-                return stale.value
+            if stale is not None and self._clock() - stale[1] <= self._max_stale_seconds:
+                return stale[0]
             raise
-        self._cache.put(api_key, verdict)
+        self._cache.put(api_key, (verdict, self._clock()))
         return verdict

@@ -4,31 +4,20 @@ from __future__ import annotations
 
 from models_api.api_keys import ApiKeyVerifier, FirestoreKeyStore
 from models_api.auth_throttle import AuthFailureThrottle
-from models_api.authentication import Authenticator, BrowserTokenVerifier
+from models_api.authentication import Authenticator
 from models_api.catalog import CatalogCache, FirestoreCatalogStore
 from models_api.config import Settings
 from models_api.firebase_auth import FirebaseTokenVerifier
 from models_api.firestore_backend import FirestoreBackend
 from models_api.handler import ModelsHandler
 from models_api.pepper import SecretManagerPepper, static_pepper
-from models_api.structured_log import (
-    AccessLogWriter,
-    RequestLogger,
-    configure_service_logging,
-    stdout_access_log,
-)
+from models_api.structured_log import RequestLogger, configure_service_logging
 
 
-def build_models_handler(
-    settings: Settings,
-    *,
-    backend: FirestoreBackend | None = None,
-    browser_tokens: BrowserTokenVerifier | None = None,
-    access_log: AccessLogWriter = stdout_access_log,
-) -> ModelsHandler:
-    """Assemble the handler from settings; tests may inject a backend or a token verifier."""
+def build_models_handler(settings: Settings) -> ModelsHandler:
+    """Assemble the handler from settings."""
     configure_service_logging()
-    backend = backend or FirestoreBackend(
+    backend = FirestoreBackend(
         settings.project_id, settings.firestore_database, settings.backend_timeout_seconds
     )
     if settings.api_key_pepper is not None:
@@ -45,7 +34,7 @@ def build_models_handler(
         max_stale_seconds=settings.catalog_max_stale_seconds,
         max_entries=settings.api_key_cache_max_entries,
     )
-    browser_tokens = browser_tokens or FirebaseTokenVerifier(
+    browser_tokens = FirebaseTokenVerifier(
         settings.firebase_project_id, settings.backend_timeout_seconds
     )
     catalog = CatalogCache(
@@ -61,7 +50,6 @@ def build_models_handler(
         ),
         request_logger=RequestLogger(
             settings.project_id,
-            sink=access_log,
             read_count=lambda: backend.reads.total,
         ),
         allowed_origins=settings.cors_allowed_origins,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
+from models_api.bounded_lru import BoundedLru
 from models_api.errors import TooManyRequests
 
 MAX_TRACKED_ADDRESSES = 50_000
@@ -26,13 +25,12 @@ class AuthFailureThrottle:
         self._limit = limit
         self._window_seconds = window_seconds
         self._clock = clock
-        self._max_addresses = max_addresses
-        self._windows: OrderedDict[str, tuple[float, int]] = OrderedDict()
-        self._lock = threading.Lock()
+        # address -> (window start, failures in it)
+        self._windows: BoundedLru[tuple[float, int]] = BoundedLru(max_addresses)
 
     def check(self, address: str) -> None:
         """Raise TooManyRequests (with Retry-After) if `address` is over its failure limit."""
-        window = self._windows.get(address)
+        window = self._windows.peek(address)
         if window is None:
             return
         started_at, failures = window
@@ -43,14 +41,13 @@ class AuthFailureThrottle:
 
     def record_failure(self, address: str) -> None:
         now = self._clock()
-        with self._lock:
-            started_at, failures = self._windows.get(address, (now, 0))
-            if now - started_at >= self._window_seconds:
-                started_at, failures = now, 0
-            self._windows[address] = (started_at, failures + 1)
-            self._windows.move_to_end(address)
-            while len(self._windows) > self._max_addresses:
-                self._windows.popitem(last=False)
+
+        def count(window: tuple[float, int] | None) -> tuple[float, int]:
+            if window is None or now - window[0] >= self._window_seconds:
+                return now, 1
+            return window[0], window[1] + 1
+
+        self._windows.update(address, count)
 
     def __len__(self) -> int:
         return len(self._windows)

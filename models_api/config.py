@@ -33,13 +33,11 @@ class Settings:
     auth_failure_limit: int
     auth_failure_window_seconds: float
     trusted_proxy_hops: int
-    deployed: bool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings from environment variables; raise ConfigError naming the variable."""
-        deployed = bool(environ.get("K_SERVICE"))
-        if deployed and environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
+        if environ.get("K_SERVICE") and environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
             raise ConfigError(
                 "FIREBASE_AUTH_EMULATOR_HOST is set in a deployed environment (K_SERVICE is set): "
                 "firebase-admin would accept unsigned ID tokens. Remove the variable."
@@ -99,7 +97,6 @@ class Settings:
                 environ, "AUTH_FAILURE_WINDOW_SECONDS", 60, 1, 3600
             ),
             trusted_proxy_hops=int(_number(environ, "TRUSTED_PROXY_HOPS", 0, 0, 10)),
-            deployed=deployed,
         )
 
 

@@ -22,6 +22,10 @@ class ConfigError(Exception):
     """The environment does not describe a runnable service."""
 
 
+class DependencyMisconfigured(Exception):
+    """A dependency answered, but refuses this deployment until an operator fixes it."""
+
+
 class BackendUnavailable(Exception):
     """A dependency (Firestore, Secret Manager, Google's key endpoints) could not be reached."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import Request, Response
 
-from models_api import http
+from models_api import http_semantics as http
 from models_api.auth_throttle import AuthFailureThrottle
 from models_api.authentication import Authenticator
 from models_api.catalog import PROVIDERS, CatalogCache, ModelFilter
@@ -21,14 +21,16 @@ from models_api.errors import (
     ApiError,
     BackendUnavailable,
     BadRequest,
-    ConfigError,
+    DependencyMisconfigured,
     InternalError,
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
     Unauthenticated,
 )
+from models_api.flask_glue import to_response
 from models_api.principal import Principal
+from models_api.request_context import client_address, request_id_for
 from models_api.structured_log import RequestLogger
 
 logger = logging.getLogger(__name__)
@@ -115,12 +117,12 @@ class ModelsHandler:
     def __call__(self, request: Request) -> Response:
         started = self._clock()
         environ = request.environ
-        request_id = http.request_id_for(environ)
+        request_id = request_id_for(environ)
         outcome = _Outcome()
         reply = http.Reply(500)
         try:
             reply = self._reply(request, request_id, outcome)
-            return http.to_response(reply, environ, request_id, self._allowed_origins)
+            return to_response(reply, environ, request_id, self._allowed_origins)
         finally:  # one line per request, whatever happened
             self._request_logger.log(
                 environ,
@@ -144,8 +146,8 @@ class ModelsHandler:
             logger.warning("answering 503: %s", error)
             unavailable = ServiceUnavailable(headers={"Retry-After": RETRY_AFTER_SECONDS})
             return http.error_reply(unavailable, request_id)
-        except ConfigError as error:
-            logger.error("configuration error: %s", error)
+        except DependencyMisconfigured as error:
+            logger.error("misconfigured dependency: %s", error)
             return http.error_reply(InternalError(), request_id)
         except Exception:
             logger.exception("unhandled error (request_id=%s)", request_id)
@@ -160,7 +162,7 @@ class ModelsHandler:
         if method not in ("GET", "HEAD"):
             raise MethodNotAllowed(headers={"Allow": http.ALLOWED_METHODS})
 
-        address = http.client_address(environ, self._trusted_proxy_hops)
+        address = client_address(environ, self._trusted_proxy_hops)
         self._throttle.check(address)
         try:
             outcome.principal = self._authenticator.authenticate(environ)

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from models_api.errors import BackendUnavailable, ConfigError
+from models_api.errors import BackendUnavailable, DependencyMisconfigured
 
 
 def static_pepper(value: str) -> Callable[[], bytes]:
@@ -50,7 +50,7 @@ class SecretManagerPepper:
                 request={"name": self._version_name}, timeout=self._timeout_seconds, retry=None
             )
         except (api_exceptions.NotFound, api_exceptions.PermissionDenied) as error:
-            raise ConfigError(
+            raise DependencyMisconfigured(
                 f"cannot read the pepper secret version: {type(error).__name__}"
             ) from error
         except (api_exceptions.GoogleAPIError, api_exceptions.RetryError) as error:
@@ -62,7 +62,7 @@ class SecretManagerPepper:
             if google_crc32c.value(data) != response.payload.data_crc32c:
                 raise BackendUnavailable("secret manager payload failed its CRC32C check")
         if len(data) < 32:
-            raise ConfigError("the pepper secret is shorter than 32 bytes")
+            raise DependencyMisconfigured("the pepper secret is shorter than 32 bytes")
         return data
 
 

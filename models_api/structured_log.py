@@ -1,19 +1,15 @@
 """One JSON line per event on stdout, in the shape Cloud Logging parses.
 
-Access lines are written in batches (see `AccessLogWriter`); warnings and errors from
-`logging` are written at once. Every write is whole lines, so concurrent threads and
-gunicorn workers never interleave within a line.
+Every line is written at once with one `write` of the whole line (lines up to PIPE_BUF, 4 KiB,
+are atomic on a pipe), so concurrent threads and gunicorn workers never interleave within a line.
 """
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
 import re
-import select
-import threading
 import time
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii as _quote
@@ -45,121 +41,6 @@ def _write_all(fd: int, data: bytes) -> None:
         view = memoryview(data)[written:]
         while view:
             view = view[os.write(fd, view) :]
-
-
-class AccessLogWriter:
-    """Access lines on a file descriptor: at once when quiet, in batches when busy.
-
-    A write is a system call, which makes the thread give up the GIL and, under load, queue
-    behind the other request threads to get it back: one write per request cost about 10 % of
-    throughput in `make bench`. So when the previous line came less than `busy_gap_seconds`
-    ago a line only joins a batch, and a small background thread writes the batch
-    `max_wait_seconds` after its first line. Should that thread fall behind, the request that
-    finds more than `max_waiting_bytes` waiting, or the oldest line waiting four times
-    `max_wait_seconds`, writes the batch itself. A line after a quiet spell is written at once
-    by its request: where CPU is only allocated while requests run (Cloud Run, Cloud
-    Functions) the background thread may have to wait for the next request, so only the last
-    lines of a burst can be late (each carries its own timestamp). Each write holds whole lines
-    and at most `max_write_bytes` (PIPE_BUF; a longer line goes alone), so the lines of several
-    gunicorn workers sharing one pipe never interleave.
-    """
-
-    def __init__(
-        self,
-        fd: int,
-        max_write_bytes: int = select.PIPE_BUF,
-        max_wait_seconds: float = 0.05,
-        busy_gap_seconds: float = 0.01,
-        max_waiting_bytes: int = 64 * 1024,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self._fd = fd
-        self._max_write_bytes = max_write_bytes
-        self._max_wait_seconds = max_wait_seconds
-        self._busy_gap_seconds = busy_gap_seconds
-        self._max_waiting_bytes = max_waiting_bytes
-        self._clock = clock
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        # In a forked worker: what waited belongs to the parent, and threads do not survive.
-        self._lock = threading.Lock()
-        self._waiting: list[bytes] = []
-        self._waiting_bytes = 0
-        self._waiting_since = 0.0
-        self._last_line_at = float("-inf")
-        self._backstop_due = threading.Event()
-        self._backstop: threading.Thread | None = None
-
-    def __call__(self, line: str) -> None:
-        data = (line + "\n").encode("utf-8", "replace")
-        now = self._clock()
-        with self._lock:
-            busy = now - self._last_line_at < self._busy_gap_seconds
-            self._last_line_at = now
-            if not self._waiting:
-                self._waiting_since = now
-            self._waiting.append(data)
-            self._waiting_bytes += len(data)
-            if (
-                busy
-                and self._waiting_bytes <= self._max_waiting_bytes
-                and now - self._waiting_since < 4 * self._max_wait_seconds
-            ):
-                if len(self._waiting) == 1:
-                    self._arm_backstop()
-                return
-            batch = self._take()
-        self._write(batch)
-
-    def flush(self) -> None:
-        """Write whatever waits (at exit)."""
-        with self._lock:
-            batch = self._take()
-        self._write(batch)
-
-    def _take(self) -> list[bytes]:
-        batch, self._waiting, self._waiting_bytes = self._waiting, [], 0
-        return batch
-
-    def _arm_backstop(self) -> None:
-        if self._backstop is None:
-            self._backstop = threading.Thread(
-                target=self._run_backstop, name="access-log-backstop", daemon=True
-            )
-            self._backstop.start()
-        self._backstop_due.set()
-
-    def _run_backstop(self) -> None:
-        due = self._backstop_due  # this process's; a fork gives the child a new one
-        while True:
-            due.wait()
-            due.clear()
-            time.sleep(self._max_wait_seconds)
-            self.flush()
-
-    def _write(self, lines: list[bytes]) -> None:
-        chunk: list[bytes] = []
-        size = 0
-        for line in lines:
-            if chunk and size + len(line) > self._max_write_bytes:
-                self._write_chunk(chunk)
-                chunk, size = [], 0
-            chunk.append(line)
-            size += len(line)
-        if chunk:
-            self._write_chunk(chunk)
-
-    def _write_chunk(self, chunk: list[bytes]) -> None:
-        try:
-            _write_all(self._fd, b"".join(chunk))
-        except OSError:
-            pass  # stdout is gone: there is nowhere left to say so
-
-
-stdout_access_log = AccessLogWriter(1)
-atexit.register(stdout_access_log.flush)
 
 
 class RequestLogger:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import ROOT, FirestoreEmulator
+from local_harness.processes import ROOT, FirestoreEmulator
 
 DEV_PEPPER = "test-pepper-0123456789abcdef0123456789abcdef"
 
@@ -73,7 +73,7 @@ def seeded(project: Project) -> Project:
 
 
 def mint_key(project: Project, **kwargs: Any) -> str:
-    from models_api.key_admin import create_key
+    from key_admin.operations import create_key
 
     created = create_key(
         project.client,

@@ -122,7 +122,7 @@ def test_malformed_keys_cost_no_firestore_read(
 def test_a_key_revoked_with_the_cli_stops_working_after_the_cache_ttl(
     seeded: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from models_api.key_admin import set_key_status
+    from key_admin.operations import set_key_status
 
     key = mint_key(seeded)
     client = make_client(seeded, monkeypatch, API_KEY_CACHE_TTL_SECONDS="0.5")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from local_harness.keys import with_bad_checksum
 from tests.conftest import Project, make_client, mint_key
-from tests.support.keys import with_bad_checksum
 
 CONTRACT_FIELDS = {
     "id": str,

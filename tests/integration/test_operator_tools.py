@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from local_harness.processes import ROOT
 from tests.conftest import DEV_PEPPER, Project, make_client, seed_catalog
-from tests.support.processes import ROOT
 
 DATA_DIR = ROOT / "catalog_seed" / "models"
 
@@ -157,7 +157,7 @@ def test_changing_the_margin_changes_every_price_and_nothing_else(
 def _run_keys_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **project.service_env(), "API_KEY_PEPPER": DEV_PEPPER}
     return subprocess.run(
-        [sys.executable, "-m", "models_api.keys", *args],
+        [sys.executable, "-m", "key_admin", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from local_harness.keys import with_bad_checksum
+from local_harness.processes import FunctionServer
 from tests.conftest import Project, mint_key
-from tests.support.keys import with_bad_checksum
-from tests.support.processes import FunctionServer
 
 
 def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from local_harness.load import rss_mib, run_load, worker_pids
+from local_harness.processes import FunctionServer
 from models_api.api_keys import generate_api_key
 from tests.conftest import Project, mint_key
-from tests.support.load import rss_mib, run_load, worker_pids
-from tests.support.processes import FunctionServer
 
 pytestmark = pytest.mark.slow
 

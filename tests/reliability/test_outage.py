@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from local_harness.load import run_load
+from local_harness.processes import FirestoreEmulator, FunctionServer
 from models_api.api_keys import generate_api_key
 from tests.conftest import DEV_PEPPER, Project
-from tests.support.load import run_load
-from tests.support.processes import FirestoreEmulator, FunctionServer
 
 pytestmark = pytest.mark.slow
 

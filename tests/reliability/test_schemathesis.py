@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from local_harness.processes import ROOT, FunctionServer
 from tests.conftest import Project, mint_key
-from tests.support.processes import ROOT, FunctionServer
 
 pytestmark = pytest.mark.slow
 

@@ -5,6 +5,7 @@ import hmac
 
 import pytest
 
+from local_harness.keys import with_bad_checksum
 from models_api.api_keys import (
     ApiKeyVerifier,
     KeyRecord,
@@ -14,7 +15,6 @@ from models_api.api_keys import (
     key_id_for,
 )
 from models_api.errors import BackendUnavailable, Unauthenticated
-from tests.support.keys import with_bad_checksum
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.timezone.utc)
 PEPPER = b"p" * 32

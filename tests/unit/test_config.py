@@ -16,7 +16,6 @@ def test_defaults() -> None:
     assert settings.backend_timeout_seconds == 3
     assert settings.firebase_project_id == "p"
     assert settings.cors_allowed_origins == frozenset()
-    assert not settings.deployed
 
 
 @pytest.mark.parametrize(
@@ -50,4 +49,4 @@ def test_pepper_from_secret_manager_version() -> None:
 def test_the_auth_emulator_is_allowed_locally() -> None:
     settings = Settings.from_env({**BASE, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
 
-    assert not settings.deployed
+    assert settings.project_id == BASE["GOOGLE_CLOUD_PROJECT"]

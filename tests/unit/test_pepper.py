@@ -9,7 +9,7 @@ import pytest
 from google.api_core import exceptions as api_exceptions
 from google.cloud import secretmanager
 
-from models_api.errors import BackendUnavailable, ConfigError
+from models_api.errors import BackendUnavailable, DependencyMisconfigured
 from models_api.pepper import SecretManagerPepper
 
 NAME = "projects/p/secrets/api-key-pepper/versions/latest"
@@ -53,10 +53,10 @@ def test_a_transient_failure_is_503_and_not_cached(mocker: Any) -> None:
 @pytest.mark.parametrize(
     ("outcome", "error"),
     [
-        (api_exceptions.PermissionDenied("no"), ConfigError),
-        (api_exceptions.NotFound("no"), ConfigError),
+        (api_exceptions.PermissionDenied("no"), DependencyMisconfigured),
+        (api_exceptions.NotFound("no"), DependencyMisconfigured),
         (response_for(SECRET, crc=1), BackendUnavailable),
-        (response_for(b"short"), ConfigError),
+        (response_for(b"short"), DependencyMisconfigured),
     ],
 )
 def test_bad_outcomes(mocker: Any, outcome: Any, error: type[Exception]) -> None:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Self
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -42,7 +42,7 @@ class FirestoreEmulator:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Self:
-        script = ROOT / "scripts" / "firestore_emulator.js"
+        script = Path(__file__).with_name("firestore_emulator.js")
         self._process = subprocess.Popen(
             ["node", str(script), str(self.port)],
             cwd=ROOT,

@@ -1,4 +1,4 @@
-"""python -m models_api.keys: mint, list, revoke, disable and enable API keys.
+"""python -m key_admin: mint, list, revoke, disable and enable API keys.
 
 Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, FIRESTORE_DATABASE,
 API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET), with the operator's own
@@ -14,9 +14,9 @@ import os
 import sys
 from datetime import datetime, timedelta, timezone
 
+from key_admin.operations import KeyAdminError, create_key, list_keys, set_key_status
 from models_api.config import Settings
-from models_api.errors import BackendUnavailable, ConfigError
-from models_api.key_admin import KeyAdminError, create_key, list_keys, set_key_status
+from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconfigured
 from models_api.pepper import SecretManagerPepper, static_pepper
 
 
@@ -35,7 +35,7 @@ def parse_expiry(value: str) -> datetime:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m models_api.keys",
+        prog="python -m key_admin",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyAdminError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except (BackendUnavailable, ConfigError) as error:
+    except (BackendUnavailable, ConfigError, DependencyMisconfigured) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # noqa: BLE001 - one-line reason for the operator

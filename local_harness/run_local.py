@@ -11,12 +11,8 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.support.processes import FirestoreEmulator, FunctionServer, free_port  # noqa: E402
+from local_harness.processes import ROOT, FirestoreEmulator, FunctionServer, free_port
 
 PROJECT_ID = "demo-models-local"
 # The local run's pepper is deliberately public: it protects nothing but emulator data.
@@ -51,7 +47,7 @@ def main() -> int:
             [
                 python,
                 "-m",
-                "models_api.keys",
+                "key_admin",
                 "create",
                 "--owner",
                 "local-dev",

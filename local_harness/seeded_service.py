@@ -30,7 +30,7 @@ def seed_and_mint_key(project: str, env: dict[str, str]) -> str:
         cwd=ROOT, env=full_env, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     minted = subprocess.run(
-        [sys.executable, "-m", "models_api.keys", "create", "--owner", "bench"],
+        [sys.executable, "-m", "key_admin", "create", "--owner", "bench"],
         cwd=ROOT, env=full_env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return minted.stdout.strip().splitlines()[-1]

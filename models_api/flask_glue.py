@@ -1,0 +1,69 @@
+"""Adapting replies to Flask/werkzeug, and functions-framework's own answers to our contract."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from werkzeug.datastructures import Headers as WerkzeugHeaders
+from werkzeug.exceptions import HTTPException
+
+from models_api.errors import ApiError
+from models_api.http_semantics import (
+    JSON_CONTENT_TYPE,
+    Environ,
+    Reply,
+    error_reply,
+    finish_headers,
+)
+from models_api.request_context import new_request_id
+
+
+def to_response(
+    reply: Reply, environ: Environ, request_id: str, allowed_origins: frozenset[str]
+) -> Response:
+    """The one place a Response is built: the reply's headers plus what every response carries."""
+    finish_headers(reply, environ, request_id, allowed_origins)
+    return PreparedResponse(reply)
+
+
+class PreparedResponse(Response):
+    """A Response whose header list is complete and trusted when it is built.
+
+    Every value in it is ours or validated (request id pattern, allow-listed origin), so
+    werkzeug's per-header checks and copies, which cost as much as the rest of a request, are
+    skipped: `get_wsgi_headers` hands the list on as it is. Headers added later through
+    `response.headers` (Flask hooks) still go through werkzeug's checks and are sent too.
+    """
+
+    def __init__(self, reply: Reply):
+        # werkzeug's own header handling is replaced below; naming a content type here only
+        # spares it looking one up in the empty list (a miss raises an exception).
+        super().__init__(status=reply.status, content_type=JSON_CONTENT_TYPE)
+        if reply.body or reply.status not in _NO_CONTENT_LENGTH:
+            reply.headers.append(("Content-Length", str(len(reply.body))))
+        self.headers._list = reply.headers  # noqa: SLF001
+        self.response = [reply.body]
+
+    def get_wsgi_headers(self, environ: Environ) -> WerkzeugHeaders:
+        return self.headers
+
+
+_NO_CONTENT_LENGTH = frozenset({204, 304})
+
+
+def adapt_framework_app(app: Flask) -> None:
+    """Make what functions-framework answers by itself follow our contract.
+
+    No 308 redirects for `//models`-like paths (they reach the handler, which answers 404),
+    and the framework's own errors (its /robots.txt and /favicon.ico 404s) use our envelope.
+    """
+    app.url_map.merge_slashes = False
+
+    def framework_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        api_error = ApiError(error.description if status < 500 else None)
+        api_error.status = status
+        api_error.code = {404: "not_found", 405: "method_not_allowed"}.get(status, "internal")
+        reply = error_reply(api_error, new_request_id())
+        return PreparedResponse(reply)
+
+    app.register_error_handler(HTTPException, framework_error)

@@ -1,0 +1,77 @@
+"""HTTP semantics, free of any web framework: error bodies, ETags, caching and CORS headers.
+
+A reply is a status, a body and a header list; `finish_headers` adds what every response
+carries. `flask_glue` turns the result into a Response once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from models_api.errors import ApiError
+
+Environ = dict[str, Any]
+Headers = list[tuple[str, str]]
+
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
+CORS_ALLOWED_HEADERS = "X-Api-Key, Authorization, X-Firebase-AppCheck, Content-Type, If-None-Match"
+CORS_EXPOSED_HEADERS = "ETag, X-Request-Id, Retry-After"
+CORS_MAX_AGE_SECONDS = "3600"
+SUCCESS_CACHE_CONTROL = "private, max-age=60"
+JSON_CONTENT_TYPE = "application/json"
+
+
+@dataclass
+class Reply:
+    """What the handler answers, before it becomes a Response (once, with all its headers)."""
+
+    status: int
+    body: bytes = b""
+    headers: Headers = field(default_factory=list)
+
+
+def error_reply(error: ApiError, request_id: str) -> Reply:
+    payload = {"error": {"code": error.code, "message": error.message, "request_id": request_id}}
+    headers = [("Content-Type", JSON_CONTENT_TYPE), ("Cache-Control", "no-store")]
+    headers.extend(error.headers.items())
+    return Reply(error.status, json.dumps(payload).encode("utf-8"), headers)
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match requires."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+
+
+def preflight_reply(environ: Environ, allowed_origins: frozenset[str]) -> Reply:
+    """Answer OPTIONS without auth; CORS grants only for configured origins."""
+    headers: Headers = [("Allow", ALLOWED_METHODS)]
+    origin = environ.get("HTTP_ORIGIN")
+    requested_method = str(environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "GET")).upper()
+    if origin and origin in allowed_origins and requested_method in ("GET", "HEAD"):
+        headers.append(("Access-Control-Allow-Methods", ALLOWED_METHODS))
+        headers.append(("Access-Control-Allow-Headers", CORS_ALLOWED_HEADERS))
+        headers.append(("Access-Control-Max-Age", CORS_MAX_AGE_SECONDS))
+    return Reply(204, b"", headers)
+
+
+def finish_headers(
+    reply: Reply, environ: Environ, request_id: str, allowed_origins: frozenset[str]
+) -> Headers:
+    """The reply's headers plus what every response carries (request id, nosniff, CORS)."""
+    headers = reply.headers
+    headers.append(("X-Request-Id", request_id))
+    headers.append(("X-Content-Type-Options", "nosniff"))
+    if allowed_origins:  # only then can the answer depend on Origin
+        headers.append(("Vary", "Origin"))
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and origin in allowed_origins:
+            headers.append(("Access-Control-Allow-Origin", origin))
+            headers.append(("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS))
+    return headers
