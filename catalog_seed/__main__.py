@@ -2,19 +2,27 @@
 
 Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project given by
 --project (or GOOGLE_CLOUD_PROJECT) with Application Default Credentials.
-Exit status: 0 done (or nothing to do), 1 invalid data, 2 Firestore failure, 64 bad usage.
+`python -m catalog_seed audit --against FILE` compares the data with a public dataset instead
+(LiteLLM's model_prices_and_context_window.json, or a models.dev checkout); see audit.py.
+`python -m catalog_seed table` prints the README's table of served models and prices.
+Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / price
+mismatch in an audit, 2 Firestore failure, 64 bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
+from catalog_seed.audit import AuditError, audit, load_dataset
 from catalog_seed.dataset import load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
-from catalog_seed.seed import apply_seed, plan_seed, read_existing
+from catalog_seed.seed import apply_seed, plan_seed, price_jumps, read_existing
+from catalog_seed.table import markdown_table
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_SECONDS = 30.0
@@ -59,6 +67,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="delete models that are no longer in the data (default: retire)",
     )
     parser.add_argument(
+        "--confirm",
+        action="store_true",
+        help="accept prices that move by more than max_price_change_factor (pricing.toml)",
+    )
+    parser.add_argument(
         "--validate-only",
         action="store_true",
         help="validate the data files; do not contact Firestore",
@@ -66,14 +79,47 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    arguments = parse_arguments(argv)
+def parse_audit_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m catalog_seed audit",
+        description="Compare the catalog data with a public dataset; exit 1 on a price mismatch.",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        required=True,
+        help="LiteLLM's model_prices_and_context_window.json, or a models.dev checkout",
+    )
+    parser.add_argument("--data-dir", type=Path, default=HERE / "models")
+    parser.add_argument("--pricing", type=Path, default=HERE / "pricing.toml")
+    return parser.parse_args(argv)
+
+
+def run_audit(argv: list[str]) -> int:
+    arguments = parse_audit_arguments(argv)
+    loaded = _load(arguments.data_dir, arguments.pricing)
+    if isinstance(loaded, int):
+        return loaded
+    desired, _ = loaded
     try:
-        policy = PricingPolicy.load(arguments.pricing)
+        kind, dataset = load_dataset(arguments.against)
+        result = audit(desired, kind, dataset)
+    except AuditError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 64
+    for line in result.lines(f"{kind} {arguments.against}"):
+        print(line)
+    return 1 if result.price_mismatches else 0
+
+
+def _load(data_dir: Path, pricing: Path) -> tuple[dict[str, dict[str, Any]], PricingPolicy] | int:
+    """The validated catalog documents and the pricing policy, or the exit status."""
+    try:
+        policy = PricingPolicy.load(pricing)
     except PricingError as error:
         print(f"error: invalid pricing policy: {error}", file=sys.stderr)
         return 1
-    desired, errors = load_catalog(arguments.data_dir, policy)
+    desired, errors = load_catalog(data_dir, policy)
     if errors:
         for line in errors:
             print(f"invalid: {line}", file=sys.stderr)
@@ -82,6 +128,24 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    return desired, policy
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["audit"]:
+        return run_audit(argv[1:])
+    if argv[:1] == ["table"]:
+        loaded = _load(HERE / "models", HERE / "pricing.toml")
+        if isinstance(loaded, int):
+            return loaded
+        print("\n".join(markdown_table(loaded[0])))
+        return 0
+    arguments = parse_arguments(argv)
+    loaded = _load(arguments.data_dir, arguments.pricing)
+    if isinstance(loaded, int):
+        return loaded
+    desired, policy = loaded
     if arguments.validate_only:
         print(f"catalog data valid: {len(desired)} models")
         return 0
@@ -103,9 +167,28 @@ def main(argv: list[str] | None = None) -> int:
         plan = plan_seed(desired, existing, arguments.delete_removed)
         for line in plan.describe():
             print(line)
+        today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+        for model_id, document in sorted(desired.items()):
+            retirement = document.get("retirement_date")
+            if retirement is not None and retirement <= today:
+                print(f"note: {model_id} is past its retirement date {retirement}: not served")
+        jumps = price_jumps(plan, policy.max_price_change_factor)
+        for line in jumps:
+            print(
+                f"price change above {policy.max_price_change_factor}x: {line}",
+                file=sys.stderr if not arguments.confirm else sys.stdout,
+            )
         if arguments.dry_run:
             print("dry run: nothing was written")
             return 0
+        if jumps and not arguments.confirm:
+            print(
+                f"error: {len(jumps)} price(s) move by more than "
+                f"{policy.max_price_change_factor}x; check them and run again with --confirm; "
+                "nothing was written",
+                file=sys.stderr,
+            )
+            return 1
         if not plan.has_writes:
             print("nothing to do: Firestore already matches the data")
             return 0

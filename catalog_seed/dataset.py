@@ -1,9 +1,14 @@
-"""Loads and validates every catalog data file; reports all problems, naming file, model, field."""
+"""Loads the catalog data files and turns each model into the Firestore document the service reads.
+
+Every problem is reported (file, model, field), none is fatal on its own, and nothing is written
+unless there are none. What a valid served model is, is decided by the service's own validator
+(`models_api.model_schema.model_from_document`), which runs on every document built here; this
+module adds only what the data files must say besides (sources, sanity bounds, references).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -11,133 +16,204 @@ from pathlib import Path
 from typing import Any
 
 from catalog_seed.pricing import PricingPolicy
-from models_api.catalog import CATALOG_STATUSES, PROVIDERS
+from models_api.model_schema import (
+    BILLING_UNITS,
+    LIFECYCLES,
+    MODEL_ID,
+    MODEL_ID_RULE,
+    STORAGE_STATUSES,
+    InvalidCatalogDocument,
+    model_from_document,
+)
 
-MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-_REQUIRED = {
+_MODEL_FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str,
     "name": str,
     "provider": str,
+    "status": str,
+    "lifecycle": str,
+    "lifecycle_source": str,
+    "deprecation_date": dt.date,
+    "retirement_date": dt.date,
+    "replacement": str,
     "context_window": int,
     "max_output_tokens": int,
     "supports_tools": bool,
     "supports_vision": bool,
-    "price_checked": dt.date,
-}
-_OPTIONAL = {
-    "status": str,
-    "upstream_usd_per_1m_input": str,
-    "upstream_usd_per_1m_output": str,
-    "price_source": str,
+    "limits_source": str,
+    "upstream": dict,
+    "price": dict,
     "price_note": str,
 }
+_REQUIRED_MODEL_FIELDS = (
+    "id",
+    "name",
+    "provider",
+    "lifecycle",
+    "context_window",
+    "max_output_tokens",
+    "supports_tools",
+    "supports_vision",
+)
+# Upstream prices in USD, written as strings: per 1M tokens, or per image.
+_PRICE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "source": str,
+    "checked": dt.date,
+    "billed_per": str,
+    "basis": str,
+    "runs_on": str,
+    "input_per_1m": str,
+    "output_per_1m": str,
+    "cached_input_per_1m": str,
+    "cache_write_per_1m": str,
+    "audio_input_per_1m": str,
+    "per_image_output": str,
+    "allow_zero": list,
+    "tiers": list,
+}
+_TIER_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "above_input_tokens": int,
+    "input_per_1m": str,
+    "output_per_1m": str,
+    "cached_input_per_1m": str,
+}
+UPSTREAM_DATASETS = ("litellm", "models_dev", "openrouter")
+PLATFORM_BASIS = "runs_on"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a model was defined: file and position, for messages that name both places."""
+
+    file: str
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.file} (model #{self.index + 1})"
 
 
 @dataclass
 class ValidationReport:
     errors: list[str] = field(default_factory=list)
 
-    def add(self, file: Path, model: str, field_name: str, problem: str) -> None:
-        self.errors.append(f"{file.name}: model '{model}': {field_name}: {problem}")
+    def add(self, file: str, model: str, field_name: str, problem: str) -> None:
+        self.errors.append(f"{file}: model '{model}': {field_name}: {problem}")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    origin: Origin
+    data: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return str(self.data.get("id", f"#{self.origin.index + 1}"))
+
+    def add(self, report: ValidationReport, field_name: str, problem: str) -> None:
+        report.add(self.origin.file, self.label, field_name, problem)
 
 
 def load_catalog(
-    data_dir: Path, policy: PricingPolicy
+    data_dir: Path, policy: PricingPolicy, today: dt.date | None = None
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """All models as Firestore documents keyed by id, and the list of problems (empty if valid)."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
     report = ValidationReport()
-    documents: dict[str, dict[str, Any]] = {}
+    entries: dict[str, _Entry] = {}
     files = sorted(data_dir.glob("*.toml"))
     if not files:
         report.errors.append(f"{data_dir}: no *.toml catalog files")
     for path in files:
         try:
-            entries = tomllib.loads(path.read_text(encoding="utf-8")).get("models", [])
+            models = tomllib.loads(path.read_text(encoding="utf-8")).get("models", [])
         except (OSError, tomllib.TOMLDecodeError) as error:
             report.errors.append(f"{path.name}: cannot be read: {error}")
             continue
-        if not isinstance(entries, list):
+        if not isinstance(models, list):
             report.errors.append(f"{path.name}: 'models' must be an array of tables")
             continue
-        for index, entry in enumerate(entries):
-            document = _validate_entry(path, index, entry, policy, report)
-            if document is None:
+        for index, data in enumerate(models):
+            entry = _Entry(Origin(path.name, index), data if isinstance(data, dict) else {})
+            if not isinstance(data, dict):
+                entry.add(report, "(entry)", "must be a table")
                 continue
-            if document["id"] in documents:
-                report.add(path, document["id"], "id", "duplicate id (already defined)")
+            model_id = data.get("id")
+            if isinstance(model_id, str) and model_id in entries:
+                entry.add(
+                    report, "id", f"duplicate id: already defined in {entries[model_id].origin}"
+                )
                 continue
-            documents[document["id"]] = document
+            if isinstance(model_id, str):
+                entries[model_id] = entry
+
+    documents: dict[str, dict[str, Any]] = {}
+    for model_id, entry in entries.items():
+        document = _document_for(entry, entries, policy, today, report)
+        if document is not None:
+            documents[model_id] = document
+    _check_references(entries, documents, report)
     return documents, report.errors
 
 
-def _validate_entry(
-    path: Path, index: int, entry: Any, policy: PricingPolicy, report: ValidationReport
-) -> dict[str, Any] | None:
-    label = str(entry.get("id", f"#{index + 1}")) if isinstance(entry, dict) else f"#{index + 1}"
-    if not isinstance(entry, dict):
-        report.add(path, label, "(entry)", "must be a table")
-        return None
-    errors_before = len(report.errors)
-    for name in entry:
-        if name not in _REQUIRED and name not in _OPTIONAL:
-            report.add(path, label, name, "unknown field")
-    for name, expected in {**_REQUIRED, **_OPTIONAL}.items():
-        if name not in entry:
-            if name in _REQUIRED:
-                report.add(path, label, name, "missing")
+def _check_types(
+    entry: _Entry,
+    data: dict[str, Any],
+    fields: dict[str, type | tuple[type, ...]],
+    where: str,
+    report: ValidationReport,
+) -> bool:
+    ok = True
+    for name, value in data.items():
+        expected = fields.get(name)
+        if expected is None:
+            entry.add(report, where + name, "unknown field")
+            ok = False
             continue
-        value = entry[name]
-        is_wrong_type = not isinstance(value, expected) or (
-            expected is int and isinstance(value, bool)
+        wrong = not isinstance(value, expected) or (
+            (expected is int and isinstance(value, bool))
+            or (expected is dt.date and isinstance(value, dt.datetime))
         )
-        if expected is dt.date and isinstance(value, dt.datetime):
-            is_wrong_type = True
-        if is_wrong_type:
-            report.add(path, label, name, f"must be {expected.__name__}, got {value!r}")
+        if wrong:
+            expected_name = expected.__name__ if isinstance(expected, type) else str(expected)
+            if expected is str and isinstance(value, (int, float)):
+                expected_name = 'a quoted decimal string, e.g. "1.25"'
+            entry.add(report, where + name, f"must be {expected_name}, got {value!r}")
+            ok = False
+    return ok
+
+
+def _document_for(
+    entry: _Entry,
+    entries: dict[str, _Entry],
+    policy: PricingPolicy,
+    today: dt.date,
+    report: ValidationReport,
+) -> dict[str, Any] | None:
+    data = entry.data
+    errors_before = len(report.errors)
+    if not _check_types(entry, data, _MODEL_FIELDS, "", report):
+        return None
+    for name in _REQUIRED_MODEL_FIELDS:
+        if name not in data:
+            entry.add(report, name, "missing")
     if len(report.errors) > errors_before:
         return None
-
-    if not MODEL_ID.fullmatch(entry["id"]):
-        report.add(path, label, "id", "must match [a-z0-9][a-z0-9._-]{0,63}")
-    if not entry["name"].strip():
-        report.add(path, label, "name", "must not be empty")
-    if entry["provider"] not in PROVIDERS:
-        report.add(path, label, "provider", f"must be one of {', '.join(PROVIDERS)}")
-    status = entry.get("status", "active")
-    if status not in CATALOG_STATUSES:
-        report.add(path, label, "status", f"must be one of {', '.join(CATALOG_STATUSES)}")
-    for name in ("context_window", "max_output_tokens"):
-        if entry[name] <= 0:
-            report.add(path, label, name, "must be a positive integer")
-    if entry["max_output_tokens"] > entry["context_window"]:
-        report.add(path, label, "max_output_tokens", "must not exceed context_window")
-
-    prices: dict[str, Decimal] = {}
-    for side in ("input", "output"):
-        name = f"upstream_usd_per_1m_{side}"
-        if name not in entry:
-            continue
-        try:
-            prices[side] = Decimal(entry[name])
-        except InvalidOperation:
-            report.add(path, label, name, f"not a decimal number: {entry[name]!r}")
-            continue
-        if not prices[side].is_finite() or prices[side] < 0:
-            report.add(path, label, name, "must be a non-negative number")
-    has_price = "upstream_usd_per_1m_input" in entry or "upstream_usd_per_1m_output" in entry
-    if has_price and len(prices) != 2 and len(report.errors) == errors_before:
-        report.add(path, label, "upstream_usd_per_1m_*", "give both input and output prices")
-    if status == "active" and not has_price:
-        report.add(path, label, "upstream_usd_per_1m_*", "an active model needs a price")
-    if has_price and "price_source" not in entry:
-        report.add(path, label, "price_source", "say where the price was read")
-    if not has_price and "price_note" not in entry:
-        report.add(path, label, "price_note", "a model without a price must say why")
-    if len(report.errors) > errors_before:
-        return None
+    if not MODEL_ID.fullmatch(data["id"]):
+        entry.add(report, "id", f"must match {MODEL_ID_RULE}")
+    status = data.get("status", "active")
+    if status not in STORAGE_STATUSES:
+        entry.add(report, "status", f"must be one of {', '.join(STORAGE_STATUSES)}")
+    if data["lifecycle"] not in LIFECYCLES:
+        entry.add(report, "lifecycle", f"must be one of {', '.join(LIFECYCLES)}")
+    if data["lifecycle"] != "active" and "lifecycle_source" not in data:
+        entry.add(report, "lifecycle_source", "say where the preview/deprecation was announced")
+    upstream = data.get("upstream", {})
+    for name, value in upstream.items():
+        if name not in UPSTREAM_DATASETS or not isinstance(value, str) or not value:
+            entry.add(report, f"upstream.{name}", f"must be a string id in {UPSTREAM_DATASETS}")
 
     document: dict[str, Any] = {
-        name: entry[name]
+        name: data[name]
         for name in (
             "id",
             "name",
@@ -146,16 +222,230 @@ def _validate_entry(
             "max_output_tokens",
             "supports_tools",
             "supports_vision",
+            "lifecycle",
         )
     }
     document["status"] = status
-    document["price_checked"] = entry["price_checked"].isoformat()
-    for name in ("price_source", "price_note"):
-        if name in entry:
-            document[name] = entry[name]
-    if prices:
-        document["upstream_usd_per_1m_input"] = str(prices["input"])
-        document["upstream_usd_per_1m_output"] = str(prices["output"])
-        document["cost_per_1k_input"] = policy.credits_per_1k_tokens(prices["input"])
-        document["cost_per_1k_output"] = policy.credits_per_1k_tokens(prices["output"])
+    for name in ("deprecation_date", "retirement_date"):
+        document[name] = data[name].isoformat() if name in data else None
+    document["replacement"] = data.get("replacement")
+    for name in ("lifecycle_source", "limits_source", "price_note"):
+        if name in data:
+            document[name] = data[name]
+    if upstream:
+        document["upstream"] = dict(upstream)
+
+    price = data.get("price")
+    if price is None:
+        if status == "active":
+            entry.add(report, "price", "a served model needs a price")
+        elif "price_note" not in data:
+            entry.add(report, "price_note", "a model without a price must say why")
+        return None if len(report.errors) > errors_before else document
+    priced = _price_fields(entry, price, entries, policy, today, report)
+    if priced is None or len(report.errors) > errors_before:
+        return None
+    document.update(priced)
+    if status == "active" or "price" in data:
+        try:
+            model_from_document(data["id"], document)
+        except InvalidCatalogDocument as error:
+            entry.add(report, "(model)", str(error).removeprefix(f"{data['id']}: "))
+            return None
     return document
+
+
+def _price_fields(
+    entry: _Entry,
+    price: dict[str, Any],
+    entries: dict[str, _Entry],
+    policy: PricingPolicy,
+    today: dt.date,
+    report: ValidationReport,
+) -> dict[str, Any] | None:
+    """The document's price fields: flat costs, `pricing`, and where the numbers came from."""
+    errors_before = len(report.errors)
+    if not _check_types(entry, price, _PRICE_FIELDS, "price.", report):
+        return None
+    for name in ("source", "checked"):
+        if name not in price:
+            entry.add(report, f"price.{name}", "missing: say where and when the price was read")
+    if "checked" in price and price["checked"] > today:
+        entry.add(report, "price.checked", "is in the future: use the date of the source")
+    basis_text = None
+    if "basis" in price:
+        resolved = _platform_price(entry, price, entries, policy, report)
+        if resolved is None:
+            return None
+        upstream_usd, basis_text = resolved
+    else:
+        upstream_usd = {
+            name: value
+            for name, value in price.items()
+            if name not in ("source", "checked", "billed_per", "allow_zero")
+        }
+    if len(report.errors) > errors_before:
+        return None
+    billed_per = price.get("billed_per", "token")
+    if billed_per not in BILLING_UNITS:
+        entry.add(report, "price.billed_per", f"must be one of {', '.join(BILLING_UNITS)}")
+        return None
+    allow_zero = price.get("allow_zero", [])
+    required = ["input_per_1m", "per_image_output" if billed_per == "image" else "output_per_1m"]
+    for name in required:
+        if name not in upstream_usd:
+            entry.add(report, f"price.{name}", "missing: every billed unit needs a price")
+    if billed_per == "token" and "per_image_output" in upstream_usd:
+        entry.add(report, "price.per_image_output", 'needs billed_per = "image"')
+    if billed_per == "image" and "output_per_1m" in upstream_usd:
+        entry.add(report, "price.output_per_1m", "an image model is billed per image")
+    if len(report.errors) > errors_before:
+        return None
+
+    def usd(name: str, value: str, where: str) -> Decimal | None:
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            entry.add(report, where + name, f"not a decimal number: {value!r}")
+            return None
+        if not number.is_finite() or number < 0:
+            entry.add(report, where + name, "must be a non-negative number")
+            return None
+        if number == 0 and name not in allow_zero:
+            entry.add(report, where + name, f'is zero: list it in price.allow_zero = ["{name}"]')
+            return None
+        return number
+
+    def credits(name: str, value: Decimal, where: str) -> float:
+        if name == "per_image_output":
+            amount, bound = policy.credits(value), policy.max_credits_per_image
+        else:
+            amount, bound = policy.credits_per_1k_tokens(value), policy.max_credits_per_1k_tokens
+        if Decimal(str(amount)) > bound:
+            entry.add(report, where + name, f"{amount} credits is above the bound {bound}")
+        return amount
+
+    converted: dict[str, float] = {}
+    for name, value in upstream_usd.items():
+        if name == "tiers" or not isinstance(value, str):
+            continue
+        number = usd(name, value, "price.")
+        if number is not None:
+            converted[name] = credits(name, number, "price.")
+    tiers: list[dict[str, Any]] = []
+    for index, tier in enumerate(upstream_usd.get("tiers", [])):
+        where = f"price.tiers[{index}]."
+        if not isinstance(tier, dict) or not _check_types(entry, tier, _TIER_FIELDS, where, report):
+            continue
+        for name in ("above_input_tokens", "input_per_1m", "output_per_1m"):
+            if name not in tier:
+                entry.add(report, where + name, "missing: a tier prices input and output")
+        if "cached_input_per_1m" in upstream_usd and "cached_input_per_1m" not in tier:
+            entry.add(report, where + "cached_input_per_1m", "missing: the base prices it")
+        tier_credits = {
+            name: credits(name, number, where)
+            for name, value in tier.items()
+            if name != "above_input_tokens" and (number := usd(name, value, where)) is not None
+        }
+        tiers.append(
+            {
+                "above_input_tokens": tier.get("above_input_tokens"),
+                "input_per_1k_tokens": tier_credits.get("input_per_1m"),
+                "output_per_1k_tokens": tier_credits.get("output_per_1m"),
+                "cached_input_per_1k_tokens": tier_credits.get("cached_input_per_1m"),
+            }
+        )
+    for name in allow_zero:
+        if name not in upstream_usd:
+            entry.add(report, "price.allow_zero", f"names {name!r}, which has no price")
+    if len(report.errors) > errors_before:
+        return None
+
+    output = converted["per_image_output" if billed_per == "image" else "output_per_1m"]
+    pricing = {
+        "unit": "credits",
+        "billed_per": billed_per,
+        "input_per_1k_tokens": converted["input_per_1m"],
+        "output_per_1k_tokens": output,
+        "cached_input_per_1k_tokens": converted.get("cached_input_per_1m"),
+        "cache_write_per_1k_tokens": converted.get("cache_write_per_1m"),
+        "audio_input_per_1k_tokens": converted.get("audio_input_per_1m"),
+        "output_per_image": converted.get("per_image_output"),
+        "long_context_tiers": tiers,
+    }
+    fields: dict[str, Any] = {
+        "cost_per_1k_input": converted["input_per_1m"],
+        "cost_per_1k_output": output,
+        "pricing": pricing,
+        "upstream_usd": _plain(upstream_usd),
+        "price_source": price["source"],
+        "price_checked": price["checked"].isoformat(),
+    }
+    if basis_text is not None:
+        fields["price_basis"] = basis_text
+    return fields
+
+
+def _platform_price(
+    entry: _Entry,
+    price: dict[str, Any],
+    entries: dict[str, _Entry],
+    policy: PricingPolicy,
+    report: ValidationReport,
+) -> tuple[dict[str, Any], str] | None:
+    """A model the platform prices itself: the upstream prices of the model it runs on."""
+    if price["basis"] != PLATFORM_BASIS:
+        entry.add(report, "price.basis", f'must be "{PLATFORM_BASIS}"')
+        return None
+    extra = set(price) - {"source", "checked", "basis", "runs_on"}
+    if extra:
+        entry.add(report, "price", f"a runs_on price takes no prices of its own: {sorted(extra)}")
+        return None
+    runs_on = price.get("runs_on")
+    base = entries.get(runs_on) if isinstance(runs_on, str) else None
+    base_price = base.data.get("price") if base is not None else None
+    if not isinstance(base_price, dict) or "basis" in base_price:
+        entry.add(report, "price.runs_on", "must name a model of the catalog with a list price")
+        return None
+    upstream_usd = {
+        name: value
+        for name, value in base_price.items()
+        if name not in ("source", "checked", "billed_per", "allow_zero")
+    }
+    text = (
+        f"priced by the platform: runs on {runs_on}, at {runs_on}'s upstream price "
+        f"({_describe_usd(upstream_usd)}) times the margin {policy.margin}"
+    )
+    return upstream_usd, text
+
+
+def _describe_usd(prices: dict[str, Any]) -> str:
+    parts = [f"{name} US${value}" for name, value in prices.items() if isinstance(value, str)]
+    if prices.get("tiers"):
+        parts.append(f"{len(prices['tiers'])} long-prompt tier(s)")
+    return ", ".join(parts)
+
+
+def _plain(value: Any) -> Any:
+    """TOML tables and arrays as plain dicts and lists (what Firestore stores)."""
+    if isinstance(value, dict):
+        return {name: _plain(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _check_references(
+    entries: dict[str, _Entry], documents: dict[str, dict[str, Any]], report: ValidationReport
+) -> None:
+    """A replacement must be a model that is served and not itself on its way out."""
+    for model_id, document in documents.items():
+        replacement = document.get("replacement")
+        if replacement is None:
+            continue
+        target = documents.get(replacement)
+        entry = entries[model_id]
+        if target is None or target.get("status") != "active":
+            entry.add(report, "replacement", f"{replacement!r} is not a served model")
+        elif target.get("lifecycle") == "deprecated":
+            entry.add(report, "replacement", f"{replacement!r} is itself deprecated")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 RETIRED = "retired"
@@ -28,8 +30,17 @@ class SeedPlan:
         for model_id in sorted(self.changed):
             lines.append(f"~ changed   {model_id}")
             for name, (old, new) in sorted(self.changed[model_id].items()):
-                lines.append(f"      {name}: {old!r} -> {new!r}")
+                for path, before, after in _leaf_differences(name, old, new):
+                    lines.append(f"      {path}: {before!r} -> {after!r}")
         lines += [f"- removed   {model_id}" for model_id in sorted(self.removed)]
+        for model_id in sorted(self.desired):
+            basis = self.desired[model_id].get("price_basis")
+            if basis:
+                document = self.desired[model_id]
+                lines.append(
+                    f"price basis {model_id}: {basis} -> {document['cost_per_1k_input']} / "
+                    f"{document['cost_per_1k_output']} credits per 1k input / output tokens"
+                )
         lines.append(
             f"{len(self.added)} added, {len(self.changed)} changed, "
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed"
@@ -61,6 +72,50 @@ def plan_seed(
         if delete_removed or current.get("status") != RETIRED:
             plan.removed.append(model_id)
     return plan
+
+
+def price_jumps(plan: SeedPlan, factor: Decimal) -> list[str]:
+    """Prices in the plan that move by more than `factor` either way from what is stored."""
+    jumps = []
+    for model_id, differences in sorted(plan.changed.items()):
+        for name, (old, new) in differences.items():
+            for path, before, after in _numeric_pairs(name, old, new):
+                if before is None or after is None or not path_is_price(path):
+                    continue
+                low, high = sorted((Decimal(str(before)), Decimal(str(after))))
+                if (low == 0 and high > 0) or (low > 0 and high / low > factor):
+                    jumps.append(f"{model_id}: {path} {before} -> {after}")
+    return jumps
+
+
+def path_is_price(path: str) -> bool:
+    return path.startswith(("cost_per_1k_", "pricing.")) and not path.endswith("above_input_tokens")
+
+
+def _numeric_pairs(path: str, old: Any, new: Any) -> Iterator[tuple[str, Any, Any]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            yield from _numeric_pairs(f"{path}.{key}", old.get(key), new.get(key))
+    elif isinstance(old, list) and isinstance(new, list):
+        for index, (before, after) in enumerate(zip(old, new, strict=False)):
+            yield from _numeric_pairs(f"{path}[{index}]", before, after)
+    elif isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        if not isinstance(old, bool) and not isinstance(new, bool):
+            yield path, old, new
+
+
+def _leaf_differences(path: str, old: Any, new: Any) -> Iterator[tuple[str, Any, Any]]:
+    """What changed inside nested values, as dotted paths (pricing.input_per_1k_tokens)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                yield from _leaf_differences(f"{path}.{key}", old.get(key), new.get(key))
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            if before != after:
+                yield from _leaf_differences(f"{path}[{index}]", before, after)
+    else:
+        yield path, old, new
 
 
 def read_existing(client: Any, collection: str, timeout: float) -> dict[str, dict[str, Any]]:

@@ -1,88 +1,27 @@
-"""The model catalog: the contract's Model type, the Firestore store and the in-instance cache.
+"""The model catalog: the Firestore store, the served snapshot and the in-instance cache.
 
-The cache keeps the active models already serialized, so a warm request costs a dict lookup.
+The cache keeps the served models already serialized, so a warm request costs a dict lookup.
+What a valid model is lives in `model_schema`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from email.utils import format_datetime
 from typing import Any, Protocol
 
 from models_api.errors import BackendUnavailable
 from models_api.firestore_backend import FirestoreBackend
+from models_api.model_schema import InvalidCatalogDocument, Model, model_from_document
 
-PROVIDERS = ("openai", "anthropic", "vertex", "openrouter")
-CATALOG_STATUSES = ("active", "disabled", "retired")
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Model:
-    """One entry of `GET /models`: exactly the contract's fields, with the contract's types."""
-
-    id: str
-    name: str
-    provider: str
-    context_window: int
-    max_output_tokens: int
-    cost_per_1k_input: float
-    cost_per_1k_output: float
-    supports_tools: bool
-    supports_vision: bool
-
-
-class InvalidCatalogDocument(ValueError):
-    """A catalog document that cannot be served as a Model."""
-
-
-def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
-    """Validate a stored catalog document against the contract."""
-
-    def integer(field: str) -> int:
-        value = data.get(field)
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise InvalidCatalogDocument(f"{doc_id}: {field} must be a positive integer")
-        return value
-
-    def price(field: str) -> float:
-        value = data.get(field)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise InvalidCatalogDocument(f"{doc_id}: {field} must be a non-negative number")
-        return float(value)
-
-    def flag(field: str) -> bool:
-        value = data.get(field)
-        if not isinstance(value, bool):
-            raise InvalidCatalogDocument(f"{doc_id}: {field} must be a boolean")
-        return value
-
-    model_id, name, provider = data.get("id", doc_id), data.get("name"), data.get("provider")
-    if not isinstance(model_id, str) or not model_id:
-        raise InvalidCatalogDocument(f"{doc_id}: id must be a non-empty string")
-    if not isinstance(name, str) or not name:
-        raise InvalidCatalogDocument(f"{doc_id}: name must be a non-empty string")
-    if provider not in PROVIDERS:
-        raise InvalidCatalogDocument(f"{doc_id}: provider must be one of {', '.join(PROVIDERS)}")
-    model = Model(
-        id=model_id,
-        name=name,
-        provider=provider,
-        context_window=integer("context_window"),
-        max_output_tokens=integer("max_output_tokens"),
-        cost_per_1k_input=price("cost_per_1k_input"),
-        cost_per_1k_output=price("cost_per_1k_output"),
-        supports_tools=flag("supports_tools"),
-        supports_vision=flag("supports_vision"),
-    )
-    if model.max_output_tokens > model.context_window:
-        raise InvalidCatalogDocument(f"{doc_id}: max_output_tokens exceeds context_window")
-    return model
 
 
 class CatalogStore(Protocol):
@@ -147,13 +86,55 @@ def _representation(payload: Any) -> Representation:
     return Representation(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
-class CatalogSnapshot:
-    """An immutable set of active models, ordered by (provider, id), with memoized bodies."""
+def lifecycle_headers(model: Model) -> list[tuple[str, str]]:
+    """What a response about a deprecated model says in its headers.
 
-    def __init__(self, models: Iterable[Model], fetched_at: float):
-        self.models = tuple(sorted(models, key=lambda model: (model.provider, model.id)))
+    `Deprecation` (RFC 9745, a structured-field date), `Sunset` (RFC 8594, an HTTP-date) and a
+    `Link` to the replacement (rel successor-version, RFC 5829).
+    """
+    if model.lifecycle != "deprecated":
+        return []
+    headers = []
+    if model.deprecation_date is not None:
+        headers.append(("Deprecation", f"@{_midnight_utc(model.deprecation_date):.0f}"))
+    if model.retirement_date is not None:
+        sunset = dt.datetime.fromtimestamp(_midnight_utc(model.retirement_date), dt.timezone.utc)
+        headers.append(("Sunset", format_datetime(sunset, usegmt=True)))
+    if model.replacement is not None:
+        headers.append(("Link", f'</models/{model.replacement}>; rel="successor-version"'))
+    return headers
+
+
+def _midnight_utc(day: dt.date) -> float:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
+
+
+class CatalogSnapshot:
+    """The models served on one day, ordered by (provider, id), with memoized bodies.
+
+    Models whose retirement date has come are left out; `valid_until` is the next moment one
+    more would be (midnight UTC of the earliest retirement date still ahead), after which the
+    cache builds a new snapshot from the same documents: no re-seed and no read needed.
+    """
+
+    def __init__(self, models: Iterable[Model], fetched_at: float, served_on: dt.date):
+        stored = tuple(models)
+        self.models = tuple(
+            sorted(
+                (model for model in stored if model.is_served_on(served_on)),
+                key=lambda model: (model.provider, model.id),
+            )
+        )
+        self.stored_models = stored
         self.fetched_at = fetched_at
+        retirements = [
+            _midnight_utc(model.retirement_date)
+            for model in self.models
+            if model.retirement_date is not None
+        ]
+        self.valid_until = min(retirements, default=float("inf"))
         self._by_id = {model.id: model for model in self.models}
+        self._headers = {model.id: lifecycle_headers(model) for model in self.models}
         self._lists: dict[ModelFilter, Representation] = {}
         self._singles: dict[str, Representation] = {}
         self._lock = threading.Lock()
@@ -161,11 +142,15 @@ class CatalogSnapshot:
     def list_representation(self, model_filter: ModelFilter) -> Representation:
         found = self._lists.get(model_filter)
         if found is None:
-            models = [asdict(m) for m in self.models if model_filter.accepts(m)]
+            models = [m.public_dict() for m in self.models if model_filter.accepts(m)]
             found = _representation({"models": models})
             with self._lock:  # at most 5 x 3 x 3 filter combinations
                 self._lists[model_filter] = found
         return found
+
+    def model_headers(self, model_id: str) -> list[tuple[str, str]]:
+        """Lifecycle headers for a response about one model (empty unless deprecated)."""
+        return self._headers.get(model_id, [])
 
     def model_representation(self, model_id: str) -> Representation | None:
         found = self._singles.get(model_id)
@@ -173,7 +158,7 @@ class CatalogSnapshot:
             model = self._by_id.get(model_id)
             if model is None:
                 return None
-            found = _representation(asdict(model))
+            found = _representation(model.public_dict())
             with self._lock:
                 self._singles[model_id] = found
         return found
@@ -194,8 +179,10 @@ class CatalogCache:
         ttl_seconds: float,
         max_stale_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ):
         self._store = store
+        self._wall_clock = wall_clock
         self._ttl_seconds = ttl_seconds
         self._max_stale_seconds = max_stale_seconds
         self._clock = clock
@@ -204,6 +191,8 @@ class CatalogCache:
 
     def current(self) -> CatalogSnapshot:
         snapshot = self._snapshot
+        if snapshot is not None and self._wall_clock() >= snapshot.valid_until:
+            snapshot = self._rebuild_for_today(snapshot)
         if snapshot is not None and self._clock() - snapshot.fetched_at < self._ttl_seconds:
             return snapshot
         if snapshot is not None:
@@ -230,5 +219,14 @@ class CatalogCache:
                 raise
             logger.warning("serving a stale catalog (%.0f s old): %s", age, error)
             return snapshot
-        self._snapshot = CatalogSnapshot(models, self._clock())
+        self._snapshot = CatalogSnapshot(models, self._clock(), self._today())
         return self._snapshot
+
+    def _today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self._wall_clock(), dt.timezone.utc).date()
+
+    def _rebuild_for_today(self, snapshot: CatalogSnapshot) -> CatalogSnapshot:
+        """A retirement date has come: the same documents, without the models it retires."""
+        rebuilt = CatalogSnapshot(snapshot.stored_models, snapshot.fetched_at, self._today())
+        self._snapshot = rebuilt
+        return rebuilt

@@ -6,7 +6,6 @@ This is the only place where exceptions become HTTP responses.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from flask import Request, Response
 from models_api import http_semantics as http
 from models_api.auth_throttle import AuthFailureThrottle
 from models_api.authentication import Authenticator
-from models_api.catalog import PROVIDERS, CatalogCache, ModelFilter
+from models_api.catalog import CatalogCache, ModelFilter
 from models_api.errors import (
     ApiError,
     BackendUnavailable,
@@ -29,13 +28,13 @@ from models_api.errors import (
     Unauthenticated,
 )
 from models_api.flask_glue import to_response
+from models_api.model_schema import MODEL_ID, PROVIDERS
 from models_api.principal import Principal
 from models_api.request_context import client_address, request_id_for
 from models_api.structured_log import RequestLogger
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
-_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}")
 _BOOLEANS = {"true": True, "false": False}
 _LIST_PATHS = ("/", "/models", "/models/")
 
@@ -56,7 +55,7 @@ def route_for(path: str) -> Route:
         return _LIST_ROUTE
     if path.startswith("/models/"):
         model_id = path[len("/models/") :]
-        if _MODEL_ID.fullmatch(model_id):
+        if MODEL_ID.fullmatch(model_id):
             return Route(model_id=model_id)
     raise NotFound("No such path. The catalog is at /models and /models/{id}.")
 
@@ -179,6 +178,8 @@ class ModelsHandler:
                 raise NotFound(f"No model with id '{route.model_id}' in the catalog.")
             representation = found
         headers = [("ETag", representation.etag), ("Cache-Control", http.SUCCESS_CACHE_CONTROL)]
+        if route.model_id is not None:
+            headers.extend(snapshot.model_headers(route.model_id))
         if http.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), representation.etag):
             return http.Reply(304, b"", headers)
         headers.append(("Content-Type", http.JSON_CONTENT_TYPE))

@@ -43,45 +43,54 @@ def test_seeding_twice_changes_nothing_the_second_time(
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "expected_error"),
+    ("file", "old", "new", "expected_error"),
     [
-        ('provider = "anthropic"', 'provider = "azure"', "provider"),
-        ("context_window = 200000", "context_window = -1", "context_window"),
+        ("anthropic.toml", 'provider = "anthropic"', 'provider = "azure"', "provider"),
+        ("anthropic.toml", "context_window = 200000", "context_window = -1", "context_window"),
+        ("anthropic.toml", "max_output_tokens = 64000", "max_output_tokens = 900000", "max_output"),
+        ("anthropic.toml", 'input_per_1m = "1.00"', 'input_per_1m = "-1"', "input_per_1m"),
+        ("anthropic.toml", 'id = "claude-haiku-4-5"', 'id = "claude-sonnet-4-6"', "duplicate"),
+        ("anthropic.toml", "supports_tools = true", 'supports_tools = "yes"', "supports_tools"),
+        ("anthropic.toml", 'lifecycle = "active"', 'lifecycle = "legacy"', "lifecycle"),
+        ("anthropic.toml", 'input_per_1m = "1.00"', "input_per_1m = 1.00", "quoted decimal"),
+        ("anthropic.toml", 'input_per_1m = "1.00"', 'input_per_1m = "0"', "allow_zero"),
+        ("anthropic.toml", 'input_per_1m = "1.00"', 'input_per_1m = "1e9"', "above the bound"),
+        ("anthropic.toml", "checked = 2026-07-02", "checked = 2099-01-01", "future"),
         (
-            "max_output_tokens = 64000\nsupports_tools = true\nsupports_vision = true\n"
-            'upstream_usd_per_1m_input = "1.00"',
-            "max_output_tokens = 900000\nsupports_tools = true\nsupports_vision = true\n"
-            'upstream_usd_per_1m_input = "1.00"',
-            "max_output_tokens",
+            "anthropic.toml",
+            'cache_write_per_1m = "1.25"',
+            'cache_write_per_1m = "1.25"\nx = 1',
+            "x",
         ),
-        (
-            'upstream_usd_per_1m_input = "1.00"',
-            'upstream_usd_per_1m_input = "-1"',
-            "upstream_usd_per_1m_input",
-        ),
-        ('id = "claude-haiku-4-5"', 'id = "claude-sonnet-4-6"', "duplicate"),
-        ("supports_tools = true", 'supports_tools = "yes"', "supports_tools"),
+        # A model whose context reaches past a priced tier needs that tier's every price.
+        ("vertex.toml", 'output_per_1m = "18.00"\n', "", "tiers[0].output_per_1m"),
+        ("vertex.toml", 'cached_input_per_1m = "0.40"\n', "", "cached_input_per_1m"),
+        # Every billed unit has a price: an image model needs its per-image price.
+        ("openrouter.toml", 'per_image_output = "0.04"\n', "", "per_image_output"),
+        ("openai.toml", 'replacement = "gpt-5.2"  ', 'replacement = "nope"  ', "replacement"),
+        ("openai.toml", 'runs_on = "gpt-5.2"', 'runs_on = "cmo-agent"', "runs_on"),
     ],
 )
 def test_any_invalid_field_means_zero_writes(
     project: Project,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    file: str,
     old: str,
     new: str,
     expected_error: str,
 ) -> None:
     data = _copy_data(tmp_path)
-    anthropic = data / "anthropic.toml"
-    text = anthropic.read_text()
+    path = data / file
+    text = path.read_text()
     assert old in text
-    anthropic.write_text(text.replace(old, new, 1))
+    path.write_text(text.replace(old, new, 1))
 
     status = seed_catalog(project, "--data-dir", str(data))
 
     errors = capsys.readouterr().err
     assert status == 1
-    assert "anthropic.toml" in errors and expected_error in errors
+    assert file in errors and expected_error in errors
     assert "nothing was written" in errors
     assert _documents(project) == {}
 
@@ -141,17 +150,24 @@ def test_changing_the_margin_changes_every_price_and_nothing_else(
         (ROOT / "catalog_seed" / "pricing.toml").read_text().replace('"1.4"', '"2.8"')
     )
 
+    # Doubling is below max_price_change_factor (3x): no --confirm needed.
     assert seed_catalog(seeded, "--pricing", str(pricing)) == 0
 
     after = _documents(seeded)
     for model_id, old in before.items():
         new = after[model_id]
         changed = {name for name in old if old[name] != new.get(name)}
-        if "cost_per_1k_input" in old:
-            assert changed == {"cost_per_1k_input", "cost_per_1k_output"}
-            assert new["cost_per_1k_input"] == pytest.approx(old["cost_per_1k_input"] * 2, abs=1e-6)
-        else:
-            assert changed == set()
+        assert changed <= {"cost_per_1k_input", "cost_per_1k_output", "pricing", "price_basis"}
+        assert new["cost_per_1k_output"] == pytest.approx(old["cost_per_1k_output"] * 2, abs=1e-6)
+        for name in ("input_per_1k_tokens", "cached_input_per_1k_tokens", "output_per_image"):
+            if old["pricing"][name] is not None:
+                assert new["pricing"][name] == pytest.approx(old["pricing"][name] * 2, abs=1e-6)
+        for old_tier, new_tier in zip(
+            old["pricing"]["long_context_tiers"], new["pricing"]["long_context_tiers"], strict=True
+        ):
+            assert new_tier["input_per_1k_tokens"] == pytest.approx(
+                old_tier["input_per_1k_tokens"] * 2, abs=1e-6
+            )
 
 
 def _run_keys_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,21 +1,20 @@
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
 import pytest
 
-from models_api.catalog import (
-    CatalogCache,
-    CatalogSnapshot,
-    InvalidCatalogDocument,
-    Model,
-    ModelFilter,
-    model_from_document,
-)
+from models_api.catalog import CatalogCache, CatalogSnapshot, ModelFilter
 from models_api.errors import BackendUnavailable
+from models_api.model_schema import Model
+from tests.support.catalog_documents import model
 
-MODEL = Model("m1", "M1", "openai", 1000, 100, 0.1, 0.2, True, False)
+TODAY = dt.date(2026, 11, 26)
+
+
+MODEL = model()
 
 
 class FakeStore:
@@ -91,11 +90,11 @@ def test_nothing_cached_and_store_down_raises() -> None:
 
 def test_snapshot_orders_by_provider_then_id_and_filters() -> None:
     models = [
-        Model("z", "Z", "anthropic", 10, 1, 0, 0, True, True),
-        Model("b", "B", "openai", 10, 1, 0, 0, False, False),
-        Model("a", "A", "openai", 10, 1, 0, 0, True, False),
+        model("z", provider="anthropic", supports_vision=True),
+        model("b", supports_tools=False),
+        model("a"),
     ]
-    snapshot = CatalogSnapshot(models, 0)
+    snapshot = CatalogSnapshot(models, 0, TODAY)
 
     assert [m.id for m in snapshot.models] == ["z", "a", "b"]
     body = snapshot.list_representation(ModelFilter(supports_tools=False)).body
@@ -105,31 +104,54 @@ def test_snapshot_orders_by_provider_then_id_and_filters() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"provider": "azure"},
-        {"context_window": 0},
-        {"context_window": True},
-        {"max_output_tokens": 5000},
-        {"cost_per_1k_input": -1},
-        {"supports_tools": "yes"},
-        {"name": ""},
-    ],
-)
-def test_invalid_documents_are_rejected(change: dict[str, object]) -> None:
-    document = {
-        "id": "m",
-        "name": "M",
-        "provider": "openai",
-        "context_window": 1000,
-        "max_output_tokens": 100,
-        "cost_per_1k_input": 0.1,
-        "cost_per_1k_output": 0.2,
-        "supports_tools": True,
-        "supports_vision": False,
-    }
-    model_from_document("m", document)
+def _midnight(day: dt.date) -> float:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
 
-    with pytest.raises(InvalidCatalogDocument):
-        model_from_document("m", {**document, **change})
+
+def test_a_model_stops_being_served_on_its_retirement_date_without_a_read() -> None:
+    retiring = model(
+        "old",
+        lifecycle="deprecated",
+        deprecation_date="2026-06-11",
+        retirement_date="2026-12-11",
+        replacement="m1",
+    )
+    store, clock = FakeStore(), FakeClock()
+    store.models = [MODEL, retiring]
+    wall = FakeClock()
+    wall.now = _midnight(dt.date(2026, 12, 10)) + 86399  # the last second it is served
+    cache = CatalogCache(store, ttl_seconds=60, max_stale_seconds=600, clock=clock, wall_clock=wall)
+
+    assert [m.id for m in cache.current().models] == ["m1", "old"]
+    wall.now += 1  # midnight UTC of the retirement date
+    assert [m.id for m in cache.current().models] == ["m1"]
+    assert cache.current().model_representation("old") is None
+    assert store.calls == 1
+
+
+def test_a_model_already_retired_is_not_served_even_while_firestore_is_down() -> None:
+    gone = model(
+        "gone", lifecycle="deprecated", deprecation_date="2026-04-22", retirement_date="2026-07-23"
+    )
+    snapshot = CatalogSnapshot([MODEL, gone], 0, TODAY)
+
+    assert [m.id for m in snapshot.models] == ["m1"]
+    assert snapshot.valid_until == float("inf")
+
+
+def test_deprecated_models_carry_deprecation_sunset_and_link_headers() -> None:
+    retiring = model(
+        "old",
+        lifecycle="deprecated",
+        deprecation_date="2026-06-11",
+        retirement_date="2026-12-11",
+        replacement="m1",
+    )
+    snapshot = CatalogSnapshot([MODEL, retiring], 0, TODAY)
+
+    assert snapshot.model_headers("old") == [
+        ("Deprecation", f"@{_midnight(dt.date(2026, 6, 11)):.0f}"),
+        ("Sunset", "Fri, 11 Dec 2026 00:00:00 GMT"),
+        ("Link", '</models/m1>; rel="successor-version"'),
+    ]
+    assert snapshot.model_headers("m1") == []

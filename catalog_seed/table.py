@@ -1,0 +1,58 @@
+"""The catalog as a Markdown table for README (`python -m catalog_seed table`); a test keeps
+README's copy equal to what this prints from the data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TABLE_START = "<!-- catalog-table:start (python -m catalog_seed table) -->"
+TABLE_END = "<!-- catalog-table:end -->"
+
+
+def markdown_table(documents: dict[str, dict[str, Any]]) -> list[str]:
+    """One row per model, ordered like the API (provider, then id); prices in credits."""
+    lines = [
+        TABLE_START,
+        "| id | provider | lifecycle | context / max output | input / output per 1k"
+        " | cached input per 1k | long prompts | other |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    ordered = sorted(documents.values(), key=lambda doc: (doc["provider"], doc["id"]))
+    for doc in ordered:
+        pricing = doc.get("pricing")
+        if doc.get("status") != "active" or pricing is None:
+            continue
+        lifecycle = doc["lifecycle"]
+        if doc.get("retirement_date"):
+            lifecycle += f", not served from {doc['retirement_date']}"
+        if doc.get("replacement"):
+            lifecycle += f" (use {doc['replacement']})"
+        if pricing["billed_per"] == "image":
+            image = _n(pricing["output_per_image"])
+            prices = f"{_n(pricing['input_per_1k_tokens'])} / {image} per image"
+        else:
+            prices = f"{_n(doc['cost_per_1k_input'])} / {_n(doc['cost_per_1k_output'])}"
+        tiers = "; ".join(
+            f"> {tier['above_input_tokens']:,} prompt tokens: "
+            f"{_n(tier['input_per_1k_tokens'])} / {_n(tier['output_per_1k_tokens'])}"
+            for tier in pricing["long_context_tiers"]
+        )
+        other = []
+        if pricing["cache_write_per_1k_tokens"] is not None:
+            other.append(f"cache write {_n(pricing['cache_write_per_1k_tokens'])}")
+        if pricing["audio_input_per_1k_tokens"] is not None:
+            other.append(f"audio input {_n(pricing['audio_input_per_1k_tokens'])}")
+        if doc.get("price_basis"):
+            other.append("platform price: " + doc["price_basis"].split(",")[0].split(": ")[-1])
+        lines.append(
+            f"| `{doc['id']}` | {doc['provider']} | {lifecycle} | "
+            f"{doc['context_window']:,} / {doc['max_output_tokens']:,} | {prices} | "
+            f"{_n(pricing['cached_input_per_1k_tokens'])} | {tiers or '-'} | "
+            f"{', '.join(other) or '-'} |"
+        )
+    lines.append(TABLE_END)
+    return lines
+
+
+def _n(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

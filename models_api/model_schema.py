@@ -1,0 +1,303 @@
+"""What a catalog model is: the contract's nine fields, its full pricing and its lifecycle.
+
+`model_from_document` is the one validator of a catalog document. The seed script runs it on
+every document before writing, and the service runs it on every document it reads, so the two
+can never disagree about what a valid model is.
+
+Prices in a document are in credits (1 credit = US$0.01), margin included. The contract's flat
+`cost_per_1k_input` / `cost_per_1k_output` are the base tier; `pricing` carries every other way
+the upstream bills (cached input, cache writes, long-prompt tiers, audio input, per image).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+PROVIDERS = ("openai", "anthropic", "vertex", "openrouter")
+# What clients see. Retired and disabled models are not served at all.
+LIFECYCLES = ("preview", "active", "deprecated")
+# The stored switch the service's query reads: only "active" documents are served.
+STORAGE_STATUSES = ("active", "disabled", "retired")
+BILLING_UNITS = ("token", "image")
+MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+MODEL_ID_RULE = "[a-z0-9][a-z0-9._-]{0,63}"
+
+# Optional per-1k-token prices a pricing object may carry besides input and output.
+OPTIONAL_TOKEN_PRICES = (
+    "cached_input_per_1k_tokens",
+    "cache_write_per_1k_tokens",
+    "audio_input_per_1k_tokens",
+)
+
+
+class InvalidCatalogDocument(ValueError):
+    """A catalog document that cannot be served as a Model."""
+
+
+@dataclass(frozen=True)
+class PriceTier:
+    """Prices that apply to a whole request once its prompt has more than `above_input_tokens`."""
+
+    above_input_tokens: int
+    input_per_1k_tokens: float
+    output_per_1k_tokens: float
+    cached_input_per_1k_tokens: float | None
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Every way the upstream bills, in credits with the margin applied."""
+
+    billed_per: str
+    input_per_1k_tokens: float
+    output_per_1k_tokens: float
+    cached_input_per_1k_tokens: float | None
+    cache_write_per_1k_tokens: float | None
+    audio_input_per_1k_tokens: float | None
+    output_per_image: float | None
+    long_context_tiers: tuple[PriceTier, ...]
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "unit": "credits",
+            "billed_per": self.billed_per,
+            "input_per_1k_tokens": self.input_per_1k_tokens,
+            "output_per_1k_tokens": self.output_per_1k_tokens,
+            "cached_input_per_1k_tokens": self.cached_input_per_1k_tokens,
+            "cache_write_per_1k_tokens": self.cache_write_per_1k_tokens,
+            "audio_input_per_1k_tokens": self.audio_input_per_1k_tokens,
+            "output_per_image": self.output_per_image,
+            "long_context_tiers": [
+                {
+                    "above_input_tokens": tier.above_input_tokens,
+                    "input_per_1k_tokens": tier.input_per_1k_tokens,
+                    "output_per_1k_tokens": tier.output_per_1k_tokens,
+                    "cached_input_per_1k_tokens": tier.cached_input_per_1k_tokens,
+                }
+                for tier in self.long_context_tiers
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Model:
+    """One entry of `GET /models`: the contract's nine fields first, then additive ones."""
+
+    id: str
+    name: str
+    provider: str
+    context_window: int
+    max_output_tokens: int
+    cost_per_1k_input: float
+    cost_per_1k_output: float
+    supports_tools: bool
+    supports_vision: bool
+    lifecycle: str
+    deprecation_date: dt.date | None
+    retirement_date: dt.date | None
+    replacement: str | None
+    pricing: Pricing
+
+    def is_served_on(self, day: dt.date) -> bool:
+        """False from the retirement date on: a retired model stops being served by itself."""
+        return self.retirement_date is None or day < self.retirement_date
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "provider": self.provider,
+            "context_window": self.context_window,
+            "max_output_tokens": self.max_output_tokens,
+            "cost_per_1k_input": self.cost_per_1k_input,
+            "cost_per_1k_output": self.cost_per_1k_output,
+            "supports_tools": self.supports_tools,
+            "supports_vision": self.supports_vision,
+            "lifecycle": self.lifecycle,
+            "deprecation_date": _iso(self.deprecation_date),
+            "retirement_date": _iso(self.retirement_date),
+            "replacement": self.replacement,
+            "pricing": self.pricing.public_dict(),
+        }
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+class _Reader:
+    """Typed access to one document's fields; every problem names the document and field."""
+
+    def __init__(self, doc_id: str, data: dict[str, Any], where: str = ""):
+        self._doc_id = doc_id
+        self._data = data
+        self._where = where
+
+    def fail(self, field: str, problem: str) -> InvalidCatalogDocument:
+        return InvalidCatalogDocument(f"{self._doc_id}: {self._where}{field} {problem}")
+
+    def text(self, field: str) -> str:
+        value = self._data.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field, "must be a non-empty string")
+        return value
+
+    def integer(self, field: str) -> int:
+        value = self._data.get(field)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise self.fail(field, "must be a positive integer")
+        return value
+
+    def price(self, field: str) -> float:
+        value = self._data.get(field)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise self.fail(field, "must be a non-negative number")
+        return float(value)
+
+    def optional_price(self, field: str) -> float | None:
+        return None if self._data.get(field) is None else self.price(field)
+
+    def flag(self, field: str) -> bool:
+        value = self._data.get(field)
+        if not isinstance(value, bool):
+            raise self.fail(field, "must be a boolean")
+        return value
+
+    def optional_date(self, field: str) -> dt.date | None:
+        value = self._data.get(field)
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value) if isinstance(value, str) else _not_a_date()
+        except ValueError:
+            raise self.fail(field, "must be a date YYYY-MM-DD") from None
+
+    def choice(self, field: str, allowed: tuple[str, ...]) -> str:
+        value = self._data.get(field)
+        if value not in allowed:
+            raise self.fail(field, f"must be one of {', '.join(allowed)}")
+        return str(value)
+
+    def table(self, field: str) -> dict[str, Any]:
+        value = self._data.get(field)
+        if not isinstance(value, dict):
+            raise self.fail(field, "must be an object")
+        return value
+
+
+def _not_a_date() -> dt.date:
+    raise ValueError("not a string")
+
+
+def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
+    """Validate a catalog document (as stored in Firestore) and build its Model."""
+    read = _Reader(doc_id, data)
+    model_id = data.get("id", doc_id)
+    if not isinstance(model_id, str) or not MODEL_ID.fullmatch(model_id):
+        raise read.fail("id", f"must match {MODEL_ID_RULE}")
+    provider = read.choice("provider", PROVIDERS)
+    context_window = read.integer("context_window")
+    max_output_tokens = read.integer("max_output_tokens")
+    if max_output_tokens > context_window:
+        raise read.fail("max_output_tokens", "must not exceed context_window")
+    cost_input, cost_output = read.price("cost_per_1k_input"), read.price("cost_per_1k_output")
+    pricing = _pricing(doc_id, read.table("pricing"), context_window)
+    if pricing.input_per_1k_tokens != cost_input:
+        raise read.fail("pricing.input_per_1k_tokens", "must equal cost_per_1k_input (base tier)")
+    if pricing.output_per_1k_tokens != cost_output:
+        raise read.fail("pricing.output_per_1k_tokens", "must equal cost_per_1k_output")
+
+    lifecycle = read.choice("lifecycle", LIFECYCLES)
+    deprecation_date = read.optional_date("deprecation_date")
+    retirement_date = read.optional_date("retirement_date")
+    replacement = data.get("replacement")
+    if replacement is not None and (
+        not isinstance(replacement, str) or not MODEL_ID.fullmatch(replacement)
+    ):
+        raise read.fail("replacement", f"must be a model id ({MODEL_ID_RULE})")
+    if replacement == model_id:
+        raise read.fail("replacement", "must be another model")
+    if lifecycle == "deprecated" and deprecation_date is None:
+        raise read.fail("deprecation_date", "is required for a deprecated model")
+    if lifecycle != "deprecated" and deprecation_date is not None:
+        raise read.fail("lifecycle", "must be deprecated when a deprecation_date is set")
+    if deprecation_date and retirement_date and retirement_date < deprecation_date:
+        raise read.fail("retirement_date", "must not be before deprecation_date")
+
+    return Model(
+        id=model_id,
+        name=read.text("name"),
+        provider=provider,
+        context_window=context_window,
+        max_output_tokens=max_output_tokens,
+        cost_per_1k_input=cost_input,
+        cost_per_1k_output=cost_output,
+        supports_tools=read.flag("supports_tools"),
+        supports_vision=read.flag("supports_vision"),
+        lifecycle=lifecycle,
+        deprecation_date=deprecation_date,
+        retirement_date=retirement_date,
+        replacement=replacement,
+        pricing=pricing,
+    )
+
+
+def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
+    read = _Reader(doc_id, data, "pricing.")
+    if data.get("unit", "credits") != "credits":
+        raise read.fail("unit", "must be credits")
+    billed_per = read.choice("billed_per", BILLING_UNITS)
+    output_per_image = read.optional_price("output_per_image")
+    output = read.price("output_per_1k_tokens")
+    if billed_per == "image":
+        # A client that reads only the contract's fields must see what an image costs:
+        # each generated image is metered as 1,000 output tokens.
+        if output_per_image is None:
+            raise read.fail("output_per_image", "is required when billed_per is image")
+        if output != output_per_image:
+            raise read.fail("output_per_1k_tokens", "must equal output_per_image (1 image = 1k)")
+    elif output_per_image is not None:
+        raise read.fail("output_per_image", "is only for models billed per image")
+    base_input = read.price("input_per_1k_tokens")
+    cached = read.optional_price("cached_input_per_1k_tokens")
+    tiers_data = data.get("long_context_tiers") or []
+    if not isinstance(tiers_data, list):
+        raise read.fail("long_context_tiers", "must be a list")
+    tiers: list[PriceTier] = []
+    for index, tier_data in enumerate(tiers_data):
+        if not isinstance(tier_data, dict):
+            raise read.fail(f"long_context_tiers[{index}]", "must be an object")
+        tier_read = _Reader(doc_id, tier_data, f"pricing.long_context_tiers[{index}].")
+        tier = PriceTier(
+            above_input_tokens=tier_read.integer("above_input_tokens"),
+            input_per_1k_tokens=tier_read.price("input_per_1k_tokens"),
+            output_per_1k_tokens=tier_read.price("output_per_1k_tokens"),
+            cached_input_per_1k_tokens=tier_read.optional_price("cached_input_per_1k_tokens"),
+        )
+        if tier.above_input_tokens >= context_window:
+            raise tier_read.fail("above_input_tokens", "must be below context_window")
+        if tiers and tier.above_input_tokens <= tiers[-1].above_input_tokens:
+            raise tier_read.fail("above_input_tokens", "must increase from tier to tier")
+        if cached is not None and tier.cached_input_per_1k_tokens is None:
+            raise tier_read.fail(
+                "cached_input_per_1k_tokens", "is required: the base tier prices cached input"
+            )
+        previous = tiers[-1] if tiers else None
+        floor_input = previous.input_per_1k_tokens if previous else base_input
+        floor_output = previous.output_per_1k_tokens if previous else output
+        if tier.input_per_1k_tokens < floor_input or tier.output_per_1k_tokens < floor_output:
+            raise tier_read.fail("input_per_1k_tokens", "a longer prompt must not cost less")
+        tiers.append(tier)
+    return Pricing(
+        billed_per=billed_per,
+        input_per_1k_tokens=base_input,
+        output_per_1k_tokens=output,
+        cached_input_per_1k_tokens=cached,
+        cache_write_per_1k_tokens=read.optional_price("cache_write_per_1k_tokens"),
+        audio_input_per_1k_tokens=read.optional_price("audio_input_per_1k_tokens"),
+        output_per_image=output_per_image,
+        long_context_tiers=tuple(tiers),
+    )

@@ -1,0 +1,231 @@
+"""The catalog as clients budget with it: every named model, full pricing, lifecycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_harness.processes import ROOT
+from tests.conftest import Project, make_client, mint_key, seed_catalog
+from tests.support.catalog_documents import served_model_ids
+
+DATA_DIR = ROOT / "catalog_seed" / "models"
+NAMED = {  # the models the product documentation names
+    "gpt-5.2",
+    "gpt-5-mini",
+    "gpt-5.2-codex",
+    "cmo-agent",
+    "claude-sonnet-4-6",
+    "claude-haiku-4-5",
+    "claude-opus-4-6",
+    "gemini-3-flash",
+    "gemini-3.1-pro",
+    "seedream-4.5",
+    "llama-4-maverick",
+    "deepseek-v3.2",
+    "qwen3-235b-a22b",
+    "kimi-k2.6",
+    "grok-4.20",
+}
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def _data_entries() -> dict[str, dict[str, Any]]:
+    entries = {}
+    for path in DATA_DIR.glob("*.toml"):
+        for entry in tomllib.loads(path.read_text())["models"]:
+            entries[entry["id"]] = entry
+    return entries
+
+
+def _listing(client: Any, key: str) -> dict[str, dict[str, Any]]:
+    response = client.get("/models", headers={"X-Api-Key": key})
+    assert response.status_code == 200
+    return {model["id"]: model for model in response.get_json()["models"]}
+
+
+def test_every_named_model_is_in_the_data_and_served_unless_retired(
+    client: Any, api_key: str
+) -> None:
+    entries = _data_entries()
+    assert NAMED <= set(entries)
+    retired = set(entries) - served_model_ids()
+    # OpenAI shut gpt-5.2-codex down on 2026-07-23 (its deprecations page): never served again.
+    assert "gpt-5.2-codex" in retired
+
+    served = _listing(client, api_key)
+
+    assert set(served) == set(entries) - retired
+    assert NAMED - retired <= set(served)
+    assert client.get("/models/gpt-5.2-codex", headers={"X-Api-Key": api_key}).status_code == 404
+
+
+def test_every_model_carries_pricing_whose_base_tier_is_the_flat_cost(
+    client: Any, api_key: str
+) -> None:
+    for model in _listing(client, api_key).values():
+        pricing = model["pricing"]
+        assert pricing["unit"] == "credits"
+        assert pricing["input_per_1k_tokens"] == model["cost_per_1k_input"]
+        assert pricing["output_per_1k_tokens"] == model["cost_per_1k_output"]
+        assert model["cost_per_1k_output"] > 0, model["id"]
+        for tier in pricing["long_context_tiers"]:
+            assert tier["above_input_tokens"] < model["context_window"]
+            assert tier["input_per_1k_tokens"] >= pricing["input_per_1k_tokens"]
+
+
+def test_long_prompts_cached_input_audio_and_images_are_priced(client: Any, api_key: str) -> None:
+    served = _listing(client, api_key)
+
+    gemini = served["gemini-3.1-pro"]["pricing"]  # $4 / $18 / $0.40 above 200K; x1.4; credits
+    assert gemini["long_context_tiers"] == [
+        {
+            "above_input_tokens": 200000,
+            "input_per_1k_tokens": 0.56,
+            "output_per_1k_tokens": 2.52,
+            "cached_input_per_1k_tokens": 0.056,
+        }
+    ]
+    grok = served["grok-4.20"]["pricing"]  # xAI: from 200,000 prompt tokens on
+    assert grok["long_context_tiers"][0]["above_input_tokens"] == 199999
+    assert grok["long_context_tiers"][0]["output_per_1k_tokens"] == pytest.approx(0.7)
+    assert served["gemini-3-flash"]["pricing"]["audio_input_per_1k_tokens"] == pytest.approx(0.14)
+    assert served["claude-sonnet-4-6"]["pricing"]["cache_write_per_1k_tokens"] == 0.525
+    assert served["gpt-5.2"]["pricing"]["cached_input_per_1k_tokens"] == 0.0245
+    seedream = served["seedream-4.5"]  # $0.04 per image x 1.4 = 5.6 credits, never "free"
+    assert seedream["pricing"]["billed_per"] == "image"
+    assert seedream["pricing"]["output_per_image"] == seedream["cost_per_1k_output"] == 5.6
+    cmo = served["cmo-agent"]  # the platform's agent, priced as the model it runs on
+    assert cmo["pricing"] == served["gpt-5.2"]["pricing"]
+
+
+def test_claude_sonnet_limits_follow_anthropics_model_page(client: Any, api_key: str) -> None:
+    assert _listing(client, api_key)["claude-sonnet-4-6"]["max_output_tokens"] == 128000
+
+
+def _data_with_a_deprecation(tmp_path: Path, retirement: dt.date) -> Path:
+    """The shipped data with Claude Haiku 4.5 deprecated, retiring on `retirement`."""
+    data = tmp_path / "models"
+    shutil.copytree(DATA_DIR, data)
+    anthropic = data / "anthropic.toml"
+    text = anthropic.read_text()
+    old = (
+        'id = "claude-haiku-4-5"\nname = "Claude Haiku 4.5"\nprovider = "anthropic"\n'
+        'lifecycle = "active"\n'
+    )
+    assert old in text
+    anthropic.write_text(
+        text.replace(
+            old,
+            old.replace('lifecycle = "active"', 'lifecycle = "deprecated"')
+            + "deprecation_date = 2026-01-15\n"
+            + f"retirement_date = {retirement.isoformat()}\n"
+            + 'replacement = "claude-sonnet-4-6"\n'
+            + 'lifecycle_source = "a test announcement"\n',
+        )
+    )
+    return data
+
+
+def test_a_deprecated_model_says_so_in_standard_headers(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    retirement = _today() + dt.timedelta(days=30)
+    data = _data_with_a_deprecation(tmp_path, retirement)
+    assert seed_catalog(project, "--data-dir", str(data)) == 0
+    client = make_client(project, monkeypatch)
+    key = mint_key(project)
+
+    response = client.get("/models/claude-haiku-4-5", headers={"X-Api-Key": key})
+
+    assert response.status_code == 200
+    deprecated_at = dt.datetime(2026, 1, 15, tzinfo=dt.timezone.utc).timestamp()
+    assert response.headers["Deprecation"] == f"@{deprecated_at:.0f}"
+    assert response.headers["Sunset"] == retirement.strftime("%a, %d %b %Y 00:00:00 GMT")
+    assert response.headers["Link"] == '</models/claude-sonnet-4-6>; rel="successor-version"'
+    body = response.get_json()
+    assert body["lifecycle"] == "deprecated"
+    assert body["retirement_date"] == retirement.isoformat()
+    assert body["replacement"] == "claude-sonnet-4-6"
+    active = client.get("/models/claude-sonnet-4-6", headers={"X-Api-Key": key})
+    assert "Deprecation" not in active.headers and "Sunset" not in active.headers
+
+
+def test_a_model_whose_retirement_date_has_come_is_not_served(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _data_with_a_deprecation(tmp_path, _today())
+    assert seed_catalog(project, "--data-dir", str(data)) == 0
+    client = make_client(project, monkeypatch)
+
+    served = _listing(client, mint_key(project))
+
+    assert "claude-haiku-4-5" not in served and "claude-sonnet-4-6" in served
+
+
+def test_the_dry_run_shows_the_platform_price_basis_and_retired_models(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert seed_catalog(project, "--dry-run") == 0
+
+    output = capsys.readouterr().out
+    basis = next(line for line in output.splitlines() if line.startswith("price basis cmo-agent"))
+    assert "runs on gpt-5.2" in basis and "US$1.75" in basis and "margin 1.4" in basis
+    assert basis.endswith("-> 0.245 / 1.96 credits per 1k input / output tokens")
+    assert "note: gpt-5.2-codex is past its retirement date 2026-07-23: not served" in output
+
+
+def test_a_price_moving_more_than_the_factor_needs_confirm(
+    seeded: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "models"
+    shutil.copytree(DATA_DIR, data)
+    openrouter = data / "openrouter.toml"
+    openrouter.write_text(openrouter.read_text().replace('"0.09"', '"0.90"'))  # qwen input 10x
+    capsys.readouterr()
+
+    assert seed_catalog(seeded, "--data-dir", str(data)) == 1
+    refused = capsys.readouterr()
+    assert "qwen3-235b-a22b: cost_per_1k_input 0.0126 -> 0.126" in refused.err
+    assert "nothing was written" in refused.err
+
+    assert seed_catalog(seeded, "--data-dir", str(data), "--confirm") == 0
+    stored = seeded.client.collection("models").document("qwen3-235b-a22b").get().to_dict()
+    assert stored["cost_per_1k_input"] == 0.126
+
+
+def test_a_duplicate_id_names_both_places(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "models"
+    shutil.copytree(DATA_DIR, data)
+    vertex = data / "vertex.toml"
+    vertex.write_text(vertex.read_text().replace('id = "gemini-3-flash"', 'id = "gpt-5.2"'))
+
+    assert seed_catalog(project, "--data-dir", str(data)) == 1
+
+    errors = capsys.readouterr().err
+    assert (
+        "vertex.toml: model 'gpt-5.2': id: duplicate id: already defined in openai.toml" in errors
+    )
+
+
+def test_numbers_that_must_stay_exact_are_refused_unquoted(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pricing = tmp_path / "pricing.toml"
+    pricing.write_text(
+        (ROOT / "catalog_seed" / "pricing.toml").read_text().replace('"1.4"', "1.4", 1)
+    )
+
+    assert seed_catalog(project, "--pricing", str(pricing)) == 1
+
+    assert 'margin must be a quoted decimal string (e.g. margin = "1.4")' in capsys.readouterr().err

@@ -1,0 +1,54 @@
+"""Valid catalog documents for unit tests, changed one field at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from models_api.model_schema import Model, model_from_document
+
+
+def document(model_id: str = "m1", **changes: Any) -> dict[str, Any]:
+    """A valid catalog document, as the seed script writes it."""
+    base: dict[str, Any] = {
+        "id": model_id,
+        "name": model_id.upper(),
+        "provider": "openai",
+        "context_window": 1000,
+        "max_output_tokens": 100,
+        "cost_per_1k_input": 0.1,
+        "cost_per_1k_output": 0.2,
+        "supports_tools": True,
+        "supports_vision": False,
+        "lifecycle": "active",
+        "pricing": {
+            "unit": "credits",
+            "billed_per": "token",
+            "input_per_1k_tokens": 0.1,
+            "output_per_1k_tokens": 0.2,
+            "long_context_tiers": [],
+        },
+    }
+    base.update(changes)
+    return base
+
+
+def model(model_id: str = "m1", **changes: Any) -> Model:
+    return model_from_document(model_id, document(model_id, **changes))
+
+
+def served_model_ids(today: dt.date | None = None) -> set[str]:
+    """The ids the shipped data serves on `today` (UTC): not retired by their date, not disabled."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    data_dir = Path(__file__).resolve().parents[2] / "catalog_seed" / "models"
+    served = set()
+    for path in data_dir.glob("*.toml"):
+        for entry in tomllib.loads(path.read_text(encoding="utf-8"))["models"]:
+            retirement = entry.get("retirement_date")
+            if entry.get("status", "active") == "active" and (
+                retirement is None or retirement > today
+            ):
+                served.add(entry["id"])
+    return served

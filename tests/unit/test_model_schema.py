@@ -1,0 +1,97 @@
+"""The one validator of catalog documents, shared by the seed script and the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models_api.model_schema import InvalidCatalogDocument, model_from_document
+from tests.support.catalog_documents import document
+
+TIER = {"above_input_tokens": 500, "input_per_1k_tokens": 0.2, "output_per_1k_tokens": 0.3}
+
+
+def pricing(**changes: Any) -> dict[str, Any]:
+    return {**document()["pricing"], **changes}
+
+
+def test_a_valid_document_becomes_a_model_with_the_contract_fields_first() -> None:
+    model = model_from_document("m1", document())
+
+    public = model.public_dict()
+    assert list(public)[:9] == [
+        "id",
+        "name",
+        "provider",
+        "context_window",
+        "max_output_tokens",
+        "cost_per_1k_input",
+        "cost_per_1k_output",
+        "supports_tools",
+        "supports_vision",
+    ]
+    assert public["pricing"]["unit"] == "credits"
+    assert public["lifecycle"] == "active" and public["retirement_date"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"provider": "azure"}, "provider"),
+        ({"context_window": 0}, "context_window"),
+        ({"context_window": True}, "context_window"),
+        ({"max_output_tokens": 5000}, "max_output_tokens"),
+        ({"cost_per_1k_input": -1}, "cost_per_1k_input"),
+        ({"supports_tools": "yes"}, "supports_tools"),
+        ({"name": ""}, "name"),
+        ({"id": "Has Spaces"}, "id"),
+        ({"lifecycle": "legacy"}, "lifecycle"),
+        ({"lifecycle": "deprecated"}, "deprecation_date"),
+        ({"deprecation_date": "2026-06-11"}, "lifecycle"),
+        (
+            {
+                "lifecycle": "deprecated",
+                "deprecation_date": "2026-06-11",
+                "retirement_date": "2026-01-01",
+            },
+            "retirement_date",
+        ),
+        ({"retirement_date": "11/12/2026"}, "retirement_date"),
+        ({"replacement": "m1"}, "replacement"),
+        ({"pricing": None}, "pricing"),
+        ({"pricing": pricing(input_per_1k_tokens=0.5)}, "cost_per_1k_input"),
+        ({"pricing": pricing(unit="usd")}, "unit"),
+        ({"pricing": pricing(billed_per="image")}, "output_per_image"),
+        ({"pricing": pricing(output_per_image=0.2)}, "output_per_image"),
+        ({"pricing": pricing(long_context_tiers=[{**TIER, "above_input_tokens": 1000}])}, "above"),
+        ({"pricing": pricing(long_context_tiers=[{**TIER, "input_per_1k_tokens": 0.01}])}, "less"),
+        (
+            {"pricing": pricing(cached_input_per_1k_tokens=0.01, long_context_tiers=[TIER])},
+            "cached_input_per_1k_tokens",
+        ),
+        ({"pricing": pricing(long_context_tiers=[TIER, TIER])}, "increase"),
+    ],
+)
+def test_invalid_documents_are_refused_naming_the_field(
+    change: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(InvalidCatalogDocument, match=complaint):
+        model_from_document("m1", {**document(), **change})
+
+
+def test_an_image_model_shows_its_image_price_as_its_output_price() -> None:
+    image = document(
+        cost_per_1k_input=0.0,
+        cost_per_1k_output=5.6,
+        pricing=pricing(
+            billed_per="image",
+            input_per_1k_tokens=0.0,
+            output_per_1k_tokens=5.6,
+            output_per_image=5.6,
+        ),
+    )
+
+    model = model_from_document("m1", image)
+
+    assert model.cost_per_1k_output == model.pricing.output_per_image == 5.6
