@@ -68,17 +68,18 @@ class FirestoreEmulator:
 class AuthEmulator:
     """firebase-tools' Auth emulator (`firebase emulators:start --only auth`), offline, in memory.
 
-    The repository's firebase.json is the template; each instance writes its own copy under
-    .run/ with its own ports (the emulator hub and logging ports too, so several can run at
-    once) and runs there, where firebase-tools also leaves its debug log. It runs in its own
-    session and is stopped with SIGINT to the `firebase` process itself, its own clean exit.
+    The repository's firebase.json is the template; each instance writes its own copy, with its
+    own ports (the emulator hub's and logging's too, so several can run at once), into
+    `workdir` (default .run/auth-emulator-PORT) and runs there, where firebase-tools also
+    leaves its debug log. It runs in its own session and is stopped with SIGINT to the
+    `firebase` process itself, its own clean exit.
     """
 
-    def __init__(self, project_id: str, port: int | None = None):
+    def __init__(self, project_id: str, port: int | None = None, workdir: Path | None = None):
         self.project_id = project_id
         self.port = port or free_port()
         self.host = f"127.0.0.1:{self.port}"
-        self.workdir = ROOT / ".run" / f"auth-emulator-{self.port}"
+        self.workdir = workdir or ROOT / ".run" / f"auth-emulator-{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def spawn(self) -> Self:
