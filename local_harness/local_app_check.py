@@ -73,12 +73,16 @@ class LocalAppCheckSigner:
         path.write_text(json.dumps(self.jwks()), encoding="utf-8")
         return path
 
-    def token(self, lifetime_seconds: int = DEFAULT_LIFETIME_SECONDS) -> str:
-        """An App Check token for the local app; a negative lifetime gives an expired one."""
+    def token(
+        self, lifetime_seconds: int = DEFAULT_LIFETIME_SECONDS, *, project_id: str | None = None
+    ) -> str:
+        """An App Check token for the local app; a negative lifetime gives an expired one, and
+        `project_id` one meant for another project (tests of the service's checks)."""
         now = int(time.time())
+        audience = project_id or self.project_id
         claims = {
             "iss": f"{ISSUER_PREFIX}{self.project_number}",
-            "aud": [f"projects/{self.project_number}", f"projects/{self.project_id}"],
+            "aud": [f"projects/{self.project_number}", f"projects/{audience}"],
             "sub": self.app_id,
             "iat": min(now, now + lifetime_seconds) - 60,
             "exp": now + lifetime_seconds,
