@@ -6,15 +6,24 @@ TOOLS_VENV := .venv-tools
 export TF_CLI_CONFIG_FILE := /dev/null
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: run test bench instructions lint setup clean
+.PHONY: run test test-fast bench instructions lint setup clean
 
-run: $(VENV)/.runtime node_modules/.installed  ## serve /models locally on the emulator
-	$(VENV)/bin/python -m local_harness.run_local
+# @: nothing is printed before run_local has checked its ports (PORT, FIRESTORE_EMULATOR_PORT,
+# FIREBASE_AUTH_EMULATOR_PORT).
+run: $(VENV)/.runtime node_modules/.installed  ## serve /models locally on the emulators
+	@$(VENV)/bin/python -m local_harness.run_local
 
 test: $(VENV)/.dev $(TOOLS_VENV)/.installed node_modules/.installed  ## every test CI runs
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest
+
+# The edit-test loop: lint, types and every test but the slow ones (load, outage, make run end to
+# end) and the infra scanners. `make test` remains what CI runs.
+test-fast: $(VENV)/.dev node_modules/.installed  ## quick loop: no slow tests, no infra scanners
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m pytest -m "not slow" --ignore=tests/infra $(ARGS)
 
 bench: $(VENV)/.dev node_modules/.installed  ## throughput/latency/cold start vs. the server's limit
 	$(VENV)/bin/python bench/run_bench.py $(ARGS)

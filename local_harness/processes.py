@@ -1,7 +1,9 @@
-"""Real local processes for tests: the Firestore emulator and a functions-framework server."""
+"""Real local processes: the Firestore emulator, the Firebase Auth emulator and a
+functions-framework server; used by `make run`, the bench and the tests."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -59,6 +61,67 @@ class FirestoreEmulator:
                 self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+                self._process.wait()
+        self._process = None
+
+
+class AuthEmulator:
+    """firebase-tools' Auth emulator (`firebase emulators:start --only auth`), offline, in memory.
+
+    The repository's firebase.json is the template; each instance writes its own copy, with its
+    own ports (the emulator hub's and logging's too, so several can run at once), into
+    `workdir` (default .run/auth-emulator-PORT) and runs there, where firebase-tools also
+    leaves its debug log. It runs in its own session and is stopped with SIGINT to the
+    `firebase` process itself, its own clean exit.
+    """
+
+    def __init__(self, project_id: str, port: int | None = None, workdir: Path | None = None):
+        self.project_id = project_id
+        self.port = port or free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.workdir = workdir or ROOT / ".run" / f"auth-emulator-{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def spawn(self) -> Self:
+        """Start the process without waiting for it to listen (it takes a few seconds)."""
+        config = json.loads((ROOT / "firebase.json").read_text(encoding="utf-8"))
+        emulators = config["emulators"]
+        emulators["auth"]["port"] = self.port
+        emulators["hub"]["port"] = free_port()
+        emulators["logging"]["port"] = free_port()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config_path = self.workdir / "firebase.json"
+        config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+        firebase = ROOT / "node_modules" / "firebase-tools" / "lib" / "bin" / "firebase.js"
+        command = [
+            "node", str(firebase), "emulators:start", "--only", "auth",
+            "--project", self.project_id, "--config", str(config_path), "--non-interactive",
+        ]  # fmt: skip
+        with (self.workdir / "emulator.log").open("ab") as log:
+            self._process = subprocess.Popen(
+                command,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def wait_until_ready(self, timeout: float = 60.0) -> Self:
+        assert self._process is not None
+        wait_for_port(self.port, self._process, timeout=timeout)
+        return self
+
+    def start(self) -> Self:
+        return self.spawn().wait_until_ready()
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
         self._process = None
 

@@ -1,90 +1,176 @@
-"""`make run`: the service on this machine, on real local parts.
+"""`make run`: the service on this machine, on real local parts, with both auth paths.
 
-Starts the Firestore emulator, seeds the catalog with the operators' seed script, mints a dev
-API key with the operators' key code, prints it with a curl line, then serves
-http://localhost:8080/models with functions-framework. Ctrl-C stops everything.
+Checks its three ports first (and prints nothing else if one is taken), starts the Firestore
+emulator and the Firebase Auth emulator, seeds the catalog with the operators' seed script,
+mints a dev API key with the operators' key code, signs in a dev user on the Auth emulator,
+creates this run's App Check signing key, serves http://localhost:$PORT/models with
+functions-framework, and prints ready curl lines for both auth paths and an `export` block for
+the operator CLIs. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from local_harness.processes import ROOT, FirestoreEmulator, FunctionServer, free_port
+from local_harness.emulator_users import signed_in_user
+from local_harness.local_app_check import LocalAppCheckSigner
+from local_harness.processes import ROOT, AuthEmulator, FirestoreEmulator, FunctionServer
 
+# A demo- project: firebase-tools then emulates everything and never reaches a real project.
 PROJECT_ID = "demo-models-local"
 # The local run's pepper is deliberately public: it protects nothing but emulator data.
 DEV_PEPPER = "local-dev-pepper-not-a-secret-0123456789"
+DEV_KEY_OWNER = "local-dev"
+DEV_USER_EMAIL = "dev@example.com"
+DEV_USER_PASSWORD = "local-dev-password"  # noqa: S105 - an emulator user, public on purpose
+
+# (variable, default): the ports this run listens on, each chosen by an environment variable.
+PORT_VARIABLES = (
+    ("PORT", 8080),
+    ("FIRESTORE_EMULATOR_PORT", 8181),
+    ("FIREBASE_AUTH_EMULATOR_PORT", 9099),
+)
+
+
+class PortProblem(Exception):
+    """A port variable is invalid or its port is taken; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class LocalPorts:
+    server: int
+    firestore: int
+    auth: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LocalPorts:
+        """The three ports, each valid, distinct and free; PortProblem naming the variable."""
+        chosen: dict[str, int] = {}
+        for variable, default in PORT_VARIABLES:
+            raw = environ.get(variable, "").strip() or str(default)
+            if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+                raise PortProblem(f"{variable}={raw!r} is not a port number (1-65535).")
+            port = int(raw)
+            for other, other_port in chosen.items():
+                if port == other_port:
+                    raise PortProblem(f"{variable} and {other} are both {port}: change one.")
+            if not port_is_free(port):
+                raise PortProblem(
+                    f"port {port} ({variable}) is already in use. Stop what listens there, or "
+                    f"choose another port: {variable}={_suggestion(port)} make run"
+                )
+            chosen[variable] = port
+        return cls(*chosen.values())
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` on every interface, as the servers here do."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT ok
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - a probe, closed at once
+        except OSError:
+            return False
+    return True
+
+
+def _suggestion(port: int) -> int:
+    return next(candidate for candidate in range(port + 10, 65536, 10) if port_is_free(candidate))
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def banner(
+    port: int,
+    api_key: str,
+    id_token: str,
+    app_check_token: str,
+    cli_env: Mapping[str, str],
+) -> str:
+    """What `make run` prints once the service answers: both curls and the CLIs' exports."""
+    url = f"http://localhost:{port}/models"
+    exports = "\n".join(f"export {name}={shlex.quote(value)}" for name, value in cli_env.items())
+    return (
+        f"\nServing {url} (Firestore and Auth emulators in memory; Ctrl-C stops everything)\n\n"
+        f"API key path (dev key of owner {DEV_KEY_OWNER!r}):\n"
+        f"  curl -H 'X-Api-Key: {api_key}' {url}\n\n"
+        f"Browser path (Auth emulator ID token of {DEV_USER_EMAIL} + local App Check token, "
+        "valid 12 h; restart for new ones):\n"
+        f"  curl -H 'Authorization: Bearer {id_token}' "
+        f"-H 'X-Firebase-AppCheck: {app_check_token}' {url}\n\n"
+        "For python -m catalog_seed / python -m key_admin against this emulator:\n"
+        f"{exports}\n"
+    )
+
+
 def main() -> int:
-    # The server runs in its own session, so this process must turn Ctrl-C (and a SIGTERM from
-    # whatever started it) into a clean stop of both children, even if it inherited SIGINT ignored.
+    # The children run in their own sessions, so this process must turn Ctrl-C (and a SIGTERM
+    # from whatever started it) into a clean stop of each, even if it inherited SIGINT ignored.
     signal.signal(signal.SIGINT, _stop_on_signal)
     signal.signal(signal.SIGTERM, _stop_on_signal)
-    port = int(os.environ.get("PORT", "8080"))
-    emulator_port = int(os.environ.get("FIRESTORE_EMULATOR_PORT", "0")) or free_port()
-    emulator = FirestoreEmulator(emulator_port).start()
-    env = {
-        **os.environ,
-        "GOOGLE_CLOUD_PROJECT": PROJECT_ID,
-        "FIRESTORE_EMULATOR_HOST": emulator.host,
-        "API_KEY_PEPPER": DEV_PEPPER,
-        "CORS_ALLOWED_ORIGINS": os.environ.get("CORS_ALLOWED_ORIGINS", "http://localhost:3000"),
-        "WORKERS": os.environ.get("WORKERS", "2"),
-        "THREADS": os.environ.get("THREADS", "4"),
-    }
     try:
+        ports = LocalPorts.from_env(os.environ)
+    except PortProblem as problem:
+        print(f"make run: {problem}", file=sys.stderr)
+        return 2
+    auth_emulator = AuthEmulator(PROJECT_ID, ports.auth).spawn()  # slowest to start: first
+    firestore = FirestoreEmulator(ports.firestore)
+    server: FunctionServer | None = None
+    try:
+        firestore.start()
+        cli_env = {
+            "FIRESTORE_EMULATOR_HOST": firestore.host,
+            "GOOGLE_CLOUD_PROJECT": PROJECT_ID,
+            "API_KEY_PEPPER": DEV_PEPPER,
+            "FIREBASE_AUTH_EMULATOR_HOST": auth_emulator.host,
+        }
+        signer = LocalAppCheckSigner(PROJECT_ID)
+        jwks_file = signer.write_jwks(ROOT / ".run" / f"local-app-check-jwks-{ports.server}.json")
+        env = {
+            **os.environ,
+            **cli_env,
+            "LOCAL_APP_CHECK_JWKS_FILE": str(jwks_file),
+            "CORS_ALLOWED_ORIGINS": os.environ.get("CORS_ALLOWED_ORIGINS", "http://localhost:3000"),
+            "WORKERS": os.environ.get("WORKERS", "2"),
+            "THREADS": os.environ.get("THREADS", "4"),
+        }
         python = sys.executable
-        subprocess.run([python, "-m", "catalog_seed"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [python, "-m", "catalog_seed"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+        )
         minted = subprocess.run(
-            [
-                python,
-                "-m",
-                "key_admin",
-                "create",
-                "--owner",
-                "local-dev",
-                "--label",
-                "make run",
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+            [python, "-m", "key_admin", "create", "--owner", DEV_KEY_OWNER, "--label", "make run"],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
         api_key = minted.stdout.strip().splitlines()[-1]
-        print(
-            f"\nFirestore emulator: {emulator.host} (project {PROJECT_ID}, in memory)\n"
-            f"Dev API key:        {api_key}\n\n"
-            f"  curl -H 'X-Api-Key: {api_key}' http://localhost:{port}/models\n\n"
-            "Ctrl-C stops the server and the emulator.\n",
-            flush=True,
-        )
+        auth_emulator.wait_until_ready()
+        user = signed_in_user(auth_emulator.host, DEV_USER_EMAIL, DEV_USER_PASSWORD)
         server = FunctionServer(
             env,
             env["WORKERS"],
             env["THREADS"],
-            port=port,
+            port=ports.server,
             host="0.0.0.0",  # noqa: S104 - functions-framework's own default, as before
             to_terminal=True,
-        )
-        server.spawn()
-        try:
-            return server.wait()
-        except KeyboardInterrupt:
-            return 0
-        finally:
-            server.stop()  # before the emulator: a worker can hang on a vanishing backend
+        ).start()
+        print(banner(ports.server, api_key, user.id_token, signer.token(), cli_env), flush=True)
+        return server.wait()
+    except KeyboardInterrupt:
+        return 0
     finally:
-        emulator.stop()
+        if server is not None:
+            server.stop()  # before the emulators: a worker can hang on a vanishing backend
+        firestore.stop()
+        auth_emulator.stop()
 
 
 if __name__ == "__main__":

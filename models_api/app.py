@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from models_api.api_keys import ApiKeyVerifier, FirestoreKeyStore
 from models_api.auth_throttle import AuthFailureThrottle
 from models_api.authentication import Authenticator
@@ -12,6 +14,8 @@ from models_api.firestore_backend import FirestoreBackend
 from models_api.handler import ModelsHandler
 from models_api.pepper import SecretManagerPepper, static_pepper
 from models_api.structured_log import RequestLogger, configure_service_logging
+
+logger = logging.getLogger(__name__)
 
 
 def build_models_handler(settings: Settings) -> ModelsHandler:
@@ -34,8 +38,12 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         max_stale_seconds=settings.catalog_max_stale_seconds,
         max_entries=settings.api_key_cache_max_entries,
     )
+    if settings.local_app_check_jwks is not None:
+        logger.warning("local App Check mode: App Check tokens are checked against local keys")
     browser_tokens = FirebaseTokenVerifier(
-        settings.firebase_project_id, settings.backend_timeout_seconds
+        settings.firebase_project_id,
+        settings.backend_timeout_seconds,
+        local_app_check_jwks=settings.local_app_check_jwks,
     )
     catalog = CatalogCache(
         FirestoreCatalogStore(backend, settings.catalog_collection),

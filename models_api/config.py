@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from models_api.errors import ConfigError
 
 MIN_PEPPER_LENGTH = 32
 _SECRET_VERSION_NAME = re.compile(r"^projects/[^/]+/secrets/[A-Za-z0-9_-]{1,255}/versions/[^/]+$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+# JWK members that only a private key has: a JWKS handed to the service must hold none.
+_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ class Settings:
     auth_failure_limit: int
     auth_failure_window_seconds: float
     trusted_proxy_hops: int
+    # Local App Check mode only (`make run`): the public JWKS of the local run's signing key.
+    local_app_check_jwks: dict[str, Any] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -41,6 +48,12 @@ class Settings:
             raise ConfigError(
                 "FIREBASE_AUTH_EMULATOR_HOST is set in a deployed environment (K_SERVICE is set): "
                 "firebase-admin would accept unsigned ID tokens. Remove the variable."
+            )
+        if environ.get("K_SERVICE") and environ.get("LOCAL_APP_CHECK_JWKS_FILE"):
+            raise ConfigError(
+                "LOCAL_APP_CHECK_JWKS_FILE is set in a deployed environment (K_SERVICE is set): "
+                "App Check tokens would be checked against local keys instead of Google's. "
+                "Remove the variable."
             )
         project_id = _text(environ, "GOOGLE_CLOUD_PROJECT") or _text(environ, "GCP_PROJECT")
         if not project_id:
@@ -97,7 +110,33 @@ class Settings:
                 environ, "AUTH_FAILURE_WINDOW_SECONDS", 60, 1, 3600
             ),
             trusted_proxy_hops=int(_number(environ, "TRUSTED_PROXY_HOPS", 0, 0, 10)),
+            local_app_check_jwks=_local_app_check_jwks(environ),
         )
+
+
+def _local_app_check_jwks(environ: Mapping[str, str]) -> dict[str, Any] | None:
+    """The public JWKS named by LOCAL_APP_CHECK_JWKS_FILE, checked for shape; None if unset."""
+    path = _text(environ, "LOCAL_APP_CHECK_JWKS_FILE")
+    if path is None:
+        return None
+    name = "LOCAL_APP_CHECK_JWKS_FILE"
+    try:
+        jwks = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{name}: cannot read {path!r}: {error.strerror}.") from None
+    except ValueError:
+        raise ConfigError(f"{name}: {path!r} is not JSON.") from None
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys:
+        raise ConfigError(f'{name}: {path!r} must be a JWKS, {{"keys": [...]}}, with a key.')
+    for key in keys:
+        if not isinstance(key, dict) or key.get("kty") != "RSA" or not key.get("kid"):
+            raise ConfigError(f"{name}: every key must be an RSA public key with a kid.")
+        if _PRIVATE_JWK_MEMBERS & key.keys():
+            raise ConfigError(
+                f"{name}: {path!r} holds private key material; give the service public keys only."
+            )
+    return {"keys": keys}
 
 
 def _text(environ: Mapping[str, str], name: str) -> str | None:

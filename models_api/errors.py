@@ -2,7 +2,8 @@
 
     Exception
      +-- ConfigError                  bad or missing configuration: the instance refuses to start
-     +-- BackendUnavailable           Firestore / Secret Manager / Google key endpoints failed
+     +-- BackendUnavailable           Firestore / Secret Manager failed: 503, `public_message`
+     |    +-- TokenKeysUnavailable      Google's token key endpoints failed (browser path)
      +-- ApiError                     an error answered to the client (status + code + message)
           +-- BadRequest                400  invalid_argument   (bad query parameter)
           +-- Unauthenticated           401  unauthenticated    (one body for every auth failure)
@@ -27,7 +28,19 @@ class DependencyMisconfigured(Exception):
 
 
 class BackendUnavailable(Exception):
-    """A dependency (Firestore, Secret Manager, Google's key endpoints) could not be reached."""
+    """A dependency (Firestore, Secret Manager, Google's key endpoints) could not be reached.
+
+    The handler answers 503 with `public_message`, which says what is unavailable (never why:
+    the reason given to the constructor goes to the log only).
+    """
+
+    public_message = "The model catalog is temporarily unavailable. Retry later."
+
+
+class TokenKeysUnavailable(BackendUnavailable):
+    """Google's public keys for ID tokens or App Check tokens could not be downloaded."""
+
+    public_message = "Token verification keys are temporarily unavailable. Retry later."
 
 
 class ApiError(Exception):

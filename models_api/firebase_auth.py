@@ -3,24 +3,39 @@
 firebase-admin is imported on first use so API-key traffic never pays for it. The app is
 given a credential that carries no authority: verifying tokens needs only Google's public
 keys, never the service account's own credentials.
+
+Local App Check mode (`make run` only; refused where K_SERVICE is set, see config.py): App
+Check has no emulator, so the local run signs App Check-shaped tokens with a key only it holds
+and hands the service the public JWKS. firebase-admin's own verifier then checks them exactly
+as in production (typ, RS256, kid, signature, audience, issuer, expiry, subject); only the
+place its keys come from changes. Without that JWKS nothing here differs from production.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
-from models_api.errors import BackendUnavailable, Unauthenticated
+from models_api.errors import TokenKeysUnavailable, Unauthenticated
 from models_api.principal import Principal
 
 
 class FirebaseTokenVerifier:
-    """Verifies `(id_token, app_check_token)`; raises Unauthenticated or BackendUnavailable."""
+    """Verifies `(id_token, app_check_token)`; raises Unauthenticated or TokenKeysUnavailable."""
 
-    def __init__(self, project_id: str, timeout_seconds: float, app_name: str | None = None):
+    def __init__(
+        self,
+        project_id: str,
+        timeout_seconds: float,
+        app_name: str | None = None,
+        *,
+        local_app_check_jwks: Mapping[str, Any] | None = None,
+    ):
         self._project_id = project_id
         self._timeout_seconds = timeout_seconds
         self._app_name = app_name or f"models-api-{project_id}"
+        self._local_app_check_jwks = local_app_check_jwks
         self._app: Any = None
         self._lock = threading.Lock()
 
@@ -29,9 +44,10 @@ class FirebaseTokenVerifier:
         if self._app is None:
             with self._lock:
                 if self._app is None:
-                    self._app = _initialize_app(
-                        self._app_name, self._project_id, self._timeout_seconds
-                    )
+                    app = _initialize_app(self._app_name, self._project_id, self._timeout_seconds)
+                    if self._local_app_check_jwks is not None:
+                        _verify_app_check_with_local_keys(app, self._local_app_check_jwks)
+                    self._app = app
         return self._app
 
     def verify(self, id_token: str, app_check_token: str) -> Principal:
@@ -42,14 +58,14 @@ class FirebaseTokenVerifier:
         try:
             app_check.verify_token(app_check_token, app)
         except jwt.PyJWKClientConnectionError as error:
-            raise BackendUnavailable("app check keys could not be fetched") from error
+            raise TokenKeysUnavailable("app check keys could not be fetched") from error
         except (jwt.PyJWKClientError, jwt.InvalidTokenError, ValueError) as error:
             raise Unauthenticated(f"invalid app check token: {type(error).__name__}") from error
 
         try:
             claims = auth.verify_id_token(id_token, app=app)
         except auth.CertificateFetchError as error:
-            raise BackendUnavailable("ID token certificates could not be fetched") from error
+            raise TokenKeysUnavailable("ID token certificates could not be fetched") from error
         except (auth.InvalidIdTokenError, ValueError) as error:
             raise Unauthenticated(f"invalid ID token: {type(error).__name__}") from error
         return Principal(kind="firebase", subject=str(claims.get("uid", "")))
@@ -72,3 +88,21 @@ def _initialize_app(name: str, project_id: str, timeout_seconds: float) -> Any:
             options={"projectId": project_id, "httpTimeout": timeout_seconds},
             name=name,
         )
+
+
+def _verify_app_check_with_local_keys(app: Any, jwks: Mapping[str, Any]) -> None:
+    """Give firebase-admin's App Check verifier the local run's public keys instead of Google's.
+
+    The replacement is a real PyJWKClient (kid lookup, unknown kid -> PyJWKClientError) whose
+    download returns the local JWKS; the verifier itself is firebase-admin's, untouched.
+    """
+    import jwt
+    from firebase_admin import app_check
+
+    class LocalJwksClient(jwt.PyJWKClient):
+        def fetch_data(self) -> Any:
+            return dict(jwks)
+
+    # The URL is never fetched (fetch_data is replaced); PyJWKClient only insists on https.
+    local_client = LocalJwksClient("https://local.invalid/app-check-jwks", cache_jwk_set=False)
+    app_check._get_app_check_service(app)._jwks_client = local_client

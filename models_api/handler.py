@@ -143,7 +143,9 @@ class ModelsHandler:
             return http.error_reply(error, request_id)
         except BackendUnavailable as error:
             logger.warning("answering 503: %s", error)
-            unavailable = ServiceUnavailable(headers={"Retry-After": RETRY_AFTER_SECONDS})
+            unavailable = ServiceUnavailable(
+                error.public_message, headers={"Retry-After": RETRY_AFTER_SECONDS}
+            )
             return http.error_reply(unavailable, request_id)
         except DependencyMisconfigured as error:
             logger.error("misconfigured dependency: %s", error)

@@ -1,4 +1,5 @@
-"""Shared fixtures: environment isolation, the Firestore emulator, seeded projects, API keys."""
+"""Shared fixtures: environment isolation, the Firestore and Auth emulators, seeded projects,
+API keys."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local_harness.processes import ROOT, FirestoreEmulator
+from local_harness.processes import ROOT, AuthEmulator, FirestoreEmulator
 
 DEV_PEPPER = "test-pepper-0123456789abcdef0123456789abcdef"
 
@@ -28,6 +29,15 @@ def _restore_environment() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def firestore_emulator() -> Iterator[FirestoreEmulator]:
     emulator = FirestoreEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthEmulator]:
+    """firebase-tools' Auth emulator, as `make run` starts it (one demo project per session)."""
+    workdir = tmp_path_factory.mktemp("auth-emulator")
+    emulator = AuthEmulator("demo-models-test", workdir=workdir).start()
     yield emulator
     emulator.stop()
 

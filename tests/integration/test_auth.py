@@ -338,6 +338,10 @@ def test_failing_to_download_google_keys_is_503_not_401(
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert response.get_json()["error"]["code"] == "unavailable"
+    # Says what is unavailable: the keys, not the catalog.
+    assert response.get_json()["error"]["message"] == (
+        "Token verification keys are temporarily unavailable. Retry later."
+    )
 
 
 def test_the_service_refuses_to_start_with_the_auth_emulator_in_a_deployed_environment(

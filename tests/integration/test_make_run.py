@@ -1,0 +1,162 @@
+"""`make run` end to end: the real `python -m local_harness.run_local`, its printed curl lines
+replayed over HTTP, its export block used by the operator CLI, a clean stop on Ctrl-C; and its
+refusal to start, before printing anything, when a port is taken."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local_harness.processes import ROOT, free_port
+from local_harness.run_local import DEV_KEY_OWNER, port_is_free
+
+RUN_LOCAL = [sys.executable, "-m", "local_harness.run_local"]
+
+
+@dataclass
+class LocalRun:
+    process: subprocess.Popen[str]
+    ports: dict[str, int]
+    banner: list[str]
+
+    def curls(self) -> list[list[str]]:
+        return [shlex.split(line) for line in self.banner if line.strip().startswith("curl ")]
+
+    def exports(self) -> dict[str, str]:
+        pairs = [
+            shlex.split(line.removeprefix("export "))[0].split("=", 1)
+            for line in self.banner
+            if line.startswith("export ")
+        ]
+        return dict(pairs)
+
+
+def _free_ports() -> dict[str, int]:
+    return {
+        "PORT": free_port(),
+        "FIRESTORE_EMULATOR_PORT": free_port(),
+        "FIREBASE_AUTH_EMULATOR_PORT": free_port(),
+    }
+
+
+def _read_banner(process: subprocess.Popen[str], timeout: float = 90) -> list[str]:
+    """stdout up to the end of the export block (the banner's last part)."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"make run exited ({process.wait()}) before its banner: {lines}")
+        lines.append(line.rstrip("\n"))
+        if line.startswith("export FIREBASE_AUTH_EMULATOR_HOST="):
+            return lines
+    raise TimeoutError(f"no banner within {timeout} s: {lines}")
+
+
+@pytest.fixture
+def local_run() -> Iterator[LocalRun]:
+    ports = _free_ports()
+    env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
+    process = subprocess.Popen(
+        RUN_LOCAL, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        yield LocalRun(process, ports, _read_banner(process))
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def _replay(curl: list[str]) -> tuple[int, Any]:
+    """What the printed curl line does, with urllib: its -H headers, GET its URL."""
+    assert curl[0] == "curl"
+    headers = dict(
+        value.split(": ", 1) for flag, value in zip(curl, curl[1:], strict=False) if flag == "-H"
+    )
+    url = curl[-1]
+    assert url.startswith("http://localhost:")
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback URL
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.mark.slow
+def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
+    local_run: LocalRun,
+) -> None:
+    curls = local_run.curls()
+    api_key_curls = [c for c in curls if any(h.startswith("X-Api-Key: ") for h in c)]
+    browser_curls = [c for c in curls if any(h.startswith("X-Firebase-AppCheck: ") for h in c)]
+    exports = local_run.exports()
+    clean_env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("FIRESTORE_", "FIREBASE_", "GOOGLE_", "API_KEY_"))
+    }
+
+    api_key_status, api_key_body = _replay(api_key_curls[0])
+    browser_status, browser_body = _replay(browser_curls[0])
+    listed = subprocess.run(
+        [sys.executable, "-m", "key_admin", "list", "--owner", DEV_KEY_OWNER],
+        cwd=ROOT, env={**clean_env, **exports}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    local_run.process.send_signal(signal.SIGINT)  # Ctrl-C
+    exit_status = local_run.process.wait(timeout=30)
+
+    assert (len(api_key_curls), len(browser_curls)) == (1, 1)
+    assert api_key_curls[0][-1] == f"http://localhost:{local_run.ports['PORT']}/models"
+    assert (api_key_status, browser_status) == (200, 200)
+    assert api_key_body == browser_body
+    assert api_key_body["models"]
+    assert set(exports) == {
+        "FIRESTORE_EMULATOR_HOST",
+        "GOOGLE_CLOUD_PROJECT",
+        "API_KEY_PEPPER",
+        "FIREBASE_AUTH_EMULATOR_HOST",
+    }
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"inf_\w{8}", listed.stdout)  # the dev key's display prefix
+    assert exit_status == 0
+    assert all(port_is_free(port) for port in local_run.ports.values())
+
+
+@pytest.mark.parametrize(
+    "taken", ["PORT", "FIRESTORE_EMULATOR_PORT", "FIREBASE_AUTH_EMULATOR_PORT"]
+)
+def test_a_taken_port_stops_make_run_before_it_prints_or_starts_anything(taken: str) -> None:
+    ports = _free_ports()
+    env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", ports[taken]))
+        occupant.listen()
+
+        run = subprocess.run(
+            RUN_LOCAL, cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+        )
+
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert f"({taken}) is already in use" in run.stderr
+    assert f"{taken}=" in run.stderr  # how to choose another port
+    assert all(port_is_free(port) for name, port in ports.items() if name != taken)
