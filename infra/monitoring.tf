@@ -98,8 +98,14 @@ resource "google_project_iam_audit_config" "secret_manager" {
   project = var.project_id
   service = "secretmanager.googleapis.com"
 
-  audit_log_config {
-    log_type = "DATA_READ"
+  # DATA_READ: every access of a secret version (the pepper read); DATA_WRITE: versions added
+  # or destroyed; ADMIN_READ: metadata and IAM policy reads.
+  dynamic "audit_log_config" {
+    for_each = toset(["ADMIN_READ", "DATA_READ", "DATA_WRITE"])
+
+    content {
+      log_type = audit_log_config.value
+    }
   }
 
   depends_on = [google_project_service.apis["cloudresourcemanager.googleapis.com"]]
