@@ -40,11 +40,15 @@ PIP = ROOT / ".venv-tools" / "bin" / "pip"
 _TO_TERRAFORM = re.compile(
     r"^function (\w+)ToTerraform\(struct\) \{\n(.*?)^\}", re.MULTILINE | re.DOTALL
 )
-_SYNTHESIZE = re.compile(r"^    synthesizeAttributes\(\) \{\n(.*?)^    \}", re.MULTILINE | re.DOTALL)
+_SYNTHESIZE = re.compile(
+    r"^    synthesizeAttributes\(\) \{\n(.*?)^    \}", re.MULTILINE | re.DOTALL
+)
 _STRUCT_ENTRY = re.compile(r"^\s+(\w+): .*\(struct\.(\w+)\),?$", re.MULTILINE)
 _THIS_ENTRY = re.compile(r"^\s+(\w+): .*\(this\._(\w+)(?:\.internalValue)?\),?$", re.MULTILINE)
 _CLASS_TYPE = re.compile(r'^(\w+)\.tfResourceType = "(\w+)";$', re.MULTILINE)
-_CONSTRUCTOR_ENTRY = re.compile(r"^\s+this\._(\w+)(?:\.internalValue)? = config\.(\w+);$", re.MULTILINE)
+_CONSTRUCTOR_ENTRY = re.compile(
+    r"^\s+this\._(\w+)(?:\.internalValue)? = config\.(\w+);$", re.MULTILINE
+)
 
 
 def load_schema() -> dict[str, Any]:

@@ -18,7 +18,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
-ENV = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+ENV = {
+    **os.environ,
+    "TF_CLI_CONFIG_FILE": "/dev/null",
+    "CHECKPOINT_DISABLE": "1",
+    "TF_IN_AUTOMATION": "1",
+}
 # The minimum every evaluation needs (variables without a default).
 REQUIRED = {"project_id": "my-project-1", "adopt_existing_firestore_database": True}
 

@@ -120,9 +120,7 @@ EXTREMES = [
 
 
 @pytest.mark.parametrize("variables", EXTREMES, ids=[str(v) for v in EXTREMES])
-def test_every_derived_name_obeys_googles_rule(
-    scratch: Scratch, variables: dict[str, Any]
-) -> None:
+def test_every_derived_name_obeys_googles_rule(scratch: Scratch, variables: dict[str, Any]) -> None:
     names = scratch.outputs(variables)["names"]
     function_name = variables.get("function_name", "models")
 

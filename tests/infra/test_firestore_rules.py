@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 RULES = Path(__file__).resolve().parents[2] / "infra" / "firestore.rules"
-TOKEN = re.compile(r"//[^\n]*|match\s+(\S+)\s*\{|allow\s+([\w,\s]+?)\s*(?::\s*if\s+([^;]+))?;|\{|\}")
+TOKEN = re.compile(
+    r"//[^\n]*|match\s+(\S+)\s*\{|allow\s+([\w,\s]+?)\s*(?::\s*if\s+([^;]+))?;|\{|\}"
+)
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,13 @@ def parse(text: str) -> list[Allow]:
     stack: list[str | None] = []
     allows: list[Allow] = []
     for token in TOKEN.finditer(body):
-        whole, match_path, methods, condition = token.group(0), token.group(1), token.group(2), token.group(3)
+        whole, match_path, methods, condition = token.group(0, 1, 2, 3)
         if whole.startswith("//"):
             continue
         if match_path is not None:
             stack.append(match_path)
         elif methods is not None:
-            segments = tuple(
-                s for p in stack if p for s in p.strip("/").split("/") if s
-            )
+            segments = tuple(s for p in stack if p for s in p.strip("/").split("/") if s)
             allows.append(
                 Allow(
                     segments,
@@ -132,10 +132,12 @@ def test_the_evaluator_sees_an_allow_that_would_leak() -> None:
     assert [a.condition for a in opened] == ["request.auth != null", "false"]
     assert applying(leaky, "models/x/y/z")[0].condition == "request.auth != null"
     assert not applying(
-        parse("service cloud.firestore { match /databases/{d}/documents { "
-              "match /other/{id} { allow read: if true; } } }"),
+        parse(
+            "service cloud.firestore { match /databases/{d}/documents { "
+            "match /other/{id} { allow read: if true; } } }"
+        ),
         "api_keys/k_1",
-    )  # fmt: skip
+    )
 
 
 def test_terraform_deploys_this_file() -> None:

@@ -120,7 +120,8 @@ def check_documents(
         for block in document.get("provider", []):
             for name, body in block.items():
                 if name == "google":
-                    problems += check_block(body, schema["provider"], f"{file_name}: provider", True)
+                    where = f"{file_name}: provider"
+                    problems += check_block(body, schema["provider"], where, True)
     return problems, checked
 
 
@@ -135,7 +136,7 @@ def test_the_schema_is_the_one_the_version_constraint_names(schema: dict[str, An
     versions = (INFRA / "versions.tf").read_text(encoding="utf-8")
     match = re.search(r'google = \{[^}]*version\s*=\s*"~> (\d+)\.(\d+)"', versions, re.DOTALL)
 
-    assert match, "versions.tf must pin google as \"~> MAJOR.MINOR\""
+    assert match, 'versions.tf must pin google as "~> MAJOR.MINOR"'
     assert schema["provider_version"] == PROVIDER_VERSION
     major, minor, _ = (int(p) for p in PROVIDER_VERSION.split("."))
     assert (int(match.group(1)), int(match.group(2))) == (major, minor)

@@ -208,7 +208,11 @@ def _iam_locals() -> dict[str, Any]:
 
 # Roles that have no narrower scope than the project for what the service needs.
 PROJECT_ONLY_ROLES = {"roles/logging.logWriter"}
-PROJECT_KINDS = {"google_project_iam_member", "google_project_iam_binding", "google_project_iam_policy"}
+PROJECT_KINDS = {
+    "google_project_iam_member",
+    "google_project_iam_binding",
+    "google_project_iam_policy",
+}
 
 
 def test_no_project_wide_grant_where_a_resource_scoped_one_exists() -> None:
@@ -383,7 +387,7 @@ def test_an_existing_database_and_rules_release_are_imported_not_recreated() -> 
         ("app_check_web_app_id", ["google_recaptcha_enterprise_key",
                                   "google_firebase_app_check_recaptcha_enterprise_config"]),
     ],
-)  # fmt: skip
+)
 def test_each_operational_part_is_switched_by_one_variable(switch: str, kinds: list[str]) -> None:
     text = "\n".join(p.read_text(encoding="utf-8") for p in INFRA.glob("*.tf"))
     aliases = {
@@ -467,7 +471,7 @@ def test_every_variable_has_a_description_and_a_type() -> None:
     "name",
     ["ingress", "python_runtime", "cpu", "memory", "function_name", "name_prefix", "project_id",
      "region", "firestore_database_id", "firestore_location", "concurrency", "timeout_seconds"],
-)  # fmt: skip
+)
 def test_enum_like_variables_are_validated(name: str) -> None:
     variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
 
