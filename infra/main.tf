@@ -60,6 +60,8 @@ resource "google_secret_manager_secret" "pepper" {
   project   = var.project_id
   secret_id = local.names.pepper_secret_id
   labels    = var.labels
+  # Deleting the secret would invalidate every API key.
+  deletion_protection = var.deletion_protection
 
   replication {
     auto {}

@@ -267,7 +267,7 @@ variable "pepper_version" {
 }
 
 variable "deletion_protection" {
-  description = "Protect the Firestore database from deletion, and abandon it (not delete it) on terraform destroy (recommended)."
+  description = "Protect the Firestore database (delete protection; abandoned, not deleted, on destroy) and the pepper secret (Terraform deletion protection). Recommended."
   type        = bool
   default     = true
 }

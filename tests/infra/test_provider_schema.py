@@ -53,6 +53,15 @@ def check_block(body: dict[str, Any], spec: dict[str, Any], where: str, top: boo
     for key, value in body.items():
         if key.startswith("__"):
             continue
+        if top and key == "lifecycle":
+            for lifecycle in value if isinstance(value, list) else []:
+                for ignored in lifecycle.get("ignore_changes", []):
+                    if not isinstance(ignored, str) or ignored in ("all", "${all}"):
+                        continue
+                    name = ignored.removeprefix("${").removesuffix("}").split(".")[0]
+                    if name not in spec["attributes"] and name not in spec["blocks"]:
+                        problems.append(f"{where}: ignore_changes names unknown {name!r}")
+            continue
         if top and key in META_ARGUMENTS:
             continue
         if key == "dynamic" and isinstance(value, list):
@@ -167,6 +176,11 @@ resource "google_cloudfunctions2_function" "misplaced" {
   }
   build_config { runtime = "python312" }
 }
+resource "google_storage_bucket_object" "ignored" {
+  name   = "o"
+  bucket = "b"
+  lifecycle { ignore_changes = [sourcee] }
+}
 resource "google_cloudfunctions2_functionn" "unknown_type" {
   name = "f"
 }
@@ -196,3 +210,4 @@ def test_the_check_finds_unknown_misplaced_and_missing_names(schema: dict[str, A
     assert "misplaced: block 'build_config' may appear only once" in text
     assert "unknown_type: no such resource in google provider" in text
     assert "dyn: dynamic 'lifecycle_rulez' is not a block here" in text
+    assert "ignored: ignore_changes names unknown 'sourcee'" in text
