@@ -1,12 +1,18 @@
+# Every grant the service needs, each on the narrowest resource Google offers for it.
+# tests/infra check: no primitive role, no project-wide grant of a role that this module grants
+# on a resource elsewhere, conditions where a project-level grant is the only way.
+
 locals {
-  # What Cloud Build needs to turn the zipped source into the function's image; nothing more.
-  build_roles = [
-    "roles/logging.logWriter",
-    "roles/artifactregistry.writer",
-  ]
+  database_condition = "resource.name == \"projects/${var.project_id}/databases/${var.firestore_database_id}\""
+  # gen2 builds fetch the source from gcf-v2-sources-<project number>-<region> (the function
+  # service copies our upload there). That bucket is created by the service on the first deploy,
+  # so a bucket-level grant cannot exist before it: the grant is project-level, conditioned on
+  # that bucket's resource name (the bucket itself and its objects).
+  sources_bucket_resource = "projects/_/buckets/${local.names.gcf_sources_bucket_prefix}${data.google_project.this.number}-${var.region}"
 }
 
-# Runtime: read Firestore (this database only), read the one pepper secret. No write anywhere.
+# --- runtime: read Firestore (this database only) and the one pepper secret. No write anywhere.
+
 resource "google_project_iam_member" "runtime_reads_firestore" {
   project = var.project_id
   role    = "roles/datastore.viewer"
@@ -15,8 +21,10 @@ resource "google_project_iam_member" "runtime_reads_firestore" {
   condition {
     title       = "only-the-catalog-database"
     description = "Read access to the service's Firestore database only."
-    expression  = "resource.name == \"projects/${var.project_id}/databases/${var.firestore_database_id}\""
+    expression  = local.database_condition
   }
+
+  depends_on = [google_project_service.apis["cloudresourcemanager.googleapis.com"]]
 }
 
 resource "google_secret_manager_secret_iam_member" "runtime_reads_pepper" {
@@ -26,22 +34,46 @@ resource "google_secret_manager_secret_iam_member" "runtime_reads_pepper" {
   member    = "serviceAccount:${google_service_account.runtime.email}"
 }
 
+# --- build: write build logs (project-level only), read the function's source, push images to
+# our repository. https://cloud.google.com/functions/docs/building and the provider's
+# cloudfunctions2 builder example (which grants project-wide storage.objectAdmin and
+# artifactregistry.writer; both are narrowed here).
+
 resource "google_project_iam_member" "build" {
-  for_each = toset(local.build_roles)
+  for_each = toset(local.build_project_roles)
 
   project = var.project_id
   role    = each.value
   member  = "serviceAccount:${google_service_account.build.email}"
+
+  depends_on = [google_project_service.apis["cloudresourcemanager.googleapis.com"]]
 }
 
-resource "google_storage_bucket_iam_member" "build_reads_source" {
-  bucket = google_storage_bucket.source.name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.build.email}"
+resource "google_project_iam_member" "build_reads_function_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = "serviceAccount:${google_service_account.build.email}"
+
+  condition {
+    title       = "only-the-gcf-v2-sources-bucket"
+    description = "The bucket gen2 builds read function sources from, created by Cloud Functions."
+    expression  = "resource.name == \"${local.sources_bucket_resource}\" || resource.name.startsWith(\"${local.sources_bucket_resource}/objects/\")"
+  }
+
+  depends_on = [google_project_service.apis["cloudresourcemanager.googleapis.com"]]
 }
 
-# Deliberately public: the handler authenticates every request itself (API key, or Firebase
-# ID token + App Check), and browsers cannot send Google IAM credentials.
+resource "google_artifact_registry_repository_iam_member" "build_pushes_images" {
+  project    = var.project_id
+  location   = google_artifact_registry_repository.images.location
+  repository = google_artifact_registry_repository.images.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.build.email}"
+}
+
+# --- invocation. Deliberately public: the handler authenticates every request itself (API key,
+# or Firebase ID token + App Check), and browsers cannot send Google IAM credentials.
+
 resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
   count = var.public_invocation ? 1 : 0
 
@@ -50,4 +82,49 @@ resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
   name     = google_cloudfunctions2_function.main.service_config[0].service
   role     = "roles/run.invoker"
   member   = "allUsers"
+}
+
+# --- people and CI (optional, named principals).
+
+# Deploying a function that runs as / builds as these accounts needs iam.serviceAccounts.actAs
+# on both. The principal running the first apply must hold it already (README, Prerequisites);
+# this provisions it for the others (e.g. the CI account that deploys later).
+resource "google_service_account_iam_member" "deployer_acts_as" {
+  for_each = {
+    for pair in setproduct(["runtime", "build"], var.deployer_members) : "${pair[0]} ${pair[1]}" => {
+      account = pair[0] == "runtime" ? google_service_account.runtime.name : google_service_account.build.name
+      member  = pair[1]
+    }
+  }
+
+  service_account_id = each.value.account
+  role               = "roles/iam.serviceAccountUser"
+  member             = each.value.member
+}
+
+# Seeding the catalog and administering keys write Firestore: this database only.
+resource "google_project_iam_member" "operators_write_firestore" {
+  for_each = toset(distinct(concat(var.catalog_editors, var.key_admins)))
+
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = each.value
+
+  condition {
+    title       = "only-the-catalog-database"
+    description = "Catalog seeding and API key administration on the service's database only."
+    expression  = local.database_condition
+  }
+
+  depends_on = [google_project_service.apis["cloudresourcemanager.googleapis.com"]]
+}
+
+# Minting keys needs the pepper: the same pinned version the function reads.
+resource "google_secret_manager_secret_iam_member" "key_admins_read_pepper" {
+  for_each = toset(var.key_admins)
+
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.pepper.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = each.value
 }

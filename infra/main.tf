@@ -1,71 +1,73 @@
-locals {
-  apis = [
-    "artifactregistry.googleapis.com",
-    "cloudbuild.googleapis.com",
-    "cloudfunctions.googleapis.com",
-    "firestore.googleapis.com",
-    "iam.googleapis.com",
-    "logging.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-    "storage.googleapis.com",
-  ]
+# The service: APIs, Firestore database, pepper secret, service accounts, image repository,
+# source upload and the function. Names and settings come from settings.tf, the uploaded file
+# list from source_files.tf (driven by .gcloudignore), grants from iam.tf.
 
-  # One gunicorn worker per vCPU, threads_per_worker threads each (measured: README, Performance).
-  workers = tonumber(var.cpu)
-
-  # Every name here is read by models_api/config.py (checked by tests/infra).
-  environment = {
-    GOOGLE_CLOUD_PROJECT      = var.project_id
-    FIREBASE_PROJECT_ID       = var.firebase_project_id != "" ? var.firebase_project_id : var.project_id
-    FIRESTORE_DATABASE        = google_firestore_database.main.name
-    CORS_ALLOWED_ORIGINS      = join(",", var.cors_allowed_origins)
-    CATALOG_CACHE_TTL_SECONDS = tostring(var.catalog_cache_ttl_seconds)
-    API_KEY_CACHE_TTL_SECONDS = tostring(var.api_key_cache_ttl_seconds)
-    BACKEND_TIMEOUT_SECONDS   = tostring(var.backend_timeout_seconds)
-    TRUSTED_PROXY_HOPS        = "1"
-    WORKERS                   = tostring(local.workers)
-    THREADS                   = tostring(var.threads_per_worker)
-  }
-
-  source_excludes = [
-    ".git", ".venv", ".venv-tools", "node_modules", "tests", "infra", "bench", ".ci", ".run",
-    ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", "scripts", "catalog_seed",
-  ]
+data "google_project" "this" {
+  project_id = var.project_id
 }
 
 resource "google_project_service" "apis" {
-  for_each = toset(local.apis)
+  for_each = toset(concat(local.apis, local.app_check ? local.app_check_apis : []))
 
   project            = var.project_id
   service            = each.value
   disable_on_destroy = false
 }
 
+# ---------------------------------------------------------------------------------------------
+# Firestore. Most Firebase projects already have the (default) database: creating it again
+# returns 409, so with adopt_existing_firestore_database = true it is imported (then managed:
+# PITR and delete protection are applied in place). for_each with one key only because an
+# `import` block can be conditional only through for_each, which needs an expanded resource.
+# ---------------------------------------------------------------------------------------------
+
+import {
+  for_each = var.adopt_existing_firestore_database ? toset([var.firestore_database_id]) : toset([])
+
+  to = google_firestore_database.main[each.key]
+  id = "projects/${var.project_id}/databases/${each.key}"
+}
+
 resource "google_firestore_database" "main" {
+  for_each = toset([var.firestore_database_id])
+
   project                           = var.project_id
-  name                              = var.firestore_database_id
+  name                              = each.key
   location_id                       = var.firestore_location
   type                              = "FIRESTORE_NATIVE"
   point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
   delete_protection_state           = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
   deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
 
-  depends_on = [google_project_service.apis]
+  lifecycle {
+    # A location cannot change: never plan a replacement of an adopted database because
+    # firestore_location differs from where it really is.
+    ignore_changes = [location_id]
+  }
+
+  depends_on = [google_project_service.apis["firestore.googleapis.com"]]
 }
 
+# ---------------------------------------------------------------------------------------------
 # The API-key pepper. Terraform generates it as an ephemeral value and writes it through a
-# write-only argument, so it never appears in the plan or the state.
+# write-only argument, so it never appears in the plan or the state. The function is pinned to
+# the version written here (not `latest`): a stray `versions add` cannot make new instances
+# disagree with running ones, and key minting uses the same version (output
+# pepper_secret_version). Rotation is a deliberate pepper_version bump and redeploy.
+# ---------------------------------------------------------------------------------------------
+
 resource "google_secret_manager_secret" "pepper" {
   project   = var.project_id
-  secret_id = "${var.function_name}-api-key-pepper"
+  secret_id = local.names.pepper_secret_id
   labels    = var.labels
+  # Deleting the secret would invalidate every API key.
+  deletion_protection = var.deletion_protection
 
   replication {
     auto {}
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [google_project_service.apis["secretmanager.googleapis.com"]]
 }
 
 ephemeral "random_password" "pepper" {
@@ -79,24 +81,74 @@ resource "google_secret_manager_secret_version" "pepper" {
   secret_data_wo_version = var.pepper_version
 }
 
+# ---------------------------------------------------------------------------------------------
+# Service accounts (they need iam.googleapis.com enabled first).
+# ---------------------------------------------------------------------------------------------
+
 resource "google_service_account" "runtime" {
   project      = var.project_id
-  account_id   = "${var.function_name}-runtime"
+  account_id   = local.names.runtime_account_id
   display_name = "Runtime of the ${var.function_name} catalog function (read-only)"
+
+  depends_on = [google_project_service.apis["iam.googleapis.com"]]
 }
 
 resource "google_service_account" "build" {
   project      = var.project_id
-  account_id   = "${var.function_name}-build"
+  account_id   = local.names.build_account_id
   display_name = "Builds the ${var.function_name} function from source"
+
+  depends_on = [google_project_service.apis["iam.googleapis.com"]]
 }
+
+# ---------------------------------------------------------------------------------------------
+# The function's images: a repository we own (instead of the shared gcf-artifacts one), so the
+# build account's writer grant is scoped to it and old images are cleaned up.
+# ---------------------------------------------------------------------------------------------
+
+resource "google_artifact_registry_repository" "images" {
+  #checkov:skip=CKV_GCP_84:Holds images built from this repository's public source; Google-managed encryption is enough.
+  project                = var.project_id
+  location               = var.region
+  repository_id          = local.names.repository_id
+  format                 = "DOCKER"
+  description            = "Images of the ${var.function_name} function (built by Cloud Build)"
+  labels                 = var.labels
+  cleanup_policy_dry_run = false
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+
+    most_recent_versions {
+      keep_count = var.image_keep_count
+    }
+  }
+
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+
+    condition {
+      tag_state  = "ANY"
+      older_than = local.image_max_age
+    }
+  }
+
+  depends_on = [google_project_service.apis["artifactregistry.googleapis.com"]]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Source upload: the files .gcloudignore lets through (source_files.tf), zipped, under a name
+# derived from their contents. The zip's own bytes (timestamps) never trigger a rebuild.
+# ---------------------------------------------------------------------------------------------
 
 # Google-managed encryption: the bucket holds this repository's public source, nothing secret.
 #trivy:ignore:GCP-0066
 resource "google_storage_bucket" "source" {
-  #checkov:skip=CKV_GCP_62:Holds only build inputs (zipped source); Cloud Audit Logs cover access, a second log bucket adds nothing.
+  #checkov:skip=CKV_GCP_62:Holds only zips of public source that the function service copies once per deploy; no access log is worth keeping.
   project                     = var.project_id
-  name                        = "${var.project_id}-${var.function_name}-source"
+  name                        = local.names.source_bucket
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
@@ -107,27 +159,63 @@ resource "google_storage_bucket" "source" {
     enabled = true
   }
 
+  # Objects are named by content hash: a change of source replaces the object (the old one
+  # becomes a noncurrent version), and noncurrent versions are deleted after a day. The function
+  # service copies the zip when it deploys, so no old zip is ever needed again.
   lifecycle_rule {
     condition {
-      num_newer_versions = 5
+      days_since_noncurrent_time = 1
     }
     action {
       type = "Delete"
     }
   }
+
+  depends_on = [google_project_service.apis["storage.googleapis.com"]]
 }
 
 data "archive_file" "source" {
   type        = "zip"
-  source_dir  = "${path.module}/.."
   output_path = "${path.module}/build/source.zip"
-  excludes    = local.source_excludes
+
+  dynamic "source" {
+    for_each = toset(local.source_files)
+
+    content {
+      filename = source.value
+      content  = file("${local.source_root}/${source.value}")
+    }
+  }
 }
 
 resource "google_storage_bucket_object" "source" {
-  name   = "source-${data.archive_file.source.output_md5}.zip"
+  name   = "source-${substr(local.source_hash, 0, 32)}.zip"
   bucket = google_storage_bucket.source.name
   source = data.archive_file.source.output_path
+
+  lifecycle {
+    # The name already changes with the content; a zip rebuilt with other timestamps is the
+    # same source and must not replace the object.
+    ignore_changes = [source, detect_md5hash]
+  }
+}
+
+# The build and runtime grants (iam.tf) take a while to propagate; a build started at once can
+# fail to read its source or push its image. The provider's own builder example waits too.
+resource "time_sleep" "iam_propagation" {
+  create_duration = var.iam_propagation_wait
+
+  triggers = {
+    grants = join(",", concat(
+      [for k, v in google_project_iam_member.build : v.id],
+      [
+        google_project_iam_member.build_reads_function_sources.id,
+        google_artifact_registry_repository_iam_member.build_pushes_images.id,
+        google_project_iam_member.runtime_reads_firestore.id,
+        google_secret_manager_secret_iam_member.runtime_reads_pepper.id,
+      ],
+    ))
+  }
 }
 
 resource "google_cloudfunctions2_function" "main" {
@@ -139,9 +227,10 @@ resource "google_cloudfunctions2_function" "main" {
   labels      = var.labels
 
   build_config {
-    runtime         = var.python_runtime
-    entry_point     = "models"
-    service_account = google_service_account.build.id
+    runtime           = local.service_settings.runtime
+    entry_point       = local.service_settings.entry_point
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.images.id
 
     source {
       storage_source {
@@ -172,9 +261,11 @@ resource "google_cloudfunctions2_function" "main" {
   }
 
   depends_on = [
-    google_project_service.apis,
-    google_secret_manager_secret_iam_member.runtime_reads_pepper,
-    google_project_iam_member.build,
-    google_storage_bucket_iam_member.build_reads_source,
+    google_project_service.apis["cloudfunctions.googleapis.com"],
+    google_project_service.apis["cloudbuild.googleapis.com"],
+    google_project_service.apis["run.googleapis.com"],
+    google_project_service.apis["artifactregistry.googleapis.com"],
+    google_firestore_database.main,
+    time_sleep.iam_propagation,
   ]
 }

@@ -3,8 +3,13 @@ output "url" {
   value       = google_cloudfunctions2_function.main.url
 }
 
+output "service_uri" {
+  description = "The Cloud Run URL of the function's service (https://<name>-<hash>-<region>.a.run.app), which the uptime check probes."
+  value       = google_cloudfunctions2_function.main.service_config[0].uri
+}
+
 output "function_name" {
-  description = "Name of the Cloud Functions (gen2) function."
+  description = "Name of the Cloud Functions (gen2) function and of its Cloud Run service."
   value       = google_cloudfunctions2_function.main.name
 }
 
@@ -19,16 +24,46 @@ output "build_service_account" {
 }
 
 output "pepper_secret" {
-  description = "Secret Manager secret holding the API-key pepper (operators need access to mint keys)."
+  description = "Secret Manager secret holding the API-key pepper."
   value       = google_secret_manager_secret.pepper.id
+}
+
+output "pepper_secret_version" {
+  description = "The pepper version the function is pinned to (projects/N/secrets/S/versions/V): set API_KEY_PEPPER_SECRET to it when minting keys."
+  value       = google_secret_manager_secret_version.pepper.name
 }
 
 output "firestore_database" {
   description = "Firestore database that holds the catalog and the API keys."
-  value       = google_firestore_database.main.name
+  value       = google_firestore_database.main[var.firestore_database_id].name
+}
+
+output "firestore_rules_release" {
+  description = "Name of the Firebase Rules release serving infra/firestore.rules (null when manage_firestore_rules is false)."
+  value       = var.manage_firestore_rules ? google_firebaserules_release.firestore[local.rules_release_name].name : null
 }
 
 output "source_bucket" {
-  description = "Bucket holding the zipped source of each deployed version."
+  description = "Bucket holding the zipped source (one object per source content hash)."
   value       = google_storage_bucket.source.name
+}
+
+output "image_repository" {
+  description = "Artifact Registry repository holding the function's images (with cleanup policies)."
+  value       = google_artifact_registry_repository.images.id
+}
+
+output "uploaded_files" {
+  description = "The files uploaded as the function's source (from .gcloudignore)."
+  value       = local.source_files
+}
+
+output "uptime_check_id" {
+  description = "Id of the uptime check of /models (null when off)."
+  value       = local.uptime_check ? google_monitoring_uptime_check_config.models[0].uptime_check_id : null
+}
+
+output "app_check_site_key" {
+  description = "reCAPTCHA Enterprise site key for the web app's initializeAppCheck (null when App Check is off)."
+  value       = local.app_check ? google_recaptcha_enterprise_key.web[0].name : null
 }

@@ -1,24 +1,56 @@
+# Every rule Google enforces at apply time that can be checked here is a validation, so a bad
+# value fails at `terraform plan` instead of half-way through the first apply. The rules and
+# their sources are listed in infra/README.md ("Apply-time rules"); tests/infra runs Terraform
+# on these blocks with good and bad values.
+
 variable "project_id" {
-  description = "Google Cloud project that hosts the function, Firestore and the pepper secret."
+  description = "Google Cloud project (Firebase project) that hosts the function, Firestore and the pepper secret."
   type        = string
+
+  validation {
+    # Project ids: 6-30 characters, lowercase letters, digits and hyphens, starting with a
+    # letter, not ending with a hyphen. Domain-scoped ids (example.com:p) are not supported.
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id: 6-30 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
 }
 
 variable "region" {
-  description = "Region of the function and its source bucket, e.g. us-central1."
+  description = "Region of the function, its Artifact Registry repository and its source bucket, e.g. us-central1."
   type        = string
   default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1 or europe-west1."
+  }
 }
 
 variable "firestore_location" {
-  description = "Firestore location (a region such as us-central1, or a multi-region: nam5, eur3). Cannot change after creation."
+  description = "Location of a Firestore database Terraform creates: a region (us-central1) or a multi-region (nam5, nam7, eur3). Ignored for an adopted database (a location cannot change)."
   type        = string
   default     = "nam5"
+
+  validation {
+    condition     = can(regex("^(nam5|nam7|eur3|[a-z]+-[a-z]+[0-9]+)$", var.firestore_location))
+    error_message = "firestore_location must be nam5, nam7, eur3 or a region such as us-central1."
+  }
 }
 
 variable "firestore_database_id" {
-  description = "Firestore database id. \"(default)\" unless the project already uses it for something else."
+  description = "Firestore database id: \"(default)\", or 4-63 lowercase letters, digits and hyphens for a named database."
   type        = string
   default     = "(default)"
+
+  validation {
+    condition     = var.firestore_database_id == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.firestore_database_id))
+    error_message = "firestore_database_id must be \"(default)\" or 4-63 characters: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen."
+  }
+}
+
+variable "adopt_existing_firestore_database" {
+  description = "true: the database already exists (the (default) database of most Firebase projects does) and is imported, then managed (PITR, delete protection); false: Terraform creates it. No default: a wrong guess fails either way (import of a missing database, or 409 on create)."
+  type        = bool
 }
 
 variable "function_name" {
@@ -27,8 +59,27 @@ variable "function_name" {
   default     = "models"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,48}[a-z0-9]$", var.function_name))
-    error_message = "function_name: lowercase letters, digits and hyphens, 2-50 characters, starting with a letter."
+    # Cloud Run service names: lowercase letters, digits and hyphens, starting with a letter,
+    # not ending with a hyphen, fewer than 50 characters (a revision name adds a suffix).
+    condition     = can(regex("^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$", var.function_name))
+    error_message = "function_name: 1-49 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of the service accounts (<prefix>-run, <prefix>-build), the pepper secret, the image repository and the source bucket. Empty: function_name, which must then be 2-24 characters."
+  type        = string
+  default     = ""
+
+  validation {
+    # Service account ids are 6-30 characters ([a-z][a-z0-9-]*[a-z0-9]): "<prefix>-build" needs
+    # a prefix of at most 24, "<prefix>-run" one of at least 2. The bucket
+    # "<project_id>-<prefix>-src" is then at most 30 + 1 + 24 + 4 = 59 <= 63 characters.
+    condition = can(regex(
+      "^[a-z]([a-z0-9-]{0,22}[a-z0-9])$",
+      var.name_prefix != "" ? var.name_prefix : var.function_name,
+    ))
+    error_message = "name_prefix (or function_name when name_prefix is empty) must be 2-24 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen: it prefixes 6-30 character service account ids."
   }
 }
 
@@ -49,8 +100,8 @@ variable "min_instances" {
   default     = 1
 
   validation {
-    condition     = var.min_instances >= 0
-    error_message = "min_instances must be >= 0."
+    condition     = var.min_instances >= 0 && var.min_instances <= var.max_instances && floor(var.min_instances) == var.min_instances
+    error_message = "min_instances must be a whole number between 0 and max_instances."
   }
 }
 
@@ -60,37 +111,53 @@ variable "max_instances" {
   default     = 20
 
   validation {
-    condition     = var.max_instances >= 1
-    error_message = "max_instances must be >= 1."
+    condition     = var.max_instances >= 1 && var.max_instances <= 1000 && floor(var.max_instances) == var.max_instances
+    error_message = "max_instances must be a whole number between 1 and 1000."
   }
 }
 
 variable "concurrency" {
-  description = "Requests one instance takes at once. Requests take well under a millisecond of CPU, so gunicorn's queue absorbs more than its threads."
+  description = "Requests one instance takes at once (Cloud Run allows 1-1000). Requests take well under a millisecond of CPU, so gunicorn's queue absorbs more than its threads."
   type        = number
   default     = 80
 
   validation {
-    condition     = var.concurrency >= 1 && var.concurrency <= 1000
-    error_message = "concurrency must be between 1 and 1000."
+    condition     = var.concurrency >= 1 && var.concurrency <= 1000 && floor(var.concurrency) == var.concurrency
+    error_message = "concurrency must be a whole number between 1 and 1000."
   }
 }
 
 variable "cpu" {
-  description = "vCPUs per instance. One gunicorn worker runs per vCPU (see README, Performance)."
+  description = "vCPUs per instance: 1, 2, 4, 6 or 8. One gunicorn worker runs per vCPU (see README, Performance). Concurrency above 1 needs at least 1 vCPU."
   type        = string
   default     = "1"
 
   validation {
-    condition     = contains(["1", "2", "4"], var.cpu)
-    error_message = "cpu must be \"1\", \"2\" or \"4\"."
+    condition     = contains(["1", "2", "4", "6", "8"], var.cpu)
+    error_message = "cpu must be \"1\", \"2\", \"4\", \"6\" or \"8\"."
   }
 }
 
 variable "memory" {
-  description = "Memory per instance, e.g. 512Mi. Each worker uses about 100 MiB."
+  description = "Memory per instance in Mi or Gi, e.g. 512Mi or 2Gi. Cloud Run: 1 vCPU takes 128Mi-4Gi, 2 vCPU 128Mi-8Gi, 4 vCPU 2Gi-16Gi, 6 vCPU 4Gi-24Gi, 8 vCPU 4Gi-32Gi. Each worker uses about 100 MiB."
   type        = string
   default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[1-9][0-9]*(Mi|Gi)$", var.memory))
+    error_message = "memory must be a whole number of Mi or Gi, e.g. 512Mi or 2Gi."
+  }
+
+  validation {
+    # https://cloud.google.com/run/docs/configuring/services/memory-limits (memory per vCPU).
+    # A malformed value is reported by the rule above (try: HCL's || does not short-circuit).
+    condition = try(
+      tonumber(regex("^[0-9]+", var.memory)) * (endswith(var.memory, "Gi") ? 1024 : 1) >= lookup({ "1" = 128, "2" = 128, "4" = 2048, "6" = 4096, "8" = 4096 }, var.cpu, 128) &&
+      tonumber(regex("^[0-9]+", var.memory)) * (endswith(var.memory, "Gi") ? 1024 : 1) <= lookup({ "1" = 4096, "2" = 8192, "4" = 16384, "6" = 24576, "8" = 32768 }, var.cpu, 4096),
+      true,
+    )
+    error_message = "memory does not fit cpu: 1 vCPU takes 128Mi-4Gi, 2 vCPU 128Mi-8Gi, 4 vCPU 2Gi-16Gi, 6 vCPU 4Gi-24Gi, 8 vCPU 4Gi-32Gi."
+  }
 }
 
 variable "threads_per_worker" {
@@ -99,15 +166,20 @@ variable "threads_per_worker" {
   default     = 4
 
   validation {
-    condition     = var.threads_per_worker >= 1 && var.threads_per_worker <= 64
-    error_message = "threads_per_worker must be between 1 and 64."
+    condition     = var.threads_per_worker >= 1 && var.threads_per_worker <= 64 && floor(var.threads_per_worker) == var.threads_per_worker
+    error_message = "threads_per_worker must be a whole number between 1 and 64."
   }
 }
 
 variable "timeout_seconds" {
-  description = "Request timeout. The handler itself never waits more than backend_timeout_seconds per backend call."
+  description = "Request timeout (HTTP functions allow 1-3600 s). The handler itself never waits more than backend_timeout_seconds per backend call."
   type        = number
   default     = 10
+
+  validation {
+    condition     = var.timeout_seconds >= 1 && var.timeout_seconds <= 3600 && floor(var.timeout_seconds) == var.timeout_seconds
+    error_message = "timeout_seconds must be a whole number between 1 and 3600."
+  }
 }
 
 variable "ingress" {
@@ -131,18 +203,34 @@ variable "cors_allowed_origins" {
   description = "Origins of the web app that get CORS grants, e.g. [\"https://app.example.com\"]."
   type        = list(string)
   default     = []
+
+  validation {
+    # The same rule models_api/config.py applies at start-up (an instance would refuse to start).
+    condition     = alltrue([for o in var.cors_allowed_origins : can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", o))])
+    error_message = "cors_allowed_origins: each entry must be an origin such as https://app.example.com (no path, no trailing slash)."
+  }
 }
 
 variable "firebase_project_id" {
   description = "Project whose Firebase ID tokens and App Check tokens are accepted. Empty: project_id."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.firebase_project_id == "" || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.firebase_project_id))
+    error_message = "firebase_project_id must be empty or a project id."
+  }
 }
 
 variable "catalog_cache_ttl_seconds" {
-  description = "Seconds an instance serves its cached catalog before reading Firestore again."
+  description = "Seconds an instance serves its cached catalog before reading Firestore again (1-3600)."
   type        = number
   default     = 60
+
+  validation {
+    condition     = var.catalog_cache_ttl_seconds >= 1 && var.catalog_cache_ttl_seconds <= 3600
+    error_message = "catalog_cache_ttl_seconds must be between 1 and 3600."
+  }
 }
 
 variable "api_key_cache_ttl_seconds" {
@@ -157,25 +245,252 @@ variable "api_key_cache_ttl_seconds" {
 }
 
 variable "backend_timeout_seconds" {
-  description = "Longest wait on Firestore, Secret Manager or Google's key endpoints in one call."
+  description = "Longest wait on Firestore, Secret Manager or Google's key endpoints in one call (0.1-30, below timeout_seconds)."
   type        = number
   default     = 3
+
+  validation {
+    condition     = var.backend_timeout_seconds >= 0.1 && var.backend_timeout_seconds <= 30 && var.backend_timeout_seconds < var.timeout_seconds
+    error_message = "backend_timeout_seconds must be between 0.1 and 30 and below timeout_seconds."
+  }
 }
 
 variable "pepper_version" {
-  description = "Bump to generate and store a new API-key pepper. Changing it invalidates every existing API key."
+  description = "Bump to generate and store a new API-key pepper (a new, pinned secret version). Changing it invalidates every existing API key."
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.pepper_version >= 1 && floor(var.pepper_version) == var.pepper_version
+    error_message = "pepper_version must be a whole number >= 1."
+  }
 }
 
 variable "deletion_protection" {
-  description = "Protect the Firestore database from deletion (recommended)."
+  description = "Protect the Firestore database (delete protection; abandoned, not deleted, on destroy) and the pepper secret (Terraform deletion protection). Recommended."
   type        = bool
   default     = true
+}
+
+variable "image_keep_count" {
+  description = "Artifact Registry cleanup: the most recent image versions kept per package, whatever their age."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.image_keep_count >= 1 && var.image_keep_count <= 100 && floor(var.image_keep_count) == var.image_keep_count
+    error_message = "image_keep_count must be a whole number between 1 and 100."
+  }
+}
+
+variable "image_max_age_days" {
+  description = "Artifact Registry cleanup: image versions older than this are deleted unless they are among the image_keep_count most recent."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.image_max_age_days >= 1 && floor(var.image_max_age_days) == var.image_max_age_days
+    error_message = "image_max_age_days must be a whole number >= 1."
+  }
+}
+
+variable "iam_propagation_wait" {
+  description = "How long to wait after the build and runtime grants before the function is built: IAM changes take up to minutes to propagate (the provider's own builder example waits 60s)."
+  type        = string
+  default     = "90s"
+
+  validation {
+    condition     = can(regex("^[0-9]+(s|m)$", var.iam_propagation_wait))
+    error_message = "iam_propagation_wait must be a duration such as 90s or 2m."
+  }
+}
+
+variable "deployer_members" {
+  description = "Principals that deploy with Terraform or gcloud (e.g. \"serviceAccount:ci@p.iam.gserviceaccount.com\"): granted roles/iam.serviceAccountUser on the runtime and build accounts. The principal running the first apply needs it already (see README)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.deployer_members : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):.+", m))])
+    error_message = "deployer_members: each entry must be an IAM member such as user:a@example.com or serviceAccount:x@p.iam.gserviceaccount.com."
+  }
+}
+
+variable "catalog_editors" {
+  description = "Principals that seed the catalog (python -m catalog_seed): granted roles/datastore.user on this Firestore database only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.catalog_editors : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):.+", m))])
+    error_message = "catalog_editors: each entry must be an IAM member such as group:catalog@example.com."
+  }
+}
+
+variable "key_admins" {
+  description = "Principals that mint, list and revoke API keys (python -m models_api.keys): roles/datastore.user on this database and roles/secretmanager.secretAccessor on the pepper secret."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.key_admins : can(regex("^(user|group|serviceAccount|domain|principal|principalSet):.+", m))])
+    error_message = "key_admins: each entry must be an IAM member such as group:key-admins@example.com."
+  }
+}
+
+variable "manage_firestore_rules" {
+  description = "Deploy infra/firestore.rules (deny all client SDK access) to the database. Turn off only if another deployment owns this database's rules, and merge the api_keys and catalog denials into them."
+  type        = bool
+  default     = true
+}
+
+variable "adopt_existing_firestore_rules_release" {
+  description = "true: the database already has a rules release (a database made in the Firebase console does) and it is imported, then pointed at firestore.rules. null: same as adopt_existing_firestore_database."
+  type        = bool
+  default     = null
+}
+
+variable "enable_uptime_check" {
+  description = "Create an uptime check of <url>/models (expects the handler's 401 for a request without credentials) and its alert."
+  type        = bool
+  default     = true
+}
+
+variable "enable_alerts" {
+  description = "Create the alert policies (5xx ratio, p99 latency, 503 rate; stale catalog and auth-failure spike also need enable_log_metrics)."
+  type        = bool
+  default     = true
+}
+
+variable "enable_log_metrics" {
+  description = "Create log-based metrics from the service's JSON logs (auth failures by reason, stale catalog served, backend 503s, requests by auth kind, pepper reads)."
+  type        = bool
+  default     = true
+}
+
+variable "enable_dashboard" {
+  description = "Create a Cloud Monitoring dashboard for the function."
+  type        = bool
+  default     = true
+}
+
+variable "enable_pepper_audit_logs" {
+  description = "Turn on Data Access audit logs (DATA_READ) for Secret Manager so every read of the pepper is logged. Audit configs are per service and project: this covers every secret in the project."
+  type        = bool
+  default     = true
+}
+
+variable "notification_channels" {
+  description = "Existing Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) the alerts notify."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[0-9]+$", c))])
+    error_message = "notification_channels: each entry must look like projects/P/notificationChannels/123."
+  }
+}
+
+variable "alert_email" {
+  description = "If set, an email notification channel is created for this address and added to every alert."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alert_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alert_email))
+    error_message = "alert_email must be empty or an email address."
+  }
+}
+
+variable "alert_5xx_ratio" {
+  description = "Alert when more than this fraction of requests get a 5xx over 5 minutes."
+  type        = number
+  default     = 0.02
+
+  validation {
+    condition     = var.alert_5xx_ratio > 0 && var.alert_5xx_ratio < 1
+    error_message = "alert_5xx_ratio must be between 0 and 1."
+  }
+}
+
+variable "alert_p99_latency_ms" {
+  description = "Alert when the p99 request latency stays above this many milliseconds for 5 minutes."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.alert_p99_latency_ms > 0
+    error_message = "alert_p99_latency_ms must be positive."
+  }
+}
+
+variable "alert_503_per_second" {
+  description = "Alert when 503 responses exceed this rate (per second, over 5 minutes)."
+  type        = number
+  default     = 0.1
+
+  validation {
+    condition     = var.alert_503_per_second > 0
+    error_message = "alert_503_per_second must be positive."
+  }
+}
+
+variable "alert_auth_failures_per_second" {
+  description = "Alert when failed authentications (401, uptime checks excluded) exceed this rate (per second, over 5 minutes)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.alert_auth_failures_per_second > 0
+    error_message = "alert_auth_failures_per_second must be positive."
+  }
+}
+
+variable "app_check_web_app_id" {
+  description = "Firebase web app id (1:123:web:abc) to register with App Check (reCAPTCHA Enterprise). Empty: App Check is not provisioned."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.app_check_web_app_id == "" || can(regex("^1:[0-9]+:web:[0-9a-f]+$", var.app_check_web_app_id))
+    error_message = "app_check_web_app_id must be empty or a Firebase web app id such as 1:123456789:web:abc123."
+  }
+}
+
+variable "app_check_domains" {
+  description = "Domains the web app is served from (reCAPTCHA Enterprise key allow-list), e.g. [\"app.example.com\"]. Required when app_check_web_app_id is set."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = var.app_check_web_app_id == "" || length(var.app_check_domains) > 0
+    error_message = "app_check_domains must list the web app's domains when app_check_web_app_id is set."
+  }
+
+  validation {
+    condition     = alltrue([for d in var.app_check_domains : can(regex("^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$", d))])
+    error_message = "app_check_domains: bare domain names such as app.example.com (no scheme, no path)."
+  }
+}
+
+variable "app_check_token_ttl" {
+  description = "Lifetime of App Check tokens minted for the web app (30m to 7d, as seconds: \"3600s\")."
+  type        = string
+  default     = "3600s"
+
+  validation {
+    condition     = try(tonumber(regex("^([0-9]+)s$", var.app_check_token_ttl)[0]) >= 1800 && tonumber(regex("^([0-9]+)s$", var.app_check_token_ttl)[0]) <= 604800, false)
+    error_message = "app_check_token_ttl must be between 1800s and 604800s (30 minutes to 7 days)."
+  }
 }
 
 variable "labels" {
   description = "Labels put on every resource that takes them."
   type        = map(string)
   default     = { service = "models-api" }
+
+  validation {
+    condition     = alltrue([for k, v in var.labels : can(regex("^[a-z][a-z0-9_-]{0,62}$", k)) && can(regex("^[a-z0-9_-]{0,63}$", v))]) && length(var.labels) <= 64
+    error_message = "labels: keys 1-63 characters starting with a lowercase letter, values 0-63 characters; lowercase letters, digits, _ and - only."
+  }
 }

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
 TOOL_ENV = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1"}
 
 
+@functools.cache
 def _load(name: str) -> dict[str, Any]:
     options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
     with (INFRA / name).open(encoding="utf-8") as handle:
@@ -31,6 +33,7 @@ def _load(name: str) -> dict[str, Any]:
     return document
 
 
+@functools.cache
 def _all() -> dict[str, Any]:
     merged: dict[str, list[Any]] = {}
     for path in sorted(INFRA.glob("*.tf")):
@@ -40,6 +43,7 @@ def _all() -> dict[str, Any]:
     return merged
 
 
+@functools.cache
 def _resources() -> list[tuple[str, str, dict[str, Any]]]:
     found = []
     for block in _all().get("resource", []):
@@ -188,9 +192,229 @@ def test_the_runtime_account_reads_firestore_and_one_secret_and_nothing_else() -
     }
     bodies = {(kind, name): body for kind, name, body in _resources()}
     firestore = bodies[("google_project_iam_member", "runtime_reads_firestore")]
-    assert "databases/${var.firestore_database_id}" in firestore["condition"][0]["expression"]
+    assert firestore["condition"][0]["expression"] == "${local.database_condition}"
+    condition = _iam_locals()["database_condition"]
+    assert "databases/${var.firestore_database_id}" in condition
     pepper = bodies[("google_secret_manager_secret_iam_member", "runtime_reads_pepper")]
     assert pepper["secret_id"] == "${google_secret_manager_secret.pepper.secret_id}"
+
+
+def _iam_locals() -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for block in _load("iam.tf")["locals"]:
+        merged.update(block)
+    return merged
+
+
+# Roles that have no narrower scope than the project for what the service needs.
+PROJECT_ONLY_ROLES = {"roles/logging.logWriter"}
+PROJECT_KINDS = {
+    "google_project_iam_member",
+    "google_project_iam_binding",
+    "google_project_iam_policy",
+}
+
+
+def test_no_project_wide_grant_where_a_resource_scoped_one_exists() -> None:
+    resource_scoped = {role for kind, _, role, _ in _iam_bindings() if kind not in PROJECT_KINDS}
+    bodies = {(kind, name): body for kind, name, body in _resources()}
+
+    for kind, name, role, _ in _iam_bindings():
+        if kind not in PROJECT_KINDS:
+            continue
+        assert role not in resource_scoped, (name, role)
+        conditioned = bool(bodies[(kind, name)].get("condition"))
+        assert conditioned or role in PROJECT_ONLY_ROLES, f"{name}: project-wide {role}"
+
+
+def test_the_build_account_gets_logs_source_read_and_image_push_only() -> None:
+    build = "serviceAccount:${google_service_account.build.email}"
+    grants = {(kind, name, role) for kind, name, role, member in _iam_bindings() if member == build}
+    bodies = {(kind, name): body for kind, name, body in _resources()}
+
+    assert grants == {
+        ("google_project_iam_member", "build", "roles/logging.logWriter"),
+        ("google_project_iam_member", "build_reads_function_sources", "roles/storage.objectViewer"),
+        (
+            "google_artifact_registry_repository_iam_member",
+            "build_pushes_images",
+            "roles/artifactregistry.writer",
+        ),
+    }
+    expression = bodies[("google_project_iam_member", "build_reads_function_sources")][
+        "condition"
+    ][0]["expression"]
+    assert "${local.sources_bucket_resource}" in expression
+    bucket = _iam_locals()["sources_bucket_resource"]
+    assert bucket.startswith("projects/_/buckets/${local.names.gcf_sources_bucket_prefix}")
+    assert bucket.endswith("${data.google_project.this.number}-${var.region}")
+    assert _locals()["names"]["gcf_sources_bucket_prefix"] == "gcf-v2-sources-"
+    repo = bodies[("google_artifact_registry_repository_iam_member", "build_pushes_images")]
+    assert repo["repository"] == "${google_artifact_registry_repository.images.name}"
+    function = bodies[("google_cloudfunctions2_function", "main")]["build_config"][0]
+    assert function["docker_repository"] == "${google_artifact_registry_repository.images.id}"
+    assert function["service_account"] == "${google_service_account.build.id}"
+
+
+def test_the_image_repository_cleans_up_after_itself() -> None:
+    repo = {(k, n): b for k, n, b in _resources()}[
+        ("google_artifact_registry_repository", "images")
+    ]
+
+    assert repo["cleanup_policy_dry_run"] is False
+    actions = {policy["action"] for policy in repo["cleanup_policies"]}
+    assert actions == {"KEEP", "DELETE"}
+
+
+def test_deployers_and_operators_are_optional_named_bindings() -> None:
+    bodies = {(kind, name): body for kind, name, body in _resources()}
+    acts_as = bodies[("google_service_account_iam_member", "deployer_acts_as")]
+    writers = bodies[("google_project_iam_member", "operators_write_firestore")]
+    minters = bodies[("google_secret_manager_secret_iam_member", "key_admins_read_pepper")]
+
+    assert acts_as["role"] == "roles/iam.serviceAccountUser"
+    assert "var.deployer_members" in acts_as["for_each"]
+    assert "runtime" in acts_as["for_each"] and "build" in acts_as["for_each"]
+    assert writers["role"] == "roles/datastore.user"
+    assert writers["condition"][0]["expression"] == "${local.database_condition}"
+    assert "var.catalog_editors" in writers["for_each"] and "var.key_admins" in writers["for_each"]
+    assert minters["for_each"] == "${toset(var.key_admins)}"
+    variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
+    for name in ("deployer_members", "catalog_editors", "key_admins"):
+        assert variables[name]["default"] == [], name
+
+
+# The API each resource type needs enabled first (reached through depends_on, directly or via a
+# resource it references).
+API_OF = {
+    "google_service_account": "iam.googleapis.com",
+    "google_secret_manager_secret": "secretmanager.googleapis.com",
+    "google_secret_manager_secret_version": "secretmanager.googleapis.com",
+    "google_secret_manager_secret_iam_member": "secretmanager.googleapis.com",
+    "google_firestore_database": "firestore.googleapis.com",
+    "google_firebaserules_ruleset": "firebaserules.googleapis.com",
+    "google_firebaserules_release": "firebaserules.googleapis.com",
+    "google_storage_bucket": "storage.googleapis.com",
+    "google_storage_bucket_object": "storage.googleapis.com",
+    "google_artifact_registry_repository": "artifactregistry.googleapis.com",
+    "google_artifact_registry_repository_iam_member": "artifactregistry.googleapis.com",
+    "google_project_iam_member": "cloudresourcemanager.googleapis.com",
+    "google_project_iam_audit_config": "cloudresourcemanager.googleapis.com",
+    "google_service_account_iam_member": "iam.googleapis.com",
+    "google_cloud_run_v2_service_iam_member": "run.googleapis.com",
+    "google_logging_metric": "logging.googleapis.com",
+    "google_monitoring_uptime_check_config": "monitoring.googleapis.com",
+    "google_monitoring_alert_policy": "monitoring.googleapis.com",
+    "google_monitoring_notification_channel": "monitoring.googleapis.com",
+    "google_monitoring_dashboard": "monitoring.googleapis.com",
+    "google_recaptcha_enterprise_key": "recaptchaenterprise.googleapis.com",
+    "google_firebase_app_check_recaptcha_enterprise_config": "firebaseappcheck.googleapis.com",
+}
+FUNCTION_APIS = {
+    "cloudfunctions.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "run.googleapis.com",
+    "artifactregistry.googleapis.com",
+}
+
+
+def _reaches(kind: str, name: str, api: str, seen: set[tuple[str, str]]) -> bool:
+    bodies = {(k, n): b for k, n, b in _resources()}
+    if (kind, name) in seen:
+        return False
+    seen.add((kind, name))
+    body = bodies[(kind, name)]
+    text = repr(body)
+    if f'google_project_service.apis["{api}"]' in text or (
+        f"google_project_service.apis[\\'{api}\\']" in text
+    ):
+        return True
+    for other_kind, other_name in bodies:
+        if f"{other_kind}.{other_name}" in text and (other_kind, other_name) != (kind, name):
+            if _reaches(other_kind, other_name, api, seen):
+                return True
+    return False
+
+
+def test_every_resource_waits_for_the_api_it_needs() -> None:
+    for kind, name, _ in _resources():
+        if not kind.startswith("google_") or kind == "google_project_service":
+            continue
+        assert kind in API_OF or kind == "google_cloudfunctions2_function", kind
+        needed = FUNCTION_APIS if kind == "google_cloudfunctions2_function" else {API_OF[kind]}
+        for api in needed:
+            assert _reaches(kind, name, api, set()), f"{kind}.{name} does not wait for {api}"
+        assert api in _locals()["apis"] + _locals()["app_check_apis"], api
+
+
+def test_the_build_waits_for_every_grant_to_propagate() -> None:
+    bodies = {(kind, name): body for kind, name, body in _resources()}
+    sleep = bodies[("time_sleep", "iam_propagation")]
+    function = bodies[("google_cloudfunctions2_function", "main")]
+    runtime_or_build = {
+        name
+        for kind, name, _, member in _iam_bindings()
+        if member.startswith("serviceAccount:${google_service_account.")
+    }
+
+    assert "${time_sleep.iam_propagation}" in function["depends_on"]
+    assert sleep["create_duration"] == "${var.iam_propagation_wait}"
+    for name in runtime_or_build:
+        assert f".{name}" in sleep["triggers"]["grants"], name
+
+
+def test_an_existing_database_and_rules_release_are_imported_not_recreated() -> None:
+    imports = _all()["import"]
+    targets = {block["to"]: block for block in imports}
+
+    database = targets["${google_firestore_database.main[each.key]}"]
+    assert "var.adopt_existing_firestore_database" in database["for_each"]
+    assert database["id"] == "projects/${var.project_id}/databases/${each.key}"
+    release = targets["${google_firebaserules_release.firestore[each.key]}"]
+    assert "local.adopt_rules_release" in release["for_each"]
+    variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
+    assert "default" not in variables["adopt_existing_firestore_database"]
+
+
+@pytest.mark.parametrize(
+    ("switch", "kinds"),
+    [
+        ("enable_uptime_check", ["google_monitoring_uptime_check_config"]),
+        ("enable_alerts", ["google_monitoring_alert_policy"]),
+        ("enable_log_metrics", ["google_logging_metric"]),
+        ("enable_dashboard", ["google_monitoring_dashboard"]),
+        ("enable_pepper_audit_logs", ["google_project_iam_audit_config"]),
+        ("app_check_web_app_id", ["google_recaptcha_enterprise_key",
+                                  "google_firebase_app_check_recaptcha_enterprise_config"]),
+    ],
+)
+def test_each_operational_part_is_switched_by_one_variable(switch: str, kinds: list[str]) -> None:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in INFRA.glob("*.tf"))
+    aliases = {
+        "local.uptime_check": "var.enable_uptime_check",
+        "local.alerts_on_logs": "var.enable_alerts",
+        "local.app_check": "var.app_check_web_app_id",
+    }
+    found = [(k, n, b) for k, n, b in _resources() if k in kinds]
+
+    assert found, kinds
+    for kind, name, body in found:
+        gate = body.get("count") or body.get("for_each") or ""
+        for alias, variable in aliases.items():
+            if alias in gate and f"{alias} " in text:
+                gate += variable
+        assert f"var.{switch}" in gate, (kind, name, gate)
+    variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
+    assert "default" in variables[switch]
+
+
+def test_the_readme_lists_every_input_and_output() -> None:
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    variables = {n for block in _load("variables.tf")["variable"] for n in block}
+    outputs = {n for block in _load("outputs.tf")["output"] for n in block}
+
+    for name in sorted(variables | outputs):
+        assert f"| `{name}` |" in readme, name
 
 
 def test_secret_access_is_never_granted_project_wide() -> None:
@@ -205,7 +429,8 @@ def test_the_function_runs_as_the_dedicated_account_with_the_pepper_as_a_secret(
     service = function["service_config"][0]
 
     assert service["service_account_email"] == "${google_service_account.runtime.email}"
-    assert function["build_config"][0]["entry_point"] == "models"
+    assert function["build_config"][0]["entry_point"] == "${local.service_settings.entry_point}"
+    assert _locals()["service_settings"]["entry_point"] == "models"
     secret_env = service["secret_environment_variables"]
     assert [entry["key"] for entry in secret_env] == ["API_KEY_PEPPER"]
     assert "API_KEY_PEPPER" not in _locals()["environment"]
@@ -242,7 +467,11 @@ def test_every_variable_has_a_description_and_a_type() -> None:
             assert body.get("type"), name
 
 
-@pytest.mark.parametrize("name", ["ingress", "python_runtime", "cpu", "function_name"])
+@pytest.mark.parametrize(
+    "name",
+    ["ingress", "python_runtime", "cpu", "memory", "function_name", "name_prefix", "project_id",
+     "region", "firestore_database_id", "firestore_location", "concurrency", "timeout_seconds"],
+)
 def test_enum_like_variables_are_validated(name: str) -> None:
     variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
 
@@ -261,11 +490,18 @@ def test_module_layout_and_example_tfvars() -> None:
     for name in (
         "versions.tf",
         "variables.tf",
+        "settings.tf",
+        "source_files.tf",
         "main.tf",
         "iam.tf",
+        "firestore.tf",
+        "firestore.rules",
+        "monitoring.tf",
+        "app_check.tf",
         "outputs.tf",
         "terraform.tfvars.example",
         "README.md",
+        "gcloud/deploy.sh",
     ):
         assert (INFRA / name).exists(), name
     example = (INFRA / "terraform.tfvars.example").read_text(encoding="utf-8")
