@@ -328,7 +328,7 @@ variable "catalog_editors" {
 }
 
 variable "key_admins" {
-  description = "Principals that mint, list and revoke API keys (python -m models_api.keys): roles/datastore.user on this database and roles/secretmanager.secretAccessor on the pepper secret."
+  description = "Principals that mint, list and revoke API keys (python -m key_admin): roles/datastore.user on this database and roles/secretmanager.secretAccessor on the pepper secret."
   type        = list(string)
   default     = []
 
