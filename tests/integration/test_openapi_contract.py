@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
-from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,10 +14,12 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
+from catalog_seed.pricing import PricingPolicy
+from local_harness.processes import ROOT
 from models_api.catalog import Model
 from tests.conftest import Project, make_client, mint_key
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+SPEC_PATH = ROOT / "openapi.yaml"
 ORIGIN = "https://app.example.com"
 # Described by `content` (Content-Type, Content-Length) or by the content-negotiation part of
 # the spec (Vary, Content-Encoding), not as response headers of each operation.
@@ -109,15 +111,17 @@ def test_every_operation_has_an_id_a_tag_and_every_field_a_description(
         assert parameter["description"]
 
 
-def test_the_spec_says_what_a_credit_is_worth_and_how_prices_are_rounded(
+def test_the_spec_states_the_credit_value_and_rounding_the_seed_applies(
     spec: dict[str, Any],
 ) -> None:
-    pricing = (Path(__file__).resolve().parents[2] / "catalog_seed" / "pricing.toml").read_text()
+    policy = PricingPolicy.load(ROOT / "catalog_seed" / "pricing.toml")
     description = " ".join(spec["info"]["description"].split())
 
-    assert 'usd_per_credit = "0.01"' in pricing and "1 credit = US$0.01" in description
-    assert "decimal_places = 6" in pricing and "rounded UP" in description
-    assert "to 6 decimal places" in description
+    assert f"1 credit = US${policy.usd_per_credit}" in description
+    assert f"x {policy.margin} (margin) / {policy.usd_per_credit}`, rounded UP" in description
+    assert f"to {policy.decimal_places} decimal places" in description
+    assert policy.credits_per_1k_tokens(Decimal("1.75")) == 0.245
+    assert "US$1.75 per 1M input tokens -> 0.245 credits per 1k" in description
 
 
 def test_every_answer_conforms_to_the_spec(
