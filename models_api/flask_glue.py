@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.datastructures import Headers as WerkzeugHeaders
 from werkzeug.exceptions import HTTPException
 
@@ -14,7 +14,7 @@ from models_api.http_semantics import (
     error_reply,
     finish_headers,
 )
-from models_api.request_context import new_request_id
+from models_api.request_context import request_id_for
 
 
 def to_response(
@@ -48,13 +48,15 @@ class PreparedResponse(Response):
 
 
 _NO_CONTENT_LENGTH = frozenset({204, 304})
+_NO_CORS_ORIGINS: frozenset[str] = frozenset()
 
 
 def adapt_framework_app(app: Flask) -> None:
     """Make what functions-framework answers by itself follow our contract.
 
     No 308 redirects for `//models`-like paths (they reach the handler, which answers 404),
-    and the framework's own errors (its /robots.txt and /favicon.ico 404s) use our envelope.
+    and the framework's own errors (its /robots.txt and /favicon.ico 404s, paths its router
+    refuses) use our envelope and the headers every answer carries (X-Request-Id, nosniff).
     """
     app.url_map.merge_slashes = False
 
@@ -63,7 +65,9 @@ def adapt_framework_app(app: Flask) -> None:
         api_error = ApiError(error.description if status < 500 else None)
         api_error.status = status
         api_error.code = {404: "not_found", 405: "method_not_allowed"}.get(status, "internal")
-        reply = error_reply(api_error, new_request_id())
-        return PreparedResponse(reply)
+        request_id = request_id_for(request.environ)
+        # No CORS grant: these paths are not the API, so no origin needs to read them.
+        reply = error_reply(api_error, request_id)
+        return to_response(reply, request.environ, request_id, _NO_CORS_ORIGINS)
 
     app.register_error_handler(HTTPException, framework_error)

@@ -241,9 +241,9 @@ def test_the_build_account_gets_logs_source_read_and_image_push_only() -> None:
             "roles/artifactregistry.writer",
         ),
     }
-    expression = bodies[("google_project_iam_member", "build_reads_function_sources")][
-        "condition"
-    ][0]["expression"]
+    expression = bodies[("google_project_iam_member", "build_reads_function_sources")]["condition"][
+        0
+    ]["expression"]
     assert "${local.sources_bucket_resource}" in expression
     bucket = _iam_locals()["sources_bucket_resource"]
     assert bucket.startswith("projects/_/buckets/${local.names.gcf_sources_bucket_prefix}")
@@ -384,8 +384,13 @@ def test_an_existing_database_and_rules_release_are_imported_not_recreated() -> 
         ("enable_log_metrics", ["google_logging_metric"]),
         ("enable_dashboard", ["google_monitoring_dashboard"]),
         ("enable_pepper_audit_logs", ["google_project_iam_audit_config"]),
-        ("app_check_web_app_id", ["google_recaptcha_enterprise_key",
-                                  "google_firebase_app_check_recaptcha_enterprise_config"]),
+        (
+            "app_check_web_app_id",
+            [
+                "google_recaptcha_enterprise_key",
+                "google_firebase_app_check_recaptcha_enterprise_config",
+            ],
+        ),
     ],
 )
 def test_each_operational_part_is_switched_by_one_variable(switch: str, kinds: list[str]) -> None:
@@ -469,8 +474,20 @@ def test_every_variable_has_a_description_and_a_type() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["ingress", "python_runtime", "cpu", "memory", "function_name", "name_prefix", "project_id",
-     "region", "firestore_database_id", "firestore_location", "concurrency", "timeout_seconds"],
+    [
+        "ingress",
+        "python_runtime",
+        "cpu",
+        "memory",
+        "function_name",
+        "name_prefix",
+        "project_id",
+        "region",
+        "firestore_database_id",
+        "firestore_location",
+        "concurrency",
+        "timeout_seconds",
+    ],
 )
 def test_enum_like_variables_are_validated(name: str) -> None:
     variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
