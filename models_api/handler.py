@@ -31,7 +31,7 @@ from models_api.errors import (
 from models_api.flask_glue import to_response
 from models_api.principal import Principal
 from models_api.request_context import client_address, request_id_for
-from models_api.structured_log import RequestLogger
+from models_api.structured_log import RequestLogger, request_scope
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
@@ -121,7 +121,8 @@ class ModelsHandler:
         outcome = _Outcome()
         reply = http.Reply(500)
         try:
-            reply = self._reply(request, request_id, outcome)
+            with request_scope(request_id):  # warnings and errors below carry the request id
+                reply = self._reply(request, request_id, outcome)
             return to_response(reply, environ, request_id, self._allowed_origins)
         finally:  # one line per request, whatever happened
             self._request_logger.log(
@@ -150,7 +151,7 @@ class ModelsHandler:
             logger.error("misconfigured dependency: %s", error)
             return http.error_reply(InternalError(), request_id)
         except Exception:
-            logger.exception("unhandled error (request_id=%s)", request_id)
+            logger.exception("unhandled error")
             return http.error_reply(InternalError(), request_id)
 
     def _dispatch(self, request: Request, outcome: _Outcome) -> http.Reply:
