@@ -17,6 +17,7 @@ from models_api import http_semantics as http
 from models_api.auth_throttle import AuthFailureThrottle
 from models_api.authentication import Authenticator
 from models_api.catalog import PROVIDERS, CatalogCache, ModelFilter
+from models_api.content_coding import IDENTITY, negotiate
 from models_api.errors import (
     ApiError,
     BackendUnavailable,
@@ -179,11 +180,15 @@ class ModelsHandler:
             if found is None:
                 raise NotFound(f"No model with id '{route.model_id}' in the catalog.")
             representation = found
-        headers = [("ETag", representation.etag), ("Cache-Control", http.SUCCESS_CACHE_CONTROL)]
-        if http.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), representation.etag):
-            return http.Reply(304, b"", headers)
+        coding = negotiate(environ.get("HTTP_ACCEPT_ENCODING"), representation.codings)
+        variant = representation.variants[coding]
+        headers = [("ETag", variant.etag), ("Cache-Control", http.SUCCESS_CACHE_CONTROL)]
+        if http.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), variant.etag):
+            return http.Reply(304, b"", headers, http.SUCCESS_VARY)
         headers.append(("Content-Type", http.JSON_CONTENT_TYPE))
-        return http.Reply(200, representation.body, headers)
+        if coding != IDENTITY:
+            headers.append(("Content-Encoding", coding))
+        return http.Reply(200, variant.body, headers, http.SUCCESS_VARY)
 
 
 class _Outcome:
