@@ -73,7 +73,14 @@ def seed_generated_catalog(project: str, env: dict[str, str], count: int) -> str
         for number in range(count):
             template: dict[str, Any] = templates[number % len(templates)]
             model_id = f"{template['id']}-gen{number}"
-            document = {**template, "id": model_id, "name": f"{template['name']} ({number})"}
+            document = {
+                **template,
+                "id": model_id,
+                "name": f"{template['name']} ({number})",
+                # Prices differ per model, as in a real catalog (copies would compress better).
+                "cost_per_1k_input": _varied(template["cost_per_1k_input"], number),
+                "cost_per_1k_output": _varied(template["cost_per_1k_output"], 7 * number + 3),
+            }
             batch.set(client.collection("models").document(model_id), document)
             if number % 200 == 199:
                 batch.commit()
@@ -89,3 +96,8 @@ def seed_generated_catalog(project: str, env: dict[str, str], count: int) -> str
         cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return minted.stdout.strip().splitlines()[-1]
+
+
+def _varied(price: float, seed: int) -> float:
+    """A price between 0.5x and 1.5x of `price`, different for each seed."""
+    return round(price * (0.5 + (seed * 7919 % 1000) / 1000), 5)
