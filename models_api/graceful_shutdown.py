@@ -15,6 +15,11 @@ open it exits; from then on the socket is closed and a connect is refused at onc
 microseconds between the worker's last poll and its close remain, and a connection caught there
 is reset at once, not after a wait.
 
+Left as gunicorn does it: after an answer with `Connection: close` (every answer of a stopping
+worker) the worker's event loop half-closes the socket and waits up to 2 s for the client to
+close its side (RFC 9112 9.6), serving nothing else meanwhile. Clients and proxies close at
+once when they have read such an answer; one that holds the socket open stalls that worker.
+
 functions-framework builds gunicorn's settings itself (its application ignores
 `GUNICORN_CMD_ARGS` and config files), so `install()` replaces its application class with one
 that adds our two settings. main.py calls it; it changes nothing for the Flask test client.

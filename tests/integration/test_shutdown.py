@@ -102,10 +102,12 @@ def test_connections_around_sigterm_are_served_or_refused_never_stranded(
     os.kill(server.pid, signal.SIGTERM)  # the master only, as Cloud Run does
     time.sleep(0.1)
     half_sent.sendall(f"X-Api-Key: {key}\r\nConnection: close\r\n\r\n".encode())
+    # Read to the end and close, as clients do: gunicorn's event loop waits (up to 2 s) for a
+    # client to close after a `Connection: close` answer, and serves nothing else meanwhile.
+    half_sent_answer = _read_until_closed(half_sent)
     kept_alive.request("GET", "/models", headers={"X-Api-Key": key})
     reused = kept_alive.getresponse()
     reused_body = reused.read()
-    half_sent_answer = _read_until_closed(half_sent)
     exit_code = server.wait()
     stop_probing.set()
     prober.join(timeout=30)
