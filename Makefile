@@ -6,14 +6,14 @@ TOOLS_VENV := .venv-tools
 export TF_CLI_CONFIG_FILE := /dev/null
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: run test test-fast bench instructions lint setup clean
+.PHONY: run test test-fast bench instructions lint setup clean chromium
 
 # @: nothing is printed before run_local has checked its ports (PORT, FIRESTORE_EMULATOR_PORT,
 # FIREBASE_AUTH_EMULATOR_PORT).
 run: $(VENV)/.runtime node_modules/.installed  ## serve /models locally on the emulators
 	@$(VENV)/bin/python -m local_harness.run_local
 
-test: $(VENV)/.dev $(TOOLS_VENV)/.installed node_modules/.installed  ## every test CI runs
+test: $(VENV)/.dev $(TOOLS_VENV)/.installed node_modules/.installed chromium  ## every test CI runs
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest
@@ -50,6 +50,10 @@ $(TOOLS_VENV)/.installed: requirements-infra.txt
 	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
 	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-infra.txt
 	touch $@
+
+# tests/browser drives a real headless Chromium: the OS package, installed when missing.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund

@@ -1,12 +1,14 @@
 """make bench: our service against the limit of its own server stack, measured in one run.
 
 (a) functions-framework serving precomputed bytes of the same size as our catalog response;
-(b) our service on the Firestore emulator with a cached valid key. Same server settings
-(WORKERS x THREADS), same load generator (wrk), alternating a, b, a, b. Prints req/s, p50,
-p99 and the ratios b/a; Firestore document reads per 1,000 requests at steady state (counted
-by the service and logged per worker); reads caused by malformed keys; cold start of (b) vs a
-bare hello; peak RSS of the workers.
-Each ratio is the median over rounds of b/a within a round (a and b run back to back), which
+(b) our service on the Firestore emulator with a cached valid key; (c) the same service with
+`Accept-Encoding: gzip, br` (it answers with its precompressed brotli bytes). Same server
+settings (WORKERS x THREADS), same load generator (wrk), alternating a, b, c, a, b, c. Prints
+req/s, p50, p99 and the ratios b/a, c/b and c/a; bytes on the wire per content coding for our
+catalog and for a generated 300-model catalog; Firestore document reads per 1,000 requests at
+steady state (counted by the service and logged per worker); reads caused by malformed keys;
+cold start of (b) vs a bare hello; peak RSS of the workers.
+Each ratio is the median over rounds of b/a (or c/b, c/a) within a round (run back to back), which
 cancels the machine's slow drifts; the per-round lines also show how the load split across
 the workers, since gunicorn leaves the spread of wrk's long-lived connections to chance.
 Environment: BENCH_SECONDS (6), BENCH_CONNECTIONS (32), WORKERS (2), THREADS (4), BENCH_ROUNDS (7).
@@ -31,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.wire_bytes import report as report_wire_bytes  # noqa: E402
+from bench.wire_bytes import seed_generated_catalog  # noqa: E402
 from local_harness.keys import with_bad_checksum  # noqa: E402
 from local_harness.load import worker_pids  # noqa: E402
 from local_harness.processes import FirestoreEmulator, FunctionServer  # noqa: E402
@@ -43,6 +47,7 @@ THREADS = os.environ.get("THREADS", "4")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 RUN_DIR = ROOT / ".run" / "bench"
 PROJECT = "demo-bench"
+LARGE_PROJECT, LARGE_CATALOG_MODELS = "demo-bench-large", 300
 
 
 def ensure_wrk() -> str:
@@ -198,6 +203,7 @@ def main() -> int:
     try:
         key = seed_and_mint_key(PROJECT, env)
         headers = {"X-Api-Key": key}
+        compressed_headers = {**headers, "Accept-Encoding": "gzip, br"}
 
         service = Server(ROOT / "main.py", env, "service", WORKERS, THREADS).start()
         servers.append(service)
@@ -221,16 +227,34 @@ def main() -> int:
             f"WORKERS={WORKERS} THREADS={THREADS}; {os.cpu_count()} CPUs",
             flush=True,
         )
+        print("bytes on the wire per response (status line + headers + body):")
+        report_wire_bytes(
+            f"our catalog ({len(json.loads(body)['models'])} models)", service.port, key
+        )
+        large_env = service_env(LARGE_PROJECT, emulator.host)
+        large_key = seed_generated_catalog(LARGE_PROJECT, large_env, LARGE_CATALOG_MODELS)
+        large = Server(ROOT / "main.py", large_env, "large", "1", THREADS).start()
+        try:
+            report_wire_bytes(
+                f"a generated catalog of {LARGE_CATALOG_MODELS} models", large.port, large_key
+            )
+        finally:
+            large.stop()
+
         wrk(binary, static.url + "/models", headers, 3)  # warm-up both
         wrk(binary, service.url + "/models", headers, 3)
         reads_before = reads_by_worker(service.log)
         _, offset = requests_by_worker(service.log, 0)
 
-        results: dict[str, list[dict[str, float]]] = {"a": [], "b": []}
+        results: dict[str, list[dict[str, float]]] = {"a": [], "b": [], "c": []}
         for round_number in range(ROUNDS):
-            for label, server in (("a", static), ("b", service)):
+            for label, server, sent in (
+                ("a", static, headers),
+                ("b", service, headers),
+                ("c", service, compressed_headers),
+            ):
                 cpu_before = server.cpu_seconds()
-                result = wrk(binary, server.url + "/models", headers, SECONDS)
+                result = wrk(binary, server.url + "/models", sent, SECONDS)
                 cpu_after = server.cpu_seconds()
                 cpu = [after - before for after, before in zip(cpu_after, cpu_before, strict=True)]
                 result["balanced"] = float(min(cpu) >= 0.25 * sum(cpu) / len(cpu))
@@ -244,7 +268,7 @@ def main() -> int:
                 )
         split, offset = requests_by_worker(service.log, offset)
         reads_after = reads_by_worker(service.log)
-        served = sum(r["requests"] for r in results["b"])
+        served = sum(r["requests"] for label in "bc" for r in results[label])
         reads = sum(reads_after[pid] - reads_before.get(pid, 0) for pid in reads_after)
 
         wrk(binary, service.url + "/models", {"X-Api-Key": with_bad_checksum(key)}, 3)
@@ -278,18 +302,23 @@ def main() -> int:
 
         # A round where wrk's connections all landed on one worker measured one worker, not
         # WORKERS: the pair is left out of the ratios (unless every pair is like that).
-        pairs = list(zip(results["a"], results["b"], strict=True))
-        balanced = [(a, b) for a, b in pairs if a["balanced"] and b["balanced"]] or pairs
+        rounds = list(zip(results["a"], results["b"], results["c"], strict=True))
+        balanced = [r for r in rounds if all(run["balanced"] for run in r)] or rounds
 
-        def ratio(field: str) -> str:
-            ratios = [b[field] / a[field] for a, b in balanced]
+        def ratio(field: str, numerator: str = "b", denominator: str = "a") -> str:
+            index = {"a": 0, "b": 1, "c": 2}
+            ratios = [r[index[numerator]][field] / r[index[denominator]][field] for r in balanced]
             return f"{statistics.median(ratios):.3f}x ({min(ratios):.2f}-{max(ratios):.2f})"
 
         print(
             f"\nresult (median of rounds; ratios: median of the per-round b/a over the "
-            f"{len(balanced)} of {len(pairs)} rounds with both workers busy, and their range)"
+            f"{len(balanced)} of {len(rounds)} rounds with both workers busy, and their range)"
         )
-        for label, title in (("a", "(a) static bytes"), ("b", "(b) our service ")):
+        for label, title in (
+            ("a", "(a) static bytes"),
+            ("b", "(b) our service "),
+            ("c", "(c) ours, gzip/br"),
+        ):
             print(
                 f"  {title} : {median(label, 'rps'):9.0f} req/s  "
                 f"p50 {median(label, 'p50_ms'):.2f} ms  p99 {median(label, 'p99_ms'):.2f} ms"
@@ -298,17 +327,24 @@ def main() -> int:
             f"  ratio b/a        : throughput {ratio('rps')}  "
             f"p50 {ratio('p50_ms')}  p99 {ratio('p99_ms')}"
         )
-        print(f"  requests per worker during (b): {sorted(split.values())}")
+        print(
+            f"  ratio c/b        : throughput {ratio('rps', 'c', 'b')}  "
+            f"p50 {ratio('p50_ms', 'c', 'b')}  p99 {ratio('p99_ms', 'c', 'b')}"
+            "  (Accept-Encoding: gzip, br next to identity, same server)"
+        )
+        print(f"  ratio c/a        : throughput {ratio('rps', 'c', 'a')}")
+        print(f"  requests per worker during (b) and (c): {sorted(split.values())}")
         print(
             f"  Firestore reads per 1,000 requests (steady state, valid key): "
             f"{1000 * reads / served:.4f}  ({reads} reads / {served:.0f} requests)"
         )
         documents = len(json.loads(body)["models"])
         ttl = float(os.environ.get("CATALOG_CACHE_TTL_SECONDS", "60"))
-        refresh_rate = 1000 * (documents + 1) * len(split) / (ttl * median("b", "rps"))
+        service_rps = (median("b", "rps") + median("c", "rps")) / 2
+        refresh_rate = 1000 * (documents + 1) * len(split) / (ttl * service_rps)
         print(
             f"  expected from the TTLs (catalog + key re-read per worker every {ttl:.0f} s): "
-            f"({documents} + 1) x {len(split)} / ({ttl:.0f} s x {median('b', 'rps'):.0f} req/s)"
+            f"({documents} + 1) x {len(split)} / ({ttl:.0f} s x {service_rps:.0f} req/s)"
             f" = {refresh_rate:.3f} reads per 1,000 requests"
         )
         print(

@@ -51,7 +51,9 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         max_stale_seconds=settings.catalog_max_stale_seconds,
     )
     return ModelsHandler(
-        authenticator=Authenticator(api_keys, browser_tokens),
+        authenticator=Authenticator(
+            api_keys, browser_tokens, auth_emulator=settings.firebase_auth_emulator
+        ),
         catalog=catalog,
         throttle=AuthFailureThrottle(
             settings.auth_failure_limit, settings.auth_failure_window_seconds

@@ -1,7 +1,8 @@
 """Chooses the auth path from the request headers and checks sizes and shapes first.
 
 `X-Api-Key` wins when present. Otherwise both `Authorization: Bearer <ID token>` and
-`X-Firebase-AppCheck` are required. Every failure raises the same Unauthenticated error;
+`X-Firebase-AppCheck` are required, each an RS256 JWT naming its key (`jwt_shape`), checked
+before anything is downloaded to verify them. Every failure raises the same Unauthenticated error;
 only its `reason` (for the logs) differs.
 """
 
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 
 from models_api.api_keys import ApiKeyVerifier
 from models_api.errors import Unauthenticated
+from models_api.jwt_shape import check_token_shape
 from models_api.principal import Principal
 
 MAX_API_KEY_HEADER_BYTES = 128
@@ -22,9 +24,17 @@ class BrowserTokenVerifier(Protocol):
 
 
 class Authenticator:
-    def __init__(self, api_keys: ApiKeyVerifier, browser_tokens: BrowserTokenVerifier):
+    def __init__(
+        self,
+        api_keys: ApiKeyVerifier,
+        browser_tokens: BrowserTokenVerifier,
+        *,
+        auth_emulator: bool = False,
+    ):
         self._api_keys = api_keys
         self._browser_tokens = browser_tokens
+        # With the Firebase Auth emulator (local only), ID tokens are unsigned by design.
+        self._auth_emulator = auth_emulator
 
     def authenticate(self, environ: dict[str, Any]) -> Principal:
         """Check the credentials in a WSGI environ."""
@@ -40,10 +50,11 @@ class Authenticator:
             raise Unauthenticated("browser auth needs both Authorization and X-Firebase-AppCheck")
         scheme, _, id_token = authorization.partition(" ")
         id_token = id_token.strip()
-        if scheme.lower() != "bearer" or not id_token or not _looks_like_jwt(id_token):
+        if scheme.lower() != "bearer" or not id_token:
             raise Unauthenticated("Authorization is not 'Bearer <JWT>'")
-        if not _looks_like_jwt(app_check):
-            raise Unauthenticated("X-Firebase-AppCheck is not a JWT")
+        # Both shapes before either verification: verifying downloads Google's keys.
+        check_token_shape(id_token, "ID token", allow_unsigned=self._auth_emulator)
+        check_token_shape(app_check, "App Check token")
         return self._browser_tokens.verify(id_token, app_check)
 
 
@@ -65,8 +76,3 @@ def _single_header(environ: dict[str, Any], name: str, max_bytes: int) -> str | 
     if not value.isascii():
         raise Unauthenticated(f"{name} is not ASCII")
     return value
-
-
-def _looks_like_jwt(token: str) -> bool:
-    parts = token.split(".")
-    return len(parts) == 3 and all(parts[:2])

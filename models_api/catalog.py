@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any, Protocol
 
+from models_api.content_coding import IDENTITY, compressed_variants
 from models_api.errors import BackendUnavailable
 from models_api.firestore_backend import FirestoreBackend
 from models_api.model_schema import InvalidCatalogDocument, Model, model_from_document
@@ -74,16 +75,36 @@ class ModelFilter:
 
 
 @dataclass(frozen=True)
-class Representation:
-    """A serialized response body and its strong ETag."""
+class Variant:
+    """The body in one content coding, with its own strong ETag."""
 
     body: bytes
     etag: str
 
 
+@dataclass(frozen=True)
+class Representation:
+    """A serialized response body, its strong ETag, and the same body precompressed.
+
+    `variants` maps each content coding worth sending (smaller than the plain body) and
+    "identity" to its bytes, in the server's order of preference. Each coding has its own ETag
+    (`"<hash>-br"`): the bytes differ, so a cache must not take one for the other.
+    """
+
+    body: bytes
+    etag: str
+    variants: dict[str, Variant]
+    codings: tuple[str, ...]  # the keys of `variants`, for negotiation
+
+
 def _representation(payload: Any) -> Representation:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return Representation(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    variants = {
+        coding: Variant(data, f'"{digest}"' if coding == IDENTITY else f'"{digest}-{coding}"')
+        for coding, data in compressed_variants(body).items()
+    }
+    return Representation(body, f'"{digest}"', variants, tuple(variants))
 
 
 def lifecycle_headers(model: Model) -> list[tuple[str, str]]:

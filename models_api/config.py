@@ -40,6 +40,8 @@ class Settings:
     trusted_proxy_hops: int
     # Local App Check mode only (`make run`): the public JWKS of the local run's signing key.
     local_app_check_jwks: dict[str, Any] | None = None
+    # FIREBASE_AUTH_EMULATOR_HOST is set (local runs and tests only; refused with K_SERVICE).
+    firebase_auth_emulator: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -111,6 +113,7 @@ class Settings:
             ),
             trusted_proxy_hops=int(_number(environ, "TRUSTED_PROXY_HOPS", 0, 0, 10)),
             local_app_check_jwks=_local_app_check_jwks(environ),
+            firebase_auth_emulator=bool(_text(environ, "FIREBASE_AUTH_EMULATOR_HOST")),
         )
 
 

@@ -16,6 +16,7 @@ from models_api import http_semantics as http
 from models_api.auth_throttle import AuthFailureThrottle
 from models_api.authentication import Authenticator
 from models_api.catalog import CatalogCache, ModelFilter
+from models_api.content_coding import IDENTITY, negotiate
 from models_api.errors import (
     ApiError,
     BackendUnavailable,
@@ -31,7 +32,7 @@ from models_api.flask_glue import to_response
 from models_api.model_schema import MODEL_ID, PROVIDERS
 from models_api.principal import Principal
 from models_api.request_context import client_address, request_id_for
-from models_api.structured_log import RequestLogger
+from models_api.structured_log import RequestLogger, request_scope
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
@@ -120,7 +121,8 @@ class ModelsHandler:
         outcome = _Outcome()
         reply = http.Reply(500)
         try:
-            reply = self._reply(request, request_id, outcome)
+            with request_scope(request_id):  # warnings and errors below carry the request id
+                reply = self._reply(request, request_id, outcome)
             return to_response(reply, environ, request_id, self._allowed_origins)
         finally:  # one line per request, whatever happened
             self._request_logger.log(
@@ -151,7 +153,7 @@ class ModelsHandler:
             logger.error("misconfigured dependency: %s", error)
             return http.error_reply(InternalError(), request_id)
         except Exception:
-            logger.exception("unhandled error (request_id=%s)", request_id)
+            logger.exception("unhandled error")
             return http.error_reply(InternalError(), request_id)
 
     def _dispatch(self, request: Request, outcome: _Outcome) -> http.Reply:
@@ -179,13 +181,17 @@ class ModelsHandler:
             if found is None:
                 raise NotFound(f"No model with id '{route.model_id}' in the catalog.")
             representation = found
-        headers = [("ETag", representation.etag), ("Cache-Control", http.SUCCESS_CACHE_CONTROL)]
+        coding = negotiate(environ.get("HTTP_ACCEPT_ENCODING"), representation.codings)
+        variant = representation.variants[coding]
+        headers = [("ETag", variant.etag), ("Cache-Control", http.SUCCESS_CACHE_CONTROL)]
         if route.model_id is not None:
             headers.extend(snapshot.model_headers(route.model_id))
-        if http.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), representation.etag):
-            return http.Reply(304, b"", headers)
+        if http.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), variant.etag):
+            return http.Reply(304, b"", headers, http.SUCCESS_VARY)
         headers.append(("Content-Type", http.JSON_CONTENT_TYPE))
-        return http.Reply(200, representation.body, headers)
+        if coding != IDENTITY:
+            headers.append(("Content-Encoding", coding))
+        return http.Reply(200, variant.body, headers, http.SUCCESS_VARY)
 
 
 class _Outcome:

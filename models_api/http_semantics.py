@@ -19,7 +19,17 @@ ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 CORS_ALLOWED_HEADERS = "X-Api-Key, Authorization, X-Firebase-AppCheck, Content-Type, If-None-Match"
 CORS_EXPOSED_HEADERS = "ETag, X-Request-Id, Retry-After"
 CORS_MAX_AGE_SECONDS = "3600"
-SUCCESS_CACHE_CONTROL = "private, max-age=60"
+# A catalog answer depends on the credentials sent with it, so every cache must check with the
+# service before reusing one: `no-cache` makes each reuse a conditional request, on which the
+# credentials are checked again (a revoked or wrong key gets 401, not the stored 200), and an
+# unchanged catalog costs a 304 without a body. `private` keeps shared caches from storing it.
+# Browsers honour `max-age` between fetches of one page (the earlier design answered a wrong
+# key from Chromium's cache for 60 s).
+SUCCESS_CACHE_CONTROL = "private, no-cache"
+# ... and `Vary` names every request header the answer depends on, so no cache (browser, proxy,
+# CDN) can hand a stored answer to a request with other credentials or another coding, even
+# one that does not implement no-cache. `Origin` is added when CORS is configured.
+SUCCESS_VARY = "X-Api-Key, Authorization, X-Firebase-AppCheck, Accept-Encoding"
 JSON_CONTENT_TYPE = "application/json"
 
 
@@ -30,6 +40,7 @@ class Reply:
     status: int
     body: bytes = b""
     headers: Headers = field(default_factory=list)
+    vary: str = ""  # request headers the answer depends on, besides Origin
 
 
 def error_reply(error: ApiError, request_id: str) -> Reply:
@@ -64,14 +75,16 @@ def preflight_reply(environ: Environ, allowed_origins: frozenset[str]) -> Reply:
 def finish_headers(
     reply: Reply, environ: Environ, request_id: str, allowed_origins: frozenset[str]
 ) -> Headers:
-    """The reply's headers plus what every response carries (request id, nosniff, CORS)."""
+    """The reply's headers plus what every response carries (request id, nosniff, Vary, CORS)."""
     headers = reply.headers
     headers.append(("X-Request-Id", request_id))
     headers.append(("X-Content-Type-Options", "nosniff"))
     if allowed_origins:  # only then can the answer depend on Origin
-        headers.append(("Vary", "Origin"))
+        headers.append(("Vary", f"Origin, {reply.vary}" if reply.vary else "Origin"))
         origin = environ.get("HTTP_ORIGIN")
         if origin and origin in allowed_origins:
             headers.append(("Access-Control-Allow-Origin", origin))
             headers.append(("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS))
+    elif reply.vary:
+        headers.append(("Vary", reply.vary))
     return headers

@@ -11,7 +11,9 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
@@ -113,15 +115,40 @@ class RequestLogger:
         return parts
 
 
+# The request the current thread is serving: warnings and errors logged while serving it carry
+# its id, so they can be matched to its access line (gthread serves one request per thread at
+# a time; a context variable also stays right if a request ever hands work to another context).
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+@contextmanager
+def request_scope(request_id: str) -> Iterator[None]:
+    """Lines logged inside this block belong to the request `request_id`."""
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
 class CloudLoggingFormatter(logging.Formatter):
-    """Formats standard `logging` records (warnings, errors) as Cloud Logging JSON lines."""
+    """Formats standard `logging` records (warnings, errors) as Cloud Logging JSON lines.
+
+    Each carries the worker's `pid` and, when logged while serving a request, its `request_id`.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
+        seconds, nanos = divmod(int(record.created * 1_000_000_000), 1_000_000_000)
         entry: dict[str, Any] = {
             "severity": record.levelname if record.levelname != "WARN" else "WARNING",
             "message": record.getMessage(),
             "logger": record.name,
+            "timestamp": {"seconds": seconds, "nanos": nanos},
+            "pid": _pid,
         }
+        request_id = _request_id.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
         if record.exc_info:
             entry["stack_trace"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

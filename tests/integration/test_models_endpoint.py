@@ -161,10 +161,13 @@ def test_etag_and_conditional_get(client: Any, api_key: str) -> None:
 def test_standard_headers_on_success(client: Any, api_key: str) -> None:
     response = client.get("/models", headers={"X-Api-Key": api_key, "X-Request-Id": "abc-123"})
 
-    assert response.headers["Cache-Control"] == "private, max-age=60"
+    assert response.headers["Cache-Control"] == "private, no-cache"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Request-Id"] == "abc-123"
-    assert "Vary" not in response.headers  # no CORS origins configured: Origin changes nothing
+    # No CORS origins configured: Origin changes nothing, the credentials and coding do.
+    assert response.headers["Vary"] == (
+        "X-Api-Key, Authorization, X-Firebase-AppCheck, Accept-Encoding"
+    )
     assert response.headers.getlist("Content-Type") == ["application/json"]
     assert response.headers["Content-Length"] == str(len(response.data))
     assert len(response.headers.getlist("ETag")) == 1
@@ -237,7 +240,8 @@ def test_cors_is_not_granted_to_other_origins(
     assert "Access-Control-Allow-Origin" not in actual.headers
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "ETag" in allowed.headers["Access-Control-Expose-Headers"]
-    assert actual.headers["Vary"] == allowed.headers["Vary"] == "Origin"
+    assert actual.headers["Vary"] == allowed.headers["Vary"]
+    assert allowed.headers["Vary"].startswith("Origin, X-Api-Key")
 
 
 def test_firestore_unreachable_with_nothing_cached_is_503_with_retry_after(

@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ class TokenIssuer:
     def __init__(self, project_id: str, kid: str = "test-kid-1"):
         self.project_id = project_id
         self.kid = kid
+        self.downloads: Counter[str] = Counter()  # key downloads firebase-admin asked for
         self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_pem = self.private_key.private_bytes(
             serialization.Encoding.PEM,
@@ -116,11 +118,13 @@ class TokenIssuer:
         from firebase_admin import app_check, auth
 
         def fetch_jwks() -> dict[str, Any]:
+            self.downloads["app_check_keys"] += 1
             if "app_check_keys" in failing:
                 raise jwt.PyJWKClientConnectionError("simulated: JWKS download failed")
             return self.jwks()
 
         def fetch_certificates(url: str, method: str = "GET", **_: Any) -> _Response:
+            self.downloads["id_token_certificates"] += 1
             if "id_token_certificates" in failing:
                 return _Response(status=503, headers={}, data=b"unavailable")
             body = json.dumps({self.kid: self.certificate_pem}).encode("utf-8")

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from models_api.principal import Principal
-from models_api.structured_log import RequestLogger
+from models_api.structured_log import CloudLoggingFormatter, RequestLogger, request_scope
 
 
 def _log_one(environ: dict[str, str], **kwargs: object) -> dict[str, object]:
@@ -79,3 +84,66 @@ def test_each_line_carries_the_time_of_its_request() -> None:
     entry = _log_one({})
 
     assert entry["timestamp"] == {"seconds": 1_764_000_000, "nanos": 123_456_789}
+
+
+def _formatted_lines(log: Callable[[logging.Logger], None]) -> list[dict[str, Any]]:
+    """What the service's formatter makes of the records `log` emits."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Collect()
+    handler.setFormatter(CloudLoggingFormatter())
+    logger = logging.getLogger("tests.structured_log")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        log(logger)
+    finally:
+        logger.removeHandler(handler)
+    return [json.loads(line) for line in lines]
+
+
+def test_warnings_and_errors_carry_the_request_id_and_pid_of_their_request() -> None:
+    def log(logger: logging.Logger) -> None:
+        logger.warning("before any request")
+        with request_scope("rid-1"):
+            logger.warning("answering 503: %s", "down")
+            try:
+                raise RuntimeError("boom")
+            except RuntimeError:
+                logger.exception("unhandled error")
+        logger.error("after the request")
+
+    before, warning, error, after = _formatted_lines(log)
+
+    assert warning["request_id"] == error["request_id"] == "rid-1"
+    assert warning["severity"] == "WARNING" and warning["message"] == "answering 503: down"
+    assert "RuntimeError: boom" in error["stack_trace"]
+    assert "request_id" not in before and "request_id" not in after
+    assert {line["pid"] for line in (before, warning, error, after)} == {os.getpid()}
+
+
+def test_concurrent_requests_each_log_their_own_id() -> None:
+    barrier = threading.Barrier(2)
+
+    def serve(request_id: str, logger: logging.Logger) -> None:
+        with request_scope(request_id):
+            barrier.wait(timeout=5)  # both requests are inside their scope at once
+            logger.warning("from %s", request_id)
+
+    def log(logger: logging.Logger) -> None:
+        threads = [threading.Thread(target=serve, args=(rid, logger)) for rid in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    lines = _formatted_lines(log)
+
+    assert sorted((line["message"], line["request_id"]) for line in lines) == [
+        ("from a", "a"),
+        ("from b", "b"),
+    ]
