@@ -170,14 +170,14 @@ class ApiKeyVerifier:
         self._reads_lock = threading.Lock()
 
     def verify(self, api_key: str) -> Principal:
+        memo = self._memo.get(api_key)  # holds well-formed keys only
+        if memo is None and not is_well_formed_api_key(api_key):
+            raise Unauthenticated("malformed api key or bad checksum")  # before any read
         self._index.keep_current()
         generation = self._index.generation
-        memo = self._memo.get(api_key)
         if memo is not None and memo[0] == generation:
             verdict = memo[1]
         else:
-            if not is_well_formed_api_key(api_key):
-                raise Unauthenticated("malformed api key or bad checksum")
             entry, from_index = self._entry_for(api_key, generation)
             verdict = _Verdict.of(entry, api_key)
             if from_index:  # direct reads have their own lifetime (see _still_valid)

@@ -131,11 +131,14 @@ class KeyIndex:
                 flight is None and since_finished > self.max_age_seconds
             )
             # After a failure, retry at the polling pace, not on every request.
-            if flight is None and (must_wait or since_finished >= self.refresh_seconds):
+            start = flight is None and (must_wait or since_finished >= self.refresh_seconds)
+            if start:
                 flight = self._flight = _Flight(now)
-                started = flight
-                self._run_in_background(lambda: self._refresh(started))
-            return flight, must_wait
+        if start:
+            started = flight
+            assert started is not None
+            self._run_in_background(lambda: self._refresh(started))
+        return flight, must_wait
 
     def _refresh(self, flight: _Flight) -> None:
         try:
