@@ -48,7 +48,7 @@ def record_for(api_key: str, **changes: object) -> KeyRecord:
         created_at=NOW,
         expires_at=None,
     )
-    return KeyRecord(**{**record.__dict__, **changes})  # type: ignore[arg-type]
+    return KeyRecord(**{**record.__dict__, **changes})
 
 
 def run_inline(work: Callable[[], None]) -> None:
