@@ -6,7 +6,7 @@ TOOLS_VENV := .venv-tools
 export TF_CLI_CONFIG_FILE := /dev/null
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: run test bench instructions lint setup clean
+.PHONY: run test bench bench-keys instructions lint setup clean
 
 run: $(VENV)/.runtime node_modules/.installed  ## serve /models locally on the emulator
 	$(VENV)/bin/python -m local_harness.run_local
@@ -18,6 +18,10 @@ test: $(VENV)/.dev $(TOOLS_VENV)/.installed node_modules/.installed  ## every te
 
 bench: $(VENV)/.dev node_modules/.installed  ## throughput/latency/cold start vs. the server's limit
 	$(VENV)/bin/python bench/run_bench.py $(ARGS)
+	$(VENV)/bin/python bench/key_verification.py
+
+bench-keys: $(VENV)/.dev node_modules/.installed  ## API keys: reads at scale (simulation), memory, a frozen Firestore
+	$(VENV)/bin/python bench/key_verification.py
 
 instructions: $(VENV)/.dev node_modules/.installed  ## per-request instruction counts (valgrind)
 	$(VENV)/bin/python bench/count_instructions.py
