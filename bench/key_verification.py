@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # not gRPC's notice when the emulator stops
 
 from local_harness.key_store_double import CountingKeyStore  # noqa: E402
 from local_harness.processes import FirestoreEmulator, FunctionServer  # noqa: E402
