@@ -41,6 +41,7 @@ from models_api.key_documents import (
 from models_api.key_index import KeyIndex, KeyIndexSource
 from models_api.principal import Principal
 
+# The format helpers are re-exported: callers imported them from here before the split.
 __all__ = [
     "ApiKeyVerifier",
     "FirestoreKeyStore",

@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from models_api.errors import BackendUnavailable
-from models_api.key_documents import ID_BYTES, IndexEntry, IndexHead, KeyRecord, find_entry
+from models_api.key_documents import (
+    ID_BYTES,
+    IndexEntry,
+    IndexHead,
+    KeyRecord,
+    find_entry,
+    shard_name,
+)
 
 
 class KeyIndexSource(Protocol):
@@ -101,7 +108,7 @@ class KeyIndex:
         copy = self._copy
         if copy is None:
             return None
-        entries = copy.shards.get(f"{digest[0]:02x}")
+        entries = copy.shards.get(shard_name(digest))
         return find_entry(entries, digest[:ID_BYTES]) if entries else None
 
     def keep_current(self) -> None:
