@@ -341,11 +341,13 @@ def main() -> int:
         documents = len(json.loads(body)["models"])
         ttl = float(os.environ.get("CATALOG_CACHE_TTL_SECONDS", "60"))
         service_rps = (median("b", "rps") + median("c", "rps")) / 2
-        refresh_rate = 1000 * (documents + 1) * len(split) / (ttl * service_rps)
+        poll = float(os.environ.get("API_KEY_REFRESH_SECONDS", "4"))
+        per_second = (documents / ttl + 1 / poll) * len(split)
+        refresh_rate = 1000 * per_second / service_rps
         print(
-            f"  expected from the TTLs (catalog + key re-read per worker every {ttl:.0f} s): "
-            f"({documents} + 1) x {len(split)} / ({ttl:.0f} s x {service_rps:.0f} req/s)"
-            f" = {refresh_rate:.3f} reads per 1,000 requests"
+            f"  expected (per worker: the catalog every {ttl:.0f} s, the key index head every "
+            f"{poll:g} s): ({documents} / {ttl:.0f} + 1 / {poll:g}) x {len(split)} / "
+            f"{service_rps:.0f} req/s = {refresh_rate:.3f} reads per 1,000 requests"
         )
         print(
             f"  Firestore reads caused by malformed keys: {reads_malformed} "

@@ -1,10 +1,14 @@
-"""python -m key_admin: mint, list, revoke, disable and enable API keys.
+"""python -m key_admin: mint, list, revoke, disable, enable and expire API keys; build and
+check the key index that the service answers from.
 
 Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, FIRESTORE_DATABASE,
 API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET), with the operator's own
 credentials (Application Default Credentials), or the emulator when FIRESTORE_EMULATOR_HOST
-is set. The full key is printed once, by `create`, and is never stored.
-Exit status: 0 done, 1 refused (unknown key, bad argument), 2 Firestore failure, 64 bad usage.
+is set. The full key is printed once, by `create`, and is never stored. Every change writes
+the key document and the key index in one transaction; running instances see it within
+2 x API_KEY_REFRESH_SECONDS (8 s by default).
+Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent), 2 Firestore
+failure, 64 bad usage.
 """
 
 from __future__ import annotations
@@ -14,7 +18,15 @@ import os
 import sys
 from datetime import datetime, timedelta, timezone
 
-from key_admin.operations import KeyAdminError, create_key, list_keys, set_key_status
+from key_admin.operations import (
+    KeyAdminError,
+    check_index,
+    create_key,
+    list_keys,
+    rebuild_index,
+    set_key_expiry,
+    set_key_status,
+)
 from models_api.config import Settings
 from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconfigured
 from models_api.pepper import SecretManagerPepper, static_pepper
@@ -53,6 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(action, help=text)
         command.add_argument("key_id", help="the key id printed by create/list")
+    expire = commands.add_parser("expire", help="set when a key stops working (default: now)")
+    expire.add_argument("key_id", help="the key id printed by create/list")
+    expire.add_argument("--at", type=parse_expiry, help="30d, 12h or ISO 8601 time; default now")
+    commands.add_parser(
+        "rebuild-index",
+        help="build the key index from the key documents (migration or repair); says what it did",
+    )
+    commands.add_parser(
+        "check-index", help="compare the key index with the key documents (exit 1 if they differ)"
+    )
     return parser
 
 
@@ -94,6 +116,27 @@ def main(argv: list[str] | None = None) -> int:
                     f"{record.created_at.isoformat():25}  {expires}  {record.label}"
                 )
             print(f"{len(records)} key(s)")
+        elif arguments.command == "expire":
+            when = arguments.at or datetime.now(timezone.utc)
+            record = set_key_expiry(client, collection, arguments.key_id, when)
+            assert record.expires_at is not None
+            print(f"{record.prefix} ({record.key_id}) expires at {record.expires_at.isoformat()}")
+        elif arguments.command == "rebuild-index":
+            report = rebuild_index(client, collection)
+            statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.by_status.items()))
+            print(
+                f"indexed {report.keys} key(s) ({statuses or 'none'}) in "
+                f"{report.shards_written} shard(s), deleted {report.shards_deleted} empty "
+                f"shard(s); largest shard {report.largest_shard_bytes} bytes; index version "
+                f"{report.previous_version} -> {report.version}"
+            )
+        elif arguments.command == "check-index":
+            check = check_index(client, collection)
+            for problem in check.problems:
+                print(f"problem: {problem}")
+            state = "consistent" if check.consistent else f"{len(check.problems)} problem(s)"
+            print(f"{check.keys} key document(s), index version {check.version}: {state}")
+            return 0 if check.consistent else 1
         else:
             record = set_key_status(client, collection, arguments.key_id, arguments.command)
             print(f"{record.prefix} ({record.key_id}) is now {record.status}")

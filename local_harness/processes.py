@@ -54,6 +54,12 @@ class FirestoreEmulator:
         wait_for_port(self.port, self._process)
         return self
 
+    @property
+    def pid(self) -> int:
+        """The node process, e.g. to freeze it with SIGSTOP (a Firestore that stops answering)."""
+        assert self._process is not None
+        return self._process.pid
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()

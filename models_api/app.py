@@ -12,6 +12,7 @@ from models_api.config import Settings
 from models_api.firebase_auth import FirebaseTokenVerifier
 from models_api.firestore_backend import FirestoreBackend
 from models_api.handler import ModelsHandler
+from models_api.key_index import KeyIndex
 from models_api.pepper import SecretManagerPepper, static_pepper
 from models_api.structured_log import RequestLogger, configure_service_logging
 
@@ -31,12 +32,19 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         pepper = SecretManagerPepper(
             settings.api_key_pepper_secret, settings.backend_timeout_seconds
         )
+    key_store = FirestoreKeyStore(backend, settings.api_keys_collection)
+    key_index = KeyIndex(
+        key_store,
+        refresh_seconds=settings.api_key_refresh_seconds,
+        max_stale_seconds=settings.api_key_max_stale_seconds,
+        wait_seconds=settings.backend_timeout_seconds,
+    )
     api_keys = ApiKeyVerifier(
         pepper,
-        FirestoreKeyStore(backend, settings.api_keys_collection),
-        ttl_seconds=settings.api_key_cache_ttl_seconds,
-        max_stale_seconds=settings.catalog_max_stale_seconds,
+        key_index,
+        key_store,
         max_entries=settings.api_key_cache_max_entries,
+        wait_seconds=settings.backend_timeout_seconds,
     )
     if settings.local_app_check_jwks is not None:
         logger.warning("local App Check mode: App Check tokens are checked against local keys")

@@ -31,7 +31,8 @@ class Settings:
     api_key_pepper_secret: str | None
     catalog_cache_ttl_seconds: float
     catalog_max_stale_seconds: float
-    api_key_cache_ttl_seconds: float
+    api_key_refresh_seconds: float
+    api_key_max_stale_seconds: float
     api_key_cache_max_entries: int
     backend_timeout_seconds: float
     cors_allowed_origins: frozenset[str]
@@ -101,7 +102,11 @@ class Settings:
             catalog_max_stale_seconds=_number(
                 environ, "CATALOG_MAX_STALE_SECONDS", 3600, 0, 7 * 86400
             ),
-            api_key_cache_ttl_seconds=_number(environ, "API_KEY_CACHE_TTL_SECONDS", 60, 0, 60),
+            # The revocation bound is twice this (models_api/key_index.py).
+            api_key_refresh_seconds=_number(environ, "API_KEY_REFRESH_SECONDS", 4, 0.05, 30),
+            api_key_max_stale_seconds=_number(
+                environ, "API_KEY_MAX_STALE_SECONDS", 3600, 0, 7 * 86400
+            ),
             api_key_cache_max_entries=int(
                 _number(environ, "API_KEY_CACHE_MAX_ENTRIES", 10000, 1, 1_000_000)
             ),

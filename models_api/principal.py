@@ -12,4 +12,3 @@ class Principal:
 
     kind: Literal["api_key", "firebase"]
     subject: str
-    owner: str | None = None

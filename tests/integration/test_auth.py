@@ -86,9 +86,12 @@ def test_bad_api_keys_get_the_uniform_401(
 def test_keys_that_are_not_active_get_401(
     seeded: Project, monkeypatch: pytest.MonkeyPatch, status: str
 ) -> None:
+    from key_admin.operations import rebuild_index
+
     key = mint_key(seeded)
     for snapshot in seeded.client.collection("api_keys").stream():
         snapshot.reference.update({"status": status})
+    rebuild_index(seeded.client, "api_keys")  # documents edited by hand: the repair command
     client = make_client(seeded, monkeypatch)
 
     _assert_uniform_401(client.get("/models", headers={"X-Api-Key": key}))
@@ -119,23 +122,21 @@ def test_malformed_keys_cost_no_firestore_read(
     assert lookups.call_count == 0
 
 
-def test_a_key_revoked_with_the_cli_stops_working_after_the_cache_ttl(
+def test_a_key_revoked_with_the_cli_stops_working_within_twice_the_refresh(
     seeded: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from key_admin.operations import set_key_status
 
     key = mint_key(seeded)
-    client = make_client(seeded, monkeypatch, API_KEY_CACHE_TTL_SECONDS="0.5")
+    client = make_client(seeded, monkeypatch, API_KEY_REFRESH_SECONDS="0.5")
     assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
     key_id = next(iter(seeded.client.collection("api_keys").stream())).id
 
     set_key_status(seeded.client, "api_keys", key_id, "revoke")
-    during_ttl = client.get("/models", headers={"X-Api-Key": key})
-    time.sleep(0.6)
-    after_ttl = client.get("/models", headers={"X-Api-Key": key})
+    time.sleep(1.0)  # 2 x refresh: the bound, whether or not requests came in between
+    after_bound = client.get("/models", headers={"X-Api-Key": key})
 
-    assert during_ttl.status_code == 200  # the documented revocation delay
-    _assert_uniform_401(after_ttl)
+    _assert_uniform_401(after_bound)
 
 
 def test_repeated_auth_failures_from_one_address_get_429(

@@ -191,7 +191,7 @@ def test_the_key_cli_creates_lists_and_revokes(
     assert created.returncode == 0, created.stderr
     api_key = created.stdout.strip().splitlines()[-1]
     key_id = created.stdout.split("key id:")[1].split()[0]
-    client = make_client(seeded, monkeypatch, API_KEY_CACHE_TTL_SECONDS="0")
+    client = make_client(seeded, monkeypatch, API_KEY_REFRESH_SECONDS="0.05")
     assert client.get("/models", headers={"X-Api-Key": api_key}).status_code == 200
 
     listed = _run_keys_cli(seeded, "list", "--owner", "acct-9")
@@ -216,7 +216,7 @@ def test_disable_and_enable_round_trip(seeded: Project, monkeypatch: pytest.Monk
     created = _run_keys_cli(seeded, "create", "--owner", "acct-7")
     api_key = created.stdout.strip().splitlines()[-1]
     key_id = created.stdout.split("key id:")[1].split()[0]
-    client = make_client(seeded, monkeypatch, API_KEY_CACHE_TTL_SECONDS="0")
+    client = make_client(seeded, monkeypatch, API_KEY_REFRESH_SECONDS="0.05")
 
     assert _run_keys_cli(seeded, "disable", key_id).returncode == 0
     disabled = client.get("/models", headers={"X-Api-Key": api_key}).status_code

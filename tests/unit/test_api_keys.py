@@ -1,23 +1,33 @@
+"""Key format, the key index, its change feed, direct reads of keys it does not hold, and what
+each costs in reads: all through the real verifier on an in-memory counting store."""
+
 from __future__ import annotations
 
 import datetime as dt
 import hmac
+import threading
+import time
+from collections.abc import Callable
 
 import pytest
 
+from local_harness.key_store_double import CountingKeyStore
 from local_harness.keys import with_bad_checksum
-from models_api.api_keys import (
-    ApiKeyVerifier,
-    KeyRecord,
+from models_api.api_key_format import (
+    PepperedHasher,
     display_prefix,
     generate_api_key,
     is_well_formed_api_key,
     key_id_for,
 )
+from models_api.api_keys import ApiKeyVerifier
 from models_api.errors import BackendUnavailable, Unauthenticated
+from models_api.key_documents import KeyRecord
+from models_api.key_index import KeyIndex
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.timezone.utc)
 PEPPER = b"p" * 32
+REFRESH = 4.0
 
 
 class FakeClock:
@@ -28,41 +38,74 @@ class FakeClock:
         return self.now
 
 
-class FakeKeyStore:
-    def __init__(self) -> None:
-        self.records: dict[str, KeyRecord] = {}
-        self.lookups = 0
-        self.down = False
-
-    def add(self, api_key: str, **changes: object) -> None:
-        record = KeyRecord(
-            key_id=key_id_for(api_key, PEPPER),
-            owner="o",
-            label="",
-            prefix=display_prefix(api_key),
-            status="active",
-            created_at=NOW,
-            expires_at=None,
-        )
-        self.records[record.key_id] = KeyRecord(**{**record.__dict__, **changes})
-
-    def find_key(self, key_id: str) -> KeyRecord | None:
-        self.lookups += 1
-        if self.down:
-            raise BackendUnavailable("down")
-        return self.records.get(key_id)
-
-
-def make_verifier(store: FakeKeyStore, clock: FakeClock, **kwargs: float) -> ApiKeyVerifier:
-    return ApiKeyVerifier(
-        lambda: PEPPER,
-        store,
-        ttl_seconds=kwargs.get("ttl", 60),
-        max_stale_seconds=kwargs.get("stale", 300),
-        max_entries=int(kwargs.get("entries", 100)),
-        clock=clock,
-        wall_clock=NOW.timestamp,
+def record_for(api_key: str, **changes: object) -> KeyRecord:
+    record = KeyRecord(
+        key_id=key_id_for(api_key, PEPPER),
+        owner="o",
+        label="",
+        prefix=display_prefix(api_key),
+        status="active",
+        created_at=NOW,
+        expires_at=None,
     )
+    return KeyRecord(**{**record.__dict__, **changes})
+
+
+def run_inline(work: Callable[[], None]) -> None:
+    work()
+
+
+class Instance:
+    """One service instance's key verification (index + verifier) on a shared store."""
+
+    def __init__(
+        self,
+        store: CountingKeyStore,
+        clock: Callable[[], float],
+        *,
+        refresh: float = REFRESH,
+        runner: Callable[[Callable[[], None]], None] = run_inline,
+        entries: int = 100,
+        max_stale: float = 300,
+        wait: float = 1.0,
+        wall_clock: Callable[[], float] = NOW.timestamp,
+    ):
+        self.index = KeyIndex(
+            store,
+            refresh_seconds=refresh,
+            max_stale_seconds=max_stale,
+            wait_seconds=wait,
+            clock=clock,
+            run_in_background=runner,
+        )
+        self.verifier = ApiKeyVerifier(
+            lambda: PEPPER,
+            self.index,
+            store,
+            max_entries=entries,
+            wait_seconds=wait,
+            clock=clock,
+            wall_clock=wall_clock,
+        )
+
+    def status(self, api_key: str) -> int:
+        try:
+            self.verifier.verify(api_key)
+        except Unauthenticated:
+            return 401
+        except BackendUnavailable:
+            return 503
+        return 200
+
+
+def store_with(*keys: str) -> CountingKeyStore:
+    store = CountingKeyStore()
+    for key in keys:
+        store.put(record_for(key))
+    return store
+
+
+# --- format ---------------------------------------------------------------------------------
 
 
 def test_generated_keys_are_well_formed_and_unique() -> None:
@@ -88,53 +131,8 @@ def test_key_ids_depend_on_the_pepper() -> None:
     assert key not in key_id_for(key, PEPPER)
 
 
-def test_lookups_are_cached_for_the_ttl_found_and_not_found() -> None:
-    store, clock = FakeKeyStore(), FakeClock()
-    known, unknown = generate_api_key(), generate_api_key()
-    store.add(known)
-    verifier = make_verifier(store, clock, ttl=60)
-
-    for _ in range(3):
-        assert verifier.verify(known).subject == display_prefix(known)
-        with pytest.raises(Unauthenticated):
-            verifier.verify(unknown)
-    assert store.lookups == 2
-
-    clock.now += 61
-    verifier.verify(known)
-    assert store.lookups == 3
-
-
-def test_a_revoked_key_is_refused_once_its_cache_entry_expires() -> None:
-    store, clock = FakeKeyStore(), FakeClock()
-    key = generate_api_key()
-    store.add(key)
-    verifier = make_verifier(store, clock, ttl=30)
-    verifier.verify(key)
-
-    store.add(key, status="revoked")
-    verifier.verify(key)  # still cached: the documented revocation delay
-    clock.now += 31
-
-    with pytest.raises(Unauthenticated) as refused:
-        verifier.verify(key)
-    assert "revoked" in refused.value.reason
-
-
-def test_expiry_is_checked_on_every_request_not_only_on_lookup() -> None:
-    store, clock = FakeKeyStore(), FakeClock()
-    key = generate_api_key()
-    store.add(key, expires_at=NOW - dt.timedelta(seconds=1))
-
-    with pytest.raises(Unauthenticated) as refused:
-        make_verifier(store, clock).verify(key)
-    assert refused.value.reason.startswith("key expired")
-
-
 @pytest.mark.parametrize("pepper", [b"p" * 32, b"q" * 64, b"r" * 100, bytes(range(48))])
 def test_the_fast_hasher_is_hmac_sha256(pepper: bytes) -> None:
-    from models_api.api_keys import PepperedHasher
-
     hasher = PepperedHasher(pepper)
 
     for _ in range(20):
@@ -142,62 +140,305 @@ def test_the_fast_hasher_is_hmac_sha256(pepper: bytes) -> None:
         assert hasher.key_id(key) == hmac.new(pepper, key.encode(), "sha256").hexdigest()
 
 
-def test_during_an_outage_a_recently_seen_key_keeps_working_then_stops() -> None:
-    store, clock = FakeKeyStore(), FakeClock()
-    key = generate_api_key()
-    store.add(key)
-    verifier = make_verifier(store, clock, ttl=60, stale=120)
-    verifier.verify(key)
-    store.down = True
-
-    clock.now += 100
-    assert verifier.verify(key).kind == "api_key"
-    clock.now += 100
-    with pytest.raises(BackendUnavailable):
-        verifier.verify(key)
-    with pytest.raises(BackendUnavailable):
-        verifier.verify(generate_api_key())
-
-
-def test_the_cache_is_bounded() -> None:
-    store, clock = FakeKeyStore(), FakeClock()
-    verifier = make_verifier(store, clock, entries=50)
-
-    for _ in range(500):
-        with pytest.raises(Unauthenticated):
-            verifier.verify(generate_api_key())
-
-    assert verifier.cached_entries == 50
-
-
-def test_malformed_keys_never_reach_the_store() -> None:
-    store, clock = FakeKeyStore(), FakeClock()
-    verifier = make_verifier(store, clock)
-
-    for candidate in ["", "inf_", "inf_" + "A" * 38, "x" * 42, generate_api_key()[:-1] + "?"]:
-        with pytest.raises(Unauthenticated):
-            verifier.verify(candidate)
-
-    assert store.lookups == 0
-    assert verifier.cached_entries == 0  # the cache, keyed by the key, holds well-formed keys only
-
-
-def test_a_key_one_character_off_a_cached_key_is_checked_on_its_own() -> None:
-    store, clock = FakeKeyStore(), FakeClock()
-    verifier = make_verifier(store, clock)
-    key = generate_api_key()
-    store.add(key)
-    verifier.verify(key)
-    near_miss = with_bad_checksum(key)  # same prefix and shape
-
-    with pytest.raises(Unauthenticated):
-        verifier.verify(near_miss)
-    with pytest.raises(Unauthenticated):
-        verifier.verify(key + " ")
-
-
 def test_a_corrupt_document_reads_as_disabled() -> None:
     record = KeyRecord.from_document("id", {"status": "active", "created_at": "yesterday"})
 
     assert record.status == "disabled"
-    assert record.status == "disabled"
+
+
+# --- the index and its change feed ----------------------------------------------------------
+
+
+def test_loading_reads_the_head_and_the_shards_that_exist_then_known_keys_cost_nothing() -> None:
+    keys = [generate_api_key() for _ in range(20)]
+    store, clock = store_with(*keys), FakeClock()
+    shards = {key_id_for(key, PEPPER)[:2] for key in keys}
+    instance = Instance(store, clock)
+
+    for _ in range(5):
+        assert all(instance.status(key) == 200 for key in keys)
+
+    assert (store.head_reads, store.shard_reads, store.key_reads) == (1, len(shards), 0)
+
+
+def test_a_busy_instance_polls_the_head_once_per_refresh_and_rereads_only_changed_shards() -> None:
+    keys = [generate_api_key() for _ in range(50)]
+    store, clock = store_with(*keys), FakeClock()
+    instance = Instance(store, clock)
+    instance.status(keys[0])
+    loaded = store.reads
+
+    for _ in range(10):  # nothing changed: one head read per refresh period
+        clock.now += REFRESH + 0.1
+        instance.status(keys[1])
+    unchanged = store.reads - loaded
+    store.change(key_id_for(keys[2], PEPPER), status="revoked")
+    clock.now += REFRESH + 0.1
+    instance.status(keys[1])
+
+    assert unchanged == 10
+    assert store.reads - loaded - unchanged == 2  # the head, and the one shard that changed
+    assert instance.status(keys[2]) == 401
+    assert instance.status(keys[1]) == 200
+
+
+def test_revoke_disable_and_expiry_reach_an_instance_within_twice_the_refresh() -> None:
+    revoked, disabled, expiring = (generate_api_key() for _ in range(3))
+    store, clock = store_with(revoked, disabled, expiring), FakeClock()
+    instance = Instance(store, clock)
+    assert {instance.status(k) for k in (revoked, disabled, expiring)} == {200}
+
+    store.change(key_id_for(revoked, PEPPER), status="revoked")
+    store.change(key_id_for(disabled, PEPPER), status="disabled")
+    store.change(key_id_for(expiring, PEPPER), expires_at=NOW)
+    clock.now += 2 * REFRESH  # even with no request in between (an idle instance)
+
+    assert [instance.status(k) for k in (revoked, disabled, expiring)] == [401, 401, 401]
+
+
+def test_an_idle_instance_waits_for_the_refresh_a_busy_one_does_not() -> None:
+    key = generate_api_key()
+    store, clock = store_with(key), FakeClock()
+    started: list[Callable[[], None]] = []
+    instance = Instance(store, clock, runner=started.append, wait=5)  # refreshes run when we say
+    loader = threading.Thread(target=instance.status, args=(key,))
+    loader.start()
+    _wait_until(lambda: len(started) == 1)
+    started.pop()()  # the first load
+    loader.join(1)
+    assert instance.status(key) == 200
+
+    clock.now += REFRESH + 0.1  # busy: past refresh, within max_age
+    assert instance.status(key) == 200 and len(started) == 1  # answered; refresh started
+    started.pop()()
+    clock.now += 2 * REFRESH + 0.1  # idle: no refresh finished within max_age
+    waiter = threading.Thread(target=instance.status, args=(key,))
+    waiter.start()
+    waiter.join(0.2)
+
+    assert waiter.is_alive()  # waiting for the refresh it started
+    started.pop()()
+    waiter.join(1)
+    assert not waiter.is_alive()
+
+
+def test_known_keys_do_not_wait_while_firestore_is_frozen_unknown_keys_get_503() -> None:
+    """Real time: a 50 ms refresh, reads that hang until their 200 ms deadline, and a request
+    every 10 ms for 1.5 s, far past max_age (100 ms)."""
+    known, minted_later = generate_api_key(), generate_api_key()
+    store = store_with(known)
+    instance = Instance(store, time.monotonic, runner=_in_thread, wait=0.2, refresh=0.05)
+    assert instance.status(known) == 200
+    store.put(record_for(minted_later))
+    store.hold(deadline=0.2)
+    try:
+        answers, slowest = [], 0.0
+        until = time.monotonic() + 1.5
+        while time.monotonic() < until:
+            began = time.monotonic()
+            answers.append(instance.status(known))
+            slowest = max(slowest, time.monotonic() - began)
+            time.sleep(0.01)
+        began = time.monotonic()
+        unknown = instance.status(minted_later)
+        waited = time.monotonic() - began
+        attempts = store.attempts
+    finally:
+        store.release()
+
+    assert set(answers) == {200} and len(answers) > 50
+    assert slowest < 0.05, slowest  # no request waited on a read (each hangs 200 ms)
+    assert unknown == 503 and waited < 0.5  # within the deadline, never 401
+    assert 3 < attempts < 15  # refreshes kept being tried, one at a time (and one lookup)
+
+
+def test_known_keys_stop_working_once_the_index_is_older_than_its_stale_limit() -> None:
+    key = generate_api_key()
+    store, clock = store_with(key), FakeClock()
+    instance = Instance(store, clock, max_stale=60)
+    instance.status(key)
+    store.down = True
+
+    clock.now += 30
+    during = instance.status(key)
+    clock.now += 31
+    after = instance.status(key)
+    store.down = False
+    clock.now += REFRESH + 0.1
+    recovered = instance.status(key)
+
+    assert (during, after, recovered) == (200, 503, 200)
+
+
+def test_a_refresh_lost_with_its_instance_cpu_is_given_up_and_replaced() -> None:
+    key = generate_api_key()
+    store, clock = store_with(key), FakeClock()
+    started: list[Callable[[], None]] = []
+    instance = Instance(store, clock, runner=started.append, wait=0.5)  # refresh deadline 1.5 s
+    loader = threading.Thread(target=instance.status, args=(key,))
+    loader.start()
+    _wait_until(lambda: len(started) == 1)
+    started.pop()()  # the load
+    loader.join(1)
+    clock.now += REFRESH + 0.1
+    instance.status(key)
+    assert len(started) == 1  # a refresh started, and never runs
+
+    clock.now += 1.0
+    instance.status(key)
+    assert len(started) == 1  # still in flight: not duplicated
+    clock.now += 1.0
+    instance.status(key)
+
+    assert len(started) == 2
+
+
+# --- keys the index does not hold -----------------------------------------------------------
+
+
+def test_a_key_minted_since_the_last_refresh_is_read_once_then_comes_from_the_index() -> None:
+    old, new = generate_api_key(), generate_api_key()
+    store, clock = store_with(old), FakeClock()
+    instance = Instance(store, clock)
+    instance.status(old)
+    store.put(record_for(new))
+
+    first = [instance.status(new) for _ in range(5)]
+    direct_reads = store.key_reads
+    clock.now += REFRESH + 0.1
+    later = [instance.status(new) for _ in range(5)]
+
+    assert first == later == [200] * 5
+    assert direct_reads == 1
+    assert store.key_reads == 1  # the refresh brought it into the index
+
+
+def test_an_unknown_key_is_remembered_until_the_index_moves_on() -> None:
+    known, unknown = generate_api_key(), generate_api_key()
+    store, clock = store_with(known), FakeClock()
+    instance = Instance(store, clock)
+    instance.status(known)
+
+    refused = [instance.status(unknown) for _ in range(5)]
+    reads_while_unchanged = store.key_reads
+    store.put(record_for(generate_api_key()))  # some other key: a new index version
+    clock.now += REFRESH + 0.1
+    instance.status(unknown)
+
+    assert refused == [401] * 5
+    assert reads_while_unchanged == 1
+    assert store.key_reads == 2
+
+
+def test_a_key_missing_from_the_index_is_read_again_after_max_age() -> None:
+    """An index that lags its documents (a lost index, or an older tool) still converges."""
+    key = generate_api_key()
+    store, clock = CountingKeyStore(), FakeClock()
+    store.put_document_only(record_for(key))
+    instance = Instance(store, clock)
+
+    assert instance.status(key) == 200
+    store.put_document_only(record_for(key, status="revoked"))
+    clock.now += 2 * REFRESH + 0.1
+
+    assert instance.status(key) == 401
+    assert store.key_reads == 2
+
+
+def test_concurrent_requests_for_one_unknown_key_share_one_read() -> None:
+    known, new = generate_api_key(), generate_api_key()
+    store, clock = store_with(known), FakeClock()
+    instance = Instance(store, clock, wait=5)
+    instance.status(known)
+    store.put(record_for(new))
+    store.hold()
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(instance.status(new))) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    store.release()
+    for thread in threads:
+        thread.join(5)
+
+    assert results == [200] * 8
+    assert store.key_reads == 1
+
+
+def test_concurrent_requests_share_one_refresh() -> None:
+    key = generate_api_key()
+    store, clock = store_with(key), FakeClock()
+    instance = Instance(store, clock, runner=_in_thread, wait=5)
+    instance.status(key)
+    store.hold()
+    clock.now += REFRESH + 0.1
+    for _ in range(50):
+        assert instance.status(key) == 200
+    store.release()
+    time.sleep(0.2)
+
+    assert store.head_reads == 2
+
+
+def test_expiry_is_checked_on_every_request() -> None:
+    key = generate_api_key()
+    store = store_with()
+    store.put(record_for(key, expires_at=NOW + dt.timedelta(seconds=10)))
+    wall = [NOW.timestamp()]
+    instance = Instance(store, FakeClock(), wall_clock=lambda: wall[0])
+
+    before = instance.status(key)
+    wall[0] += 10
+
+    assert (before, instance.status(key)) == (200, 401)
+
+
+def test_malformed_keys_cost_no_read_at_all() -> None:
+    store, clock = store_with(generate_api_key()), FakeClock()
+    instance = Instance(store, clock)
+    candidates = ["", "inf_", "inf_" + "A" * 38, "x" * 42, generate_api_key()[:-1] + "?"]
+
+    for candidate in [*candidates, with_bad_checksum(generate_api_key())]:
+        assert instance.status(candidate) == 401
+
+    assert store.reads == 0  # not even the index load
+
+
+def test_a_key_one_character_off_a_known_key_is_checked_on_its_own() -> None:
+    key = generate_api_key()
+    store, clock = store_with(key), FakeClock()
+    instance = Instance(store, clock)
+    instance.status(key)
+
+    assert instance.status(with_bad_checksum(key)) == 401
+    assert instance.status(key + " ") == 401
+
+
+def test_memory_for_unknown_keys_is_bounded() -> None:
+    store, clock = store_with(generate_api_key()), FakeClock()
+    instance = Instance(store, clock, entries=50)
+    flood = [generate_api_key() for _ in range(500)]
+    for key in flood:
+        instance.status(key)
+    reads = store.key_reads
+
+    instance.status(flood[-1])  # still remembered
+    remembered = store.key_reads - reads
+    instance.status(flood[0])  # evicted long ago: read again
+
+    assert reads == 500
+    assert remembered == 0
+    assert store.key_reads - reads == 1
+
+
+def _in_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, daemon=True).start()
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.005)

@@ -15,7 +15,8 @@ def test_defaults() -> None:
     settings = Settings.from_env(BASE)
 
     assert settings.catalog_cache_ttl_seconds == 60
-    assert settings.api_key_cache_ttl_seconds == 60
+    assert settings.api_key_refresh_seconds == 4
+    assert settings.api_key_max_stale_seconds == 3600
     assert settings.backend_timeout_seconds == 3
     assert settings.firebase_project_id == "p"
     assert settings.cors_allowed_origins == frozenset()
@@ -29,7 +30,7 @@ def test_defaults() -> None:
         ({**BASE, "API_KEY_PEPPER": "short"}, "at least 32"),
         ({"GOOGLE_CLOUD_PROJECT": "p", "API_KEY_PEPPER_SECRET": "pepper"}, "projects/P/secrets"),
         ({**BASE, "CATALOG_CACHE_TTL_SECONDS": "soon"}, "must be a number"),
-        ({**BASE, "API_KEY_CACHE_TTL_SECONDS": "120"}, "between 0 and 60"),
+        ({**BASE, "API_KEY_REFRESH_SECONDS": "120"}, "API_KEY_REFRESH_SECONDS must be between"),
         ({**BASE, "CORS_ALLOWED_ORIGINS": "*"}, "is not an origin"),
         ({**BASE, "K_SERVICE": "models", "FIREBASE_AUTH_EMULATOR_HOST": "x:1"}, "unsigned"),
     ],

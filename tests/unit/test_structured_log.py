@@ -37,7 +37,7 @@ def _log_one(environ: dict[str, str], **kwargs: object) -> dict[str, object]:
 def test_a_success_line_has_the_cloud_logging_shape() -> None:
     entry = _log_one(
         {"HTTP_USER_AGENT": "sdk/1.0", "REMOTE_ADDR": "10.0.0.1"},
-        principal=Principal(kind="api_key", subject="inf_abcdefgh", owner="acct"),
+        principal=Principal(kind="api_key", subject="inf_abcdefgh"),
     )
 
     assert entry["severity"] == "INFO"

@@ -1,0 +1,116 @@
+"""An in-memory stand-in for the key collections in Firestore that counts every document read.
+
+It keeps the same three structures as Firestore (key documents, index shards, index head) and
+changes them by the same rules as the key admin CLI, so the real verification code can be run
+against it by unit tests and by the bench's many-instance simulation. `hold(deadline)` makes
+every read block until `release()` or, like a call with a deadline to a frozen Firestore, fail
+after `deadline` seconds; `down` makes reads fail at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from models_api.errors import BackendUnavailable
+from models_api.key_documents import (
+    IndexHead,
+    KeyRecord,
+    decode_entries,
+    encode_entries,
+)
+
+
+class CountingKeyStore:
+    def __init__(self) -> None:
+        self.records: dict[str, KeyRecord] = {}
+        self.shards: dict[str, bytes] = {}
+        self.head = IndexHead(0, {})
+        self.reads = 0
+        self.head_reads = 0
+        self.shard_reads = 0
+        self.key_reads = 0
+        self.attempts = 0  # read calls, including those that failed
+        self.down = False
+        self._open = threading.Event()
+        self._open.set()
+        self._deadline = 30.0
+        self._lock = threading.Lock()
+
+    # --- writes, as the key admin CLI makes them (one transaction each) ---------------------
+
+    def put(self, record: KeyRecord) -> None:
+        """Key document + its shard + head version, together."""
+        with self._lock:
+            self.records[record.key_id] = record
+            self._index(record)
+
+    def put_many(self, records: list[KeyRecord]) -> None:
+        """Many keys under one head version (what rebuild-index writes)."""
+        with self._lock:
+            version = self.head.version + 1
+            by_shard: dict[str, list[KeyRecord]] = {}
+            for record in records:
+                self.records[record.key_id] = record
+                by_shard.setdefault(record.shard, []).append(record)
+            for shard, members in by_shard.items():
+                entries = decode_entries(self.shards.get(shard, b""))
+                for record in members:
+                    entries[record.id_prefix] = record.index_entry()
+                self.shards[shard] = encode_entries(entries)
+            versions = {**self.head.shard_versions, **{shard: version for shard in by_shard}}
+            self.head = IndexHead(version, versions)
+
+    def change(self, key_id: str, **changes: object) -> None:
+        with self._lock:
+            record = replace(self.records[key_id], **changes)  # type: ignore[arg-type]
+            self.records[key_id] = record
+            self._index(record)
+
+    def put_document_only(self, record: KeyRecord) -> None:
+        """A key document written without the index (an older tool, or a lost index)."""
+        with self._lock:
+            self.records[record.key_id] = record
+
+    def _index(self, record: KeyRecord) -> None:
+        entries = decode_entries(self.shards.get(record.shard, b""))
+        entries[record.id_prefix] = record.index_entry()
+        self.shards[record.shard] = encode_entries(entries)
+        version = self.head.version + 1
+        self.head = IndexHead(version, {**self.head.shard_versions, record.shard: version})
+
+    # --- freezing ----------------------------------------------------------------------------
+
+    def hold(self, deadline: float = 30.0) -> None:
+        self._deadline = deadline
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    # --- reads (KeyIndexSource) --------------------------------------------------------------
+
+    def _read(self, kind: str, documents: int) -> None:
+        with self._lock:
+            self.attempts += 1
+        if not self._open.wait(timeout=self._deadline):
+            raise BackendUnavailable("deadline exceeded")
+        if self.down:
+            raise BackendUnavailable("store down")
+        with self._lock:
+            self.reads += documents
+            setattr(self, kind, getattr(self, kind) + documents)
+
+    def read_head(self) -> IndexHead:
+        self._read("head_reads", 1)
+        return self.head
+
+    def read_shards(self, shards: list[str]) -> dict[str, bytes]:
+        if not shards:
+            return {}
+        self._read("shard_reads", len(shards))
+        return {shard: self.shards.get(shard, b"") for shard in shards}
+
+    def find_key(self, key_id: str) -> KeyRecord | None:
+        self._read("key_reads", 1)
+        return self.records.get(key_id)

@@ -1,0 +1,175 @@
+"""The instance's copy of the key index, kept current by polling the change feed.
+
+Every instance loads the index (the head and the shards that exist) once, then answers known
+keys from memory. Requests keep it current without waiting: when the copy is older than
+`refresh_seconds`, a request starts one background refresh (one read of the head; the shards
+changed since this copy's version are re-read only if it moved) and is answered at once.
+
+Cloud Run gives an instance CPU only while it serves requests (unless CPU is always
+allocated), so there is no timer: an instance that was idle has not refreshed. A request that
+finds no refresh finished within `max_age_seconds` (2 x refresh) therefore waits for one, up to
+`wait_seconds`; that keeps the revocation bound for idle instances. A refresh that failed counts
+as finished, so while Firestore is failing requests do not wait: known keys are answered from
+the last copy for up to `max_stale_seconds`, then every request gets 503.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from models_api.errors import BackendUnavailable
+from models_api.key_documents import (
+    ID_BYTES,
+    IndexEntry,
+    IndexHead,
+    KeyRecord,
+    find_entry,
+    shard_name,
+)
+
+
+class KeyIndexSource(Protocol):
+    """Where the index and the key documents are read from (Firestore, or a counting fake)."""
+
+    def read_head(self) -> IndexHead:
+        """The head document; an empty head at version 0 if there is none."""
+        ...
+
+    def read_shards(self, shards: list[str]) -> dict[str, bytes]:
+        """Each named shard's entries (b"" for a shard with no document), in one batch."""
+        ...
+
+    def find_key(self, key_id: str) -> KeyRecord | None:
+        """One key document, None if there is none."""
+        ...
+
+
+def run_in_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="key-index-refresh", daemon=True).start()
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """An immutable copy of the index: replaced whole, so readers never need a lock."""
+
+    version: int
+    shards: dict[str, bytes]
+    started: float  # monotonic time the refresh that produced it started
+
+
+class _Flight:
+    __slots__ = ("started", "done")
+
+    def __init__(self, started: float):
+        self.started = started
+        self.done = threading.Event()
+
+
+class KeyIndex:
+    """Known keys by digest, a generation that changes with every new version, and refreshes."""
+
+    def __init__(
+        self,
+        source: KeyIndexSource,
+        *,
+        refresh_seconds: float,
+        max_stale_seconds: float,
+        wait_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        run_in_background: Callable[[Callable[[], None]], None] = run_in_thread,
+    ):
+        self._source = source
+        self.refresh_seconds = refresh_seconds
+        self.max_age_seconds = 2 * refresh_seconds
+        self._max_stale_seconds = max_stale_seconds
+        self._wait_seconds = wait_seconds
+        # A refresh runs at most a head read and a shard read, each bounded by the backend's
+        # deadline; one older than this was frozen with its instance's CPU and is given up.
+        self._flight_deadline = 3 * wait_seconds
+        self._clock = clock
+        self._run_in_background = run_in_background
+        self._copy: _Copy | None = None
+        self._confirmed_at = -float("inf")  # start of the last refresh that succeeded
+        self._finished_at = -float("inf")  # end of the last refresh, whatever its outcome
+        self._flight: _Flight | None = None
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    @property
+    def version(self) -> int:
+        return self._copy.version if self._copy is not None else -1
+
+    def lookup(self, digest: bytes) -> IndexEntry | None:
+        """The entry for a key's HMAC digest, None if the index does not hold it."""
+        copy = self._copy
+        if copy is None:
+            return None
+        entries = copy.shards.get(shard_name(digest))
+        return find_entry(entries, digest[:ID_BYTES]) if entries else None
+
+    def keep_current(self) -> None:
+        """Called by every request before it is answered from the index. Raises
+        BackendUnavailable when the index cannot be used (never loaded, or too stale)."""
+        now = self._clock()
+        if now - self._confirmed_at <= self.refresh_seconds:
+            return
+        flight, must_wait = self._start_refresh(now)
+        if flight is not None and must_wait:
+            loading = self._copy is None
+            flight.done.wait(self._flight_deadline if loading else self._wait_seconds)
+        if self._copy is None:
+            raise BackendUnavailable("api key index not loaded yet")
+        if self._clock() - self._confirmed_at > self._max_stale_seconds:
+            raise BackendUnavailable("api key index older than its stale limit")
+
+    def _start_refresh(self, now: float) -> tuple[_Flight | None, bool]:
+        """The refresh in flight (started if due), and whether this request must wait for it."""
+        with self._lock:
+            flight = self._flight
+            if flight is not None and now - flight.started > self._flight_deadline:
+                flight = None  # lost (its thread had no CPU); start another
+            since_finished = now - self._finished_at
+            # Never loaded, or nobody refreshed for max_age: the copy may be arbitrarily old.
+            must_wait = self._copy is None or (
+                flight is None and since_finished > self.max_age_seconds
+            )
+            # After a failure, retry at the polling pace, not on every request.
+            start = flight is None and (must_wait or since_finished >= self.refresh_seconds)
+            if start:
+                flight = self._flight = _Flight(now)
+        if start:
+            started = flight
+            assert started is not None
+            self._run_in_background(lambda: self._refresh(started))
+        return flight, must_wait
+
+    def _refresh(self, flight: _Flight) -> None:
+        try:
+            head = self._source.read_head()
+            copy = self._copy
+            if copy is None or head.version < copy.version:
+                # First load, or the index was rebuilt from scratch / removed: read it all.
+                shards = self._source.read_shards(head.changed_since(0))
+            else:
+                changed = self._source.read_shards(head.changed_since(copy.version))
+                shards = {**copy.shards, **changed}
+            fresh = _Copy(head.version, shards, flight.started)
+            with self._lock:
+                current = self._copy
+                if current is None or current.started <= flight.started:
+                    if current is None or current.version != fresh.version:
+                        self._copy = fresh
+                        self.generation += 1
+                    self._confirmed_at = max(self._confirmed_at, flight.started)
+        except BackendUnavailable:
+            pass  # the next request past refresh_seconds tries again; known keys keep working
+        finally:
+            with self._lock:
+                self._finished_at = self._clock()
+                if self._flight is flight:
+                    self._flight = None
+            flight.done.set()

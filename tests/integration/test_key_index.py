@@ -1,0 +1,105 @@
+"""The key admin CLI keeps the key index consistent with the key documents (emulator), and
+migrates keys minted before the index existed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from key_admin.operations import check_index, set_key_expiry, set_key_status
+from local_harness.processes import ROOT
+from models_api.api_key_format import display_prefix, generate_api_key, key_id_for
+from models_api.key_documents import KeyRecord, decode_entries, index_collection_for
+from tests.conftest import DEV_PEPPER, Project, make_client, mint_key
+
+INDEX = index_collection_for("api_keys")
+
+
+def _cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **project.service_env()}
+    return subprocess.run(
+        [sys.executable, "-m", "key_admin", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def _head(project: Project) -> dict[str, Any]:
+    return project.client.collection(INDEX).document("head").get().to_dict() or {}
+
+
+def test_every_change_moves_the_head_and_keeps_the_index_consistent(project: Project) -> None:
+    key = mint_key(project)
+    key_id = key_id_for(key, DEV_PEPPER.encode())
+    after_create = _head(project)
+    set_key_status(project.client, "api_keys", key_id, "disable")
+    set_key_expiry(project.client, "api_keys", key_id, dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    set_key_status(project.client, "api_keys", key_id, "revoke")
+
+    head = _head(project)
+    shard = project.client.collection(INDEX).document(f"shard-{key_id[:2]}").get().to_dict()
+    assert shard is not None
+    entry = decode_entries(shard["entries"])[bytes.fromhex(key_id)[:16]]
+    assert (after_create["version"], head["version"]) == (1, 4)
+    assert head["shards"] == {key_id[:2]: 4} and shard["version"] == 4
+    assert (entry.status, entry.expires_at) == ("revoked", 1893456000)
+    assert check_index(project.client, "api_keys").consistent
+
+
+def test_keys_from_before_the_index_are_migrated_by_rebuild_index(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch, mocker: Any
+) -> None:
+    from models_api.api_keys import FirestoreKeyStore
+
+    keys = [generate_api_key() for _ in range(5)]
+    for number, key in enumerate(keys):  # as the previous CLI wrote them: documents only
+        record = KeyRecord(
+            key_id=key_id_for(key, DEV_PEPPER.encode()), owner="old", label="",
+            prefix=display_prefix(key), status="revoked" if number == 0 else "active",
+            created_at=dt.datetime.now(dt.UTC), expires_at=None,
+        )  # fmt: skip
+        seeded.client.collection("api_keys").document(record.key_id).set(record.to_document())
+
+    before = _cli(seeded, "check-index")
+    refused = _cli(seeded, "disable", key_id_for(keys[1], DEV_PEPPER.encode()))
+    rebuilt = _cli(seeded, "rebuild-index")
+    after = _cli(seeded, "check-index")
+    lookups = mocker.spy(FirestoreKeyStore, "find_key")
+    client = make_client(seeded, monkeypatch)
+    statuses = [client.get("/models", headers={"X-Api-Key": key}).status_code for key in keys]
+
+    assert before.returncode == 1 and "head is missing" in before.stdout
+    assert refused.returncode == 1 and "rebuild-index" in refused.stderr
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "indexed 5 key(s) (4 active, 1 revoked)" in rebuilt.stdout
+    assert "index version 0 -> 1" in rebuilt.stdout
+    assert after.returncode == 0 and "consistent" in after.stdout
+    assert statuses == [401, 200, 200, 200, 200]
+    assert lookups.call_count == 0  # every key came from the index
+
+
+def test_check_index_names_a_document_edited_behind_the_index(project: Project) -> None:
+    key = mint_key(project)
+    key_id = key_id_for(key, DEV_PEPPER.encode())
+    project.client.collection("api_keys").document(key_id).update({"status": "disabled"})
+
+    result = _cli(project, "check-index")
+
+    assert result.returncode == 1
+    assert f"key id {key_id[:32]}...: index says" in result.stdout
+    assert "1 problem(s)" in result.stdout
+
+
+def test_the_cli_expires_a_key_now(seeded: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = mint_key(seeded)
+    client = make_client(seeded, monkeypatch, API_KEY_REFRESH_SECONDS="0.05")
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
+
+    expired = _cli(seeded, "expire", key_id_for(key, DEV_PEPPER.encode()))
+
+    assert expired.returncode == 0 and "expires at" in expired.stdout
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 401
