@@ -21,11 +21,18 @@ from typing import Any
 from catalog_seed.audit import AuditError, audit, load_dataset
 from catalog_seed.dataset import load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
-from catalog_seed.seed import apply_seed, plan_seed, price_jumps, read_existing
+from catalog_seed.seed import (
+    apply_seed,
+    ensure_reachable,
+    plan_seed,
+    price_jumps,
+    read_existing,
+)
 from catalog_seed.table import markdown_table
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_SECONDS = 30.0
+PROBE_TIMEOUT_SECONDS = 10.0
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -132,7 +139,13 @@ def _load(data_dir: Path, pricing: Path) -> tuple[dict[str, dict[str, Any]], Pri
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _run(sys.argv[1:] if argv is None else argv)
+    except SystemExit as stop:  # argparse: --help exits 0, a usage error 2 -> our 64
+        return 64 if stop.code == 2 else int(stop.code or 0)
+
+
+def _run(argv: list[str]) -> int:
     if argv[:1] == ["audit"]:
         return run_audit(argv[1:])
     if argv[:1] == ["table"]:
@@ -163,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         client = firestore.Client(project=arguments.project, database=arguments.database)
+        ensure_reachable(client, arguments.collection, PROBE_TIMEOUT_SECONDS)
         existing = read_existing(client, arguments.collection, TIMEOUT_SECONDS)
         plan = plan_seed(desired, existing, arguments.delete_removed)
         for line in plan.describe():

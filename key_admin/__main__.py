@@ -22,6 +22,7 @@ from key_admin.operations import (
     KeyAdminError,
     check_index,
     create_key,
+    ensure_reachable,
     list_keys,
     rebuild_index,
     set_key_expiry,
@@ -30,6 +31,8 @@ from key_admin.operations import (
 from models_api.config import Settings
 from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconfigured
 from models_api.pepper import SecretManagerPepper, static_pepper
+
+PROBE_TIMEOUT_SECONDS = 10.0
 
 
 def parse_expiry(value: str) -> datetime:
@@ -79,7 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
+    try:
+        arguments = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse: --help exits 0, a usage error 2 -> our 64
+        return 64 if stop.code == 2 else int(stop.code or 0)
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as error:
@@ -90,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     client = firestore.Client(project=settings.project_id, database=settings.firestore_database)
     collection = settings.api_keys_collection
     try:
+        ensure_reachable(client, collection, PROBE_TIMEOUT_SECONDS)
         if arguments.command == "create":
             if settings.api_key_pepper is not None:
                 pepper = static_pepper(settings.api_key_pepper)()

@@ -320,3 +320,8 @@ def check_index(client: Any, collection: str) -> IndexCheck:
                     f"{name}: index says {have[id_prefix]}, document says {want[id_prefix]}"
                 )
     return check
+
+
+def ensure_reachable(client: Any, collection: str, timeout: float) -> None:
+    """One read without retries, so a Firestore that is not there fails in seconds, not minutes."""
+    client.collection(collection).document("_reachability_probe").get(retry=None, timeout=timeout)

@@ -61,12 +61,16 @@ class LocalPorts:
             for other, other_port in chosen.items():
                 if port == other_port:
                     raise PortProblem(f"{variable} and {other} are both {port}: change one.")
-            if not port_is_free(port):
-                raise PortProblem(
-                    f"port {port} ({variable}) is already in use. Stop what listens there, or "
-                    f"choose another port: {variable}={_suggestion(port)} make run"
-                )
             chosen[variable] = port
+        # Every taken port at once, so a second `make run` needs one try, not three.
+        busy = {variable: port for variable, port in chosen.items() if not port_is_free(port)}
+        if busy:
+            taken = ", ".join(f"{port} ({variable})" for variable, port in busy.items())
+            fix = " ".join(f"{variable}={_suggestion(port)}" for variable, port in busy.items())
+            raise PortProblem(
+                f"port {taken} {'is' if len(busy) == 1 else 'are'} already in use. Stop what "
+                f"listens there, or choose other ports: {fix} make run"
+            )
         return cls(*chosen.values())
 
 
@@ -107,7 +111,9 @@ def banner(
         "valid 12 h; restart for new ones):\n"
         f"  curl -H 'Authorization: Bearer {id_token}' "
         f"-H 'X-Firebase-AppCheck: {app_check_token}' {url}\n\n"
-        "For python -m catalog_seed / python -m key_admin against this emulator:\n"
+        "For python -m catalog_seed / python -m key_admin against this emulator "
+        "(paste into another shell; keep this one running):\n"
+        f". {shlex.quote(str(ROOT / '.venv' / 'bin' / 'activate'))}\n"
         f"{exports}\n"
     )
 
@@ -159,7 +165,8 @@ def main() -> int:
             env["WORKERS"],
             env["THREADS"],
             port=ports.server,
-            host="0.0.0.0",  # noqa: S104 - functions-framework's own default, as before
+            # Loopback unless asked: the dev pepper and the emulators' data are public.
+            host=os.environ.get("HOST", "127.0.0.1"),
             to_terminal=True,
         ).start()
         print(banner(ports.server, api_key, user.id_token, signer.token(), cli_env), flush=True)

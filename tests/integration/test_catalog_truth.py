@@ -141,16 +141,23 @@ def test_a_deprecated_model_says_so_in_standard_headers(
     retirement = _today() + dt.timedelta(days=30)
     data = _data_with_a_deprecation(tmp_path, retirement)
     assert seed_catalog(project, "--data-dir", str(data)) == 0
-    client = make_client(project, monkeypatch)
+    client = make_client(project, monkeypatch, CORS_ALLOWED_ORIGINS="https://app.example.com")
     key = mint_key(project)
 
-    response = client.get("/models/claude-haiku-4-5", headers={"X-Api-Key": key})
+    response = client.get(
+        "/models/claude-haiku-4-5",
+        headers={"X-Api-Key": key, "Origin": "https://app.example.com"},
+    )
 
     assert response.status_code == 200
     deprecated_at = dt.datetime(2026, 1, 15, tzinfo=dt.timezone.utc).timestamp()
     assert response.headers["Deprecation"] == f"@{deprecated_at:.0f}"
     assert response.headers["Sunset"] == retirement.strftime("%a, %d %b %Y 00:00:00 GMT")
     assert response.headers["Link"] == '</models/claude-sonnet-4-6>; rel="successor-version"'
+    exposed = {
+        name.strip() for name in response.headers["Access-Control-Expose-Headers"].split(",")
+    }
+    assert {"Deprecation", "Sunset", "Link"} <= exposed  # a web app's script can read them
     body = response.get_json()
     assert body["lifecycle"] == "deprecated"
     assert body["retirement_date"] == retirement.isoformat()

@@ -224,3 +224,39 @@ def test_disable_and_enable_round_trip(seeded: Project, monkeypatch: pytest.Monk
     enabled = client.get("/models", headers={"X-Api-Key": api_key}).status_code
 
     assert (disabled, enabled) == (401, 200)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["catalog_seed", "--no-such-flag"],
+        ["catalog_seed", "audit"],
+        ["key_admin", "create"],
+        ["key_admin", "create", "--owner", "o", "--expires", "3w"],
+    ],
+)
+def test_a_usage_error_exits_64_as_the_help_says(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 64, result.stderr
+    assert "usage:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["catalog_seed", "--dry-run"], ["key_admin", "list", "--owner", "o"]]
+)
+def test_an_emulator_that_is_not_running_is_an_error_at_once_not_a_hang(
+    project: Project, command: list[str]
+) -> None:
+    env = {**os.environ, **project.service_env(FIRESTORE_EMULATOR_HOST="127.0.0.1:9")}
+
+    # Without the probe the client's default retry kept going for about 300 s.
+    result = subprocess.run(
+        [sys.executable, "-m", *command], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 2, result.stderr
+    assert "Firestore failed" in result.stderr
