@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from catalog_seed import audit as audit_module
 from catalog_seed.audit import AuditError, audit, load_dataset
 from catalog_seed.dataset import load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
@@ -89,7 +90,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def parse_audit_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m catalog_seed audit",
-        description="Compare the catalog data with a public dataset; exit 1 on a price mismatch.",
+        description=audit_module.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--against",

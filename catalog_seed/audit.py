@@ -12,8 +12,10 @@ Two public formats are read:
   `models/<vendor>/<model>.toml` through `base_model` (deep merge, the provider file wins;
   `base_model_omit` lists dotted keys to drop).
 Our models name their entries in each dataset under `[models.upstream]` (`litellm`,
-`models_dev`). Prices are compared in upstream USD (before our margin). Exit status 1 when any
-price differs; limits and capabilities are reported but do not fail the audit.
+`models_dev`). Prices are compared in upstream US$ per 1M tokens (per image for
+per_image_output), before our margin. Exit status 1 when the dataset states a price that
+differs from ours or that we lack (a way the upstream bills that we would not charge); a
+price only we state, limits and capabilities are reported but do not fail the audit.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class AuditResult:
     def lines(self, dataset: str) -> list[str]:
         out = [f"audit against {dataset}: {self.compared} model(s) compared"]
         if self.rows:
+            out.append("prices in upstream US$ per 1M tokens (per image: per_image_output)")
             out.append(f"{'model':24} {'field':30} {'ours':>14} {'theirs':>14}  kind")
             for model_id, name, ours, theirs, kind in self.rows:
                 out.append(f"{model_id:24} {name:30} {ours:>14} {theirs:>14}  {kind}")
@@ -250,7 +253,11 @@ def audit(documents: dict[str, dict[str, Any]], dataset_kind: str, dataset: Any)
         ours = our_facts(document)
         for name in PRICE_FIELDS:
             mine, other = ours.prices.get(name), theirs.prices.get(name)
-            if mine != other:
+            if mine == other:
+                continue
+            if other is None:  # the dataset does not say: nothing to check against
+                result.rows.append((model_id, name, _show(mine), "-", "not in dataset"))
+            else:
                 result.rows.append((model_id, name, _show(mine), _show(other), "PRICE"))
                 result.price_mismatches += 1
         for name in OTHER_FIELDS:

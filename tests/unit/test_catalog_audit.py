@@ -77,3 +77,19 @@ def test_an_unreadable_dataset_is_a_usage_error(
 
     assert main(["audit", "--against", str(broken)]) == 64
     assert "not a LiteLLM JSON file" in capsys.readouterr().err
+
+
+def test_a_price_only_we_state_is_reported_but_does_not_fail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads((FIXTURES / "litellm_sample.json").read_text())
+    del data["claude-haiku-4-5"]["cache_creation_input_token_cost"]
+    changed = tmp_path / "litellm.json"
+    changed.write_text(json.dumps(data))
+
+    status = main(["audit", "--against", str(changed)])
+
+    output = capsys.readouterr().out
+    assert status == 0
+    row = next(line for line in output.splitlines() if "cache_write_per_1m" in line)
+    assert row.startswith("claude-haiku-4-5") and row.endswith("not in dataset")
