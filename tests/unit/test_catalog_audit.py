@@ -11,6 +11,7 @@ import pytest
 from catalog_seed.__main__ import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
+DATA_DIR = Path(__file__).resolve().parents[2] / "catalog_seed" / "models"
 
 
 def test_the_litellm_sample_agrees_on_every_price(capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,10 +38,11 @@ def test_a_price_that_differs_upstream_fails_the_audit(
 
     output = capsys.readouterr().out
     assert status == 1
-    assert "2 price mismatch(es)" in output
+    assert "1 price mismatch(es)" in output
     haiku = next(line for line in output.splitlines() if line.startswith("claude-haiku-4-5"))
     assert "output_per_1m" in haiku and "5" in haiku and "6" in haiku and "PRICE" in haiku
-    assert "tier_200k.output_per_1m" in output
+    tier = next(line for line in output.splitlines() if "tier_200k.output_per_1m" in line)
+    assert tier.endswith("not in dataset")
 
 
 def test_the_models_dev_sample_resolves_base_models_and_agrees(
@@ -54,19 +56,20 @@ def test_the_models_dev_sample_resolves_base_models_and_agrees(
     assert "0 price mismatch(es), 0 other difference(s)" in output
 
 
-def test_a_missing_long_prompt_tier_upstream_is_a_price_mismatch(
+def test_a_long_prompt_tier_we_do_not_charge_fails_the_audit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tree = tmp_path / "models_dev"
-    shutil.copytree(FIXTURES / "models_dev", tree)
-    gemini = tree / "providers/google-vertex/models/gemini-3.1-pro-preview.toml"
-    gemini.write_text(gemini.read_text().split("[[cost.tiers]]")[0])
+    data = tmp_path / "models"
+    shutil.copytree(DATA_DIR, data)
+    vertex = data / "vertex.toml"
+    vertex.write_text(vertex.read_text().split("[[models.price.tiers]]")[0])  # tier dropped
 
-    status = main(["audit", "--against", str(tree)])
+    status = main(["audit", "--against", str(FIXTURES / "models_dev"), "--data-dir", str(data)])
 
     output = capsys.readouterr().out
     assert status == 1
-    assert "tier_200k.input_per_1m" in output and "4" in output
+    row = next(line for line in output.splitlines() if "tier_200k.input_per_1m" in line)
+    assert row.startswith("gemini-3.1-pro") and row.endswith("PRICE") and " 4" in row
 
 
 def test_an_unreadable_dataset_is_a_usage_error(
