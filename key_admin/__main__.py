@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _utc(moment: datetime) -> str:
+    """A fixed-width UTC time for the list's columns."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         arguments = build_parser().parse_args(argv)
@@ -115,12 +120,14 @@ def main(argv: list[str] | None = None) -> int:
             print(created.api_key)
         elif arguments.command == "list":
             records = list_keys(client, collection, arguments.owner)
-            print(f"{'key id':64}  {'prefix':12}  {'status':8}  {'created':25}  expires  label")
+            print(
+                f"{'key id':64}  {'prefix':12}  {'status':8}  {'created':20}  {'expires':20}  label"
+            )
             for record in records:
-                expires = record.expires_at.isoformat() if record.expires_at else "never"
+                expires = _utc(record.expires_at) if record.expires_at else "never"
                 print(
                     f"{record.key_id}  {record.prefix:12}  {record.status:8}  "
-                    f"{record.created_at.isoformat():25}  {expires}  {record.label}"
+                    f"{_utc(record.created_at):20}  {expires:20}  {record.label}"
                 )
             print(f"{len(records)} key(s)")
         elif arguments.command == "expire":
