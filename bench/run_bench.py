@@ -236,7 +236,10 @@ def main() -> int:
         large = Server(ROOT / "main.py", large_env, "large", "1", THREADS).start()
         try:
             report_wire_bytes(
-                f"a generated catalog of {LARGE_CATALOG_MODELS} models", large.port, large_key
+                f"a generated catalog of {LARGE_CATALOG_MODELS} models",
+                large.port,
+                large_key,
+                expected_models=LARGE_CATALOG_MODELS,
             )
         finally:
             large.stop()

@@ -6,10 +6,12 @@ include what compression cannot shrink.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,12 @@ CODINGS = {"identity": "identity", "gzip": "gzip", "br": "br", "gzip, br": "gzip
 
 def response_bytes(port: int, path: str, headers: dict[str, str]) -> tuple[int, int]:
     """(bytes of the whole response, bytes of its body) for one GET on a fresh connection."""
+    response, body = _get(port, path, headers)
+    return len(response), len(body)
+
+
+def _get(port: int, path: str, headers: dict[str, str]) -> tuple[bytes, bytes]:
+    """The whole response and its body, for one GET on a fresh connection."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
     request += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
@@ -30,10 +38,18 @@ def response_bytes(port: int, path: str, headers: dict[str, str]) -> tuple[int, 
     head, _, body = response.partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200 "):
         raise RuntimeError(f"expected a 200, got {head[:40]!r}")
-    return len(response), len(body)
+    return response, body
 
 
-def report(title: str, port: int, key: str) -> None:
+def served_count(port: int, key: str) -> int:
+    """How many models the list really holds (a document the service refuses is left out)."""
+    return len(json.loads(_get(port, "/models", {"X-Api-Key": key})[1])["models"])
+
+
+def report(title: str, port: int, key: str, expected_models: int | None = None) -> None:
+    served = served_count(port, key)
+    if expected_models is not None and served != expected_models:
+        raise RuntimeError(f"{title}: the service lists {served} models, not {expected_models}")
     sizes = {
         label: response_bytes(port, "/models", {"X-Api-Key": key, "Accept-Encoding": value})
         for label, value in CODINGS.items()
@@ -64,7 +80,13 @@ def seed_generated_catalog(project: str, env: dict[str, str], count: int) -> str
     )
     if errors:
         raise RuntimeError(f"seed data invalid: {errors[:3]}")
-    templates = [document for document in documents.values() if document["status"] == "active"]
+    today = datetime.now(timezone.utc).date().isoformat()
+    templates = [  # the models served today: a retired one would be left out of the list
+        document
+        for document in documents.values()
+        if document["status"] == "active"
+        and (document.get("retirement_date") is None or document["retirement_date"] > today)
+    ]
     previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
     os.environ["FIRESTORE_EMULATOR_HOST"] = env["FIRESTORE_EMULATOR_HOST"]
     try:
@@ -73,13 +95,13 @@ def seed_generated_catalog(project: str, env: dict[str, str], count: int) -> str
         for number in range(count):
             template: dict[str, Any] = templates[number % len(templates)]
             model_id = f"{template['id']}-gen{number}"
+            # Prices differ per model, as in a real catalog (copies would compress better);
+            # every price of a model scales by one factor, so its pricing stays valid.
+            factor = 0.5 + (number * 7919 % 1000) / 1000
             document = {
-                **template,
+                **_scaled(template, factor),
                 "id": model_id,
                 "name": f"{template['name']} ({number})",
-                # Prices differ per model, as in a real catalog (copies would compress better).
-                "cost_per_1k_input": _varied(template["cost_per_1k_input"], number),
-                "cost_per_1k_output": _varied(template["cost_per_1k_output"], 7 * number + 3),
             }
             batch.set(client.collection("models").document(model_id), document)
             if number % 200 == 199:
@@ -98,6 +120,27 @@ def seed_generated_catalog(project: str, env: dict[str, str], count: int) -> str
     return minted.stdout.strip().splitlines()[-1]
 
 
-def _varied(price: float, seed: int) -> float:
-    """A price between 0.5x and 1.5x of `price`, different for each seed."""
-    return round(price * (0.5 + (seed * 7919 % 1000) / 1000), 5)
+_PRICE_FIELDS = (
+    "cost_per_1k_input",
+    "cost_per_1k_output",
+    "input_per_1k_tokens",
+    "output_per_1k_tokens",
+    "cached_input_per_1k_tokens",
+    "cache_write_per_1k_tokens",
+    "audio_input_per_1k_tokens",
+    "output_per_image",
+)
+
+
+def _scaled(value: Any, factor: float) -> Any:
+    """The document with every price multiplied by `factor` (other fields as they are)."""
+    if isinstance(value, dict):
+        return {
+            name: round(item * factor, 6)
+            if name in _PRICE_FIELDS and isinstance(item, float)
+            else _scaled(item, factor)
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_scaled(item, factor) for item in value]
+    return value
