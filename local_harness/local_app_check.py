@@ -33,6 +33,20 @@ def _b64url_uint(value: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+def public_jwks(private_key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    """The public half of an RS256 signing key as a JWKS, as Google serves its keys."""
+    numbers = private_key.public_key().public_numbers()
+    key = {
+        "kty": "RSA",
+        "use": "sig",
+        "alg": "RS256",
+        "kid": kid,
+        "n": _b64url_uint(numbers.n),
+        "e": _b64url_uint(numbers.e),
+    }
+    return {"keys": [key]}
+
+
 class LocalAppCheckSigner:
     """An RSA key pair generated in memory; signs App Check tokens, publishes the public JWKS."""
 
@@ -57,16 +71,7 @@ class LocalAppCheckSigner:
 
     def jwks(self) -> dict[str, Any]:
         """The public half only, as Google serves its App Check keys."""
-        numbers = self._private_key.public_key().public_numbers()
-        key = {
-            "kty": "RSA",
-            "use": "sig",
-            "alg": "RS256",
-            "kid": self.kid,
-            "n": _b64url_uint(numbers.n),
-            "e": _b64url_uint(numbers.e),
-        }
-        return {"keys": [key]}
+        return public_jwks(self._private_key, self.kid)
 
     def write_jwks(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ What a valid model is lives in `model_schema`.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import json
@@ -185,12 +186,21 @@ class CatalogSnapshot:
         return found
 
 
+def run_in_background(job: Callable[[], None]) -> None:
+    """Run `job` on a daemon thread, in the context (request id) of the request that asked."""
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(job,), name="catalog-refresh", daemon=True).start()
+
+
 class CatalogCache:
     """Reads the catalog at most once per TTL per instance and survives Firestore outages.
 
-    One request refreshes an expired snapshot; the others keep serving the old one meanwhile
-    (they only wait when there is nothing to serve yet). If the refresh fails, the old
-    snapshot is served for up to `max_stale_seconds` past its TTL, logged as a warning.
+    No request waits on Firestore while there is a catalog to serve: the first request that
+    finds the snapshot past its TTL starts one refresh in the background and is answered from
+    the snapshot it has, as are the others meanwhile; only an instance with nothing to serve
+    yet (or a snapshot past `max_stale_seconds`) waits for the read. If the refresh fails, the
+    old snapshot is served for up to `max_stale_seconds` past its TTL, logged as a warning.
+    A catalog change therefore reaches a worker one TTL plus one request after the seed.
     """
 
     def __init__(
@@ -201,28 +211,43 @@ class CatalogCache:
         max_stale_seconds: float,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        background: Callable[[Callable[[], None]], None] = run_in_background,
     ):
         self._store = store
         self._wall_clock = wall_clock
+        self._background = background
         self._ttl_seconds = ttl_seconds
         self._max_stale_seconds = max_stale_seconds
         self._clock = clock
         self._snapshot: CatalogSnapshot | None = None
         self._refresh_lock = threading.Lock()
+        # After a failed refresh, the next try waits this long (not one try per request).
+        self._retry_seconds = max(1.0, min(ttl_seconds, 5.0))
+        self._next_attempt = float("-inf")
 
     def current(self) -> CatalogSnapshot:
         snapshot = self._snapshot
         if snapshot is not None and self._wall_clock() >= snapshot.valid_until:
             snapshot = self._rebuild_for_today(snapshot)
-        if snapshot is not None and self._clock() - snapshot.fetched_at < self._ttl_seconds:
-            return snapshot
         if snapshot is not None:
-            if not self._refresh_lock.acquire(blocking=False):
-                return snapshot  # another thread is refreshing: serve what we have
-        else:
-            self._refresh_lock.acquire()
-        try:
+            age = self._clock() - snapshot.fetched_at
+            if age < self._ttl_seconds:
+                return snapshot
+            if age <= self._ttl_seconds + self._max_stale_seconds:
+                due = self._clock() >= self._next_attempt
+                if due and self._refresh_lock.acquire(blocking=False):
+                    self._background(self._refresh_and_release)
+                return self._snapshot or snapshot  # what we have; the refresh replaces it
+        with self._refresh_lock:  # nothing we may serve: this request waits for the read
             return self._refresh()
+
+    def _refresh_and_release(self) -> None:
+        try:
+            self._refresh()
+        except BackendUnavailable:
+            pass  # already logged by _refresh when a stale snapshot is kept; retried next TTL
+        except Exception:  # noqa: BLE001 - a background thread has no caller to raise to
+            logger.exception("catalog refresh failed")
         finally:
             self._refresh_lock.release()
 
@@ -235,6 +260,7 @@ class CatalogCache:
         except BackendUnavailable as error:
             if snapshot is None:
                 raise
+            self._next_attempt = self._clock() + self._retry_seconds
             age = self._clock() - snapshot.fetched_at
             if age > self._ttl_seconds + self._max_stale_seconds:
                 raise

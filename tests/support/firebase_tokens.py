@@ -3,7 +3,6 @@ firebase-admin's real verification code by replacing only its key/certificate do
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import time
@@ -17,6 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from local_harness.local_app_check import public_jwks
+
 PROJECT_NUMBER = "123456789012"
 APP_ID = "1:123456789012:web:0123456789abcdef"
 
@@ -26,11 +27,6 @@ class _Response:
     status: int
     headers: dict[str, str]
     data: bytes
-
-
-def _b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 class TokenIssuer:
@@ -62,19 +58,7 @@ class TokenIssuer:
         )
 
     def jwks(self) -> dict[str, Any]:
-        numbers = self.private_key.public_key().public_numbers()
-        return {
-            "keys": [
-                {
-                    "kty": "RSA",
-                    "use": "sig",
-                    "alg": "RS256",
-                    "kid": self.kid,
-                    "n": _b64url_uint(numbers.n),
-                    "e": _b64url_uint(numbers.e),
-                }
-            ]
-        }
+        return public_jwks(self.private_key, self.kid)
 
     def id_token(self, uid: str = "user-123", **overrides: Any) -> str:
         now = int(time.time())

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -40,9 +41,16 @@ class FakeClock:
         return self.now
 
 
+def at_once(job: Callable[[], None]) -> None:
+    """Runs a background refresh in the caller, so a test sees its effect deterministically."""
+    job()
+
+
 def test_the_store_is_read_once_per_ttl() -> None:
     store, clock = FakeStore(), FakeClock()
-    cache = CatalogCache(store, ttl_seconds=60, max_stale_seconds=600, clock=clock)
+    cache = CatalogCache(
+        store, ttl_seconds=60, max_stale_seconds=600, clock=clock, background=at_once
+    )
 
     for _ in range(100):
         cache.current()
@@ -69,15 +77,47 @@ def test_concurrent_requests_share_one_refresh() -> None:
 
 def test_a_failed_refresh_serves_the_last_good_catalog_until_max_stale() -> None:
     store, clock = FakeStore(), FakeClock()
-    cache = CatalogCache(store, ttl_seconds=60, max_stale_seconds=100, clock=clock)
+    cache = CatalogCache(
+        store, ttl_seconds=60, max_stale_seconds=100, clock=clock, background=at_once
+    )
     first = cache.current()
     store.down = True
 
     clock.now = 150
     assert cache.current() is first
+    assert store.calls == 2
+    clock.now = 152  # a failed refresh is retried after a pause, not on every request
+    assert cache.current() is first
+    assert store.calls == 2
     clock.now = 161
     with pytest.raises(BackendUnavailable):
         cache.current()
+
+
+def test_an_expired_catalog_is_served_at_once_while_the_store_is_slow() -> None:
+    store, clock = FakeStore(), FakeClock()
+    cache = CatalogCache(store, ttl_seconds=60, max_stale_seconds=600, clock=clock)
+    first = cache.current()
+    release = threading.Event()
+    store.models = [MODEL]
+    slow_fetch = store.fetch_active_models
+
+    def hanging_fetch() -> list[Model]:
+        release.wait(5)
+        return slow_fetch()
+
+    store.fetch_active_models = hanging_fetch  # type: ignore[method-assign]
+    clock.now = 61
+
+    answers = [cache.current() for _ in range(50)]  # none of them waits for the read
+
+    assert all(answer is first for answer in answers)
+    release.set()
+    deadline = time.monotonic() + 5
+    while cache.current() is first and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cache.current() is not first  # the background read replaced it
+    assert store.calls == 2
 
 
 def test_nothing_cached_and_store_down_raises() -> None:
