@@ -32,7 +32,7 @@ locals {
     FIRESTORE_DATABASE        = var.firestore_database_id
     CORS_ALLOWED_ORIGINS      = join(",", var.cors_allowed_origins)
     CATALOG_CACHE_TTL_SECONDS = tostring(var.catalog_cache_ttl_seconds)
-    API_KEY_CACHE_TTL_SECONDS = tostring(var.api_key_cache_ttl_seconds)
+    API_KEY_REFRESH_SECONDS   = tostring(var.api_key_refresh_seconds)
     BACKEND_TIMEOUT_SECONDS   = tostring(var.backend_timeout_seconds)
     TRUSTED_PROXY_HOPS        = "1"
     WORKERS                   = tostring(local.workers)

@@ -233,14 +233,14 @@ variable "catalog_cache_ttl_seconds" {
   }
 }
 
-variable "api_key_cache_ttl_seconds" {
-  description = "Seconds an API key lookup is cached per instance: the revocation delay (at most 60)."
+variable "api_key_refresh_seconds" {
+  description = "Seconds between polls of the API key index head per instance; a revoked, disabled or expired key is refused everywhere within twice this (0.05-30)."
   type        = number
-  default     = 60
+  default     = 4
 
   validation {
-    condition     = var.api_key_cache_ttl_seconds >= 0 && var.api_key_cache_ttl_seconds <= 60
-    error_message = "api_key_cache_ttl_seconds must be between 0 and 60."
+    condition     = var.api_key_refresh_seconds >= 0.05 && var.api_key_refresh_seconds <= 30
+    error_message = "api_key_refresh_seconds must be between 0.05 and 30."
   }
 }
 

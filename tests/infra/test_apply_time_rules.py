@@ -54,7 +54,7 @@ BAD = [
     ({"concurrency": 1001}, "concurrency must be"),
     ({"timeout_seconds": 3601}, "timeout_seconds must be"),
     ({"backend_timeout_seconds": 10}, "backend_timeout_seconds must be"),
-    ({"api_key_cache_ttl_seconds": 61}, "api_key_cache_ttl_seconds must be"),
+    ({"api_key_refresh_seconds": 31}, "api_key_refresh_seconds must be"),
     ({"catalog_cache_ttl_seconds": 0}, "catalog_cache_ttl_seconds must be"),
     ({"cors_allowed_origins": ["https://app.example.com/"]}, "cors_allowed_origins"),
     ({"pepper_version": 0}, "pepper_version must be"),
