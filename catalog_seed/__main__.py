@@ -3,7 +3,8 @@
 Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project given by
 --project (or GOOGLE_CLOUD_PROJECT) with Application Default Credentials.
 `python -m catalog_seed audit --against FILE` compares the data with a public dataset instead
-(LiteLLM's model_prices_and_context_window.json, or a models.dev checkout); see audit.py.
+(LiteLLM's model_prices_and_context_window.json, or a models.dev checkout); see
+`python -m catalog_seed audit --help`.
 `python -m catalog_seed table` prints the README's table of served models and prices.
 Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / price
 mismatch in an audit, 2 Firestore failure, 64 bad usage.

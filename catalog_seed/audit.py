@@ -1,10 +1,15 @@
 """`python -m catalog_seed audit --against FILE`: our catalog data next to a public dataset.
 
+Each model of ours names its entry per dataset under `[models.upstream]` in its data file.
+
 Two public formats are read:
-- LiteLLM's `model_prices_and_context_window.json`: one JSON object keyed by model name, USD
-  per token (`input_cost_per_token`, `cache_read_input_token_cost`, `..._above_200k_tokens`),
-  USD per image (`output_cost_per_image`), `max_input_tokens`, `max_output_tokens`,
-  `supports_function_calling`, `supports_vision`.
+- LiteLLM's `model_prices_and_context_window.json`: one JSON object keyed by model name. Read
+  from each entry: USD per token `input_cost_per_token`, `output_cost_per_token`,
+  `cache_read_input_token_cost`, `cache_creation_input_token_cost`,
+  `input_cost_per_audio_token`, `input_cost_per_token_above_200k_tokens`,
+  `output_cost_per_token_above_200k_tokens`, `cache_read_input_token_cost_above_200k_tokens`;
+  USD per image `output_cost_per_image`; `max_input_tokens`, `max_output_tokens`,
+  `supports_function_calling`, `supports_vision`. Other keys are ignored.
 - models.dev: a checkout of TOML files `providers/<provider>/models/<model>.toml` with `[cost]`
   in USD per 1M tokens (`input`, `output`, `cache_read`, `cache_write`, `input_audio`, and
   `[[cost.tiers]]` with `tier = { type = "context", size = 200_000 }`), `[limit]` (`context`,

@@ -66,7 +66,11 @@ class LocalPorts:
         busy = {variable: port for variable, port in chosen.items() if not port_is_free(port)}
         if busy:
             taken = ", ".join(f"{port} ({variable})" for variable, port in busy.items())
-            fix = " ".join(f"{variable}={_suggestion(port)}" for variable, port in busy.items())
+            fix = " ".join(  # the ports chosen already stay in the suggestion
+                f"{variable}={_suggestion(port) if variable in busy else port}"
+                for variable, port in chosen.items()
+                if variable in busy or environ.get(variable, "").strip()
+            )
             raise PortProblem(
                 f"port {taken} {'is' if len(busy) == 1 else 'are'} already in use. Stop what "
                 f"listens there, or choose other ports: {fix} make run"
@@ -107,8 +111,9 @@ def banner(
         f"\nServing {url} (Firestore and Auth emulators in memory; Ctrl-C stops everything)\n\n"
         f"API key path (dev key of owner {DEV_KEY_OWNER!r}):\n"
         f"  curl -H 'X-Api-Key: {api_key}' {url}\n\n"
-        f"Browser path (Auth emulator ID token of {DEV_USER_EMAIL} + local App Check token, "
-        "valid 12 h; restart for new ones):\n"
+        f"Browser path (Auth emulator ID token of {DEV_USER_EMAIL}, which firebase-admin does "
+        "not check for expiry in emulator mode, + local App Check token, valid 12 h; restart "
+        "for new ones):\n"
         f"  curl -H 'Authorization: Bearer {id_token}' "
         f"-H 'X-Firebase-AppCheck: {app_check_token}' {url}\n\n"
         "For python -m catalog_seed / python -m key_admin against this emulator "

@@ -160,3 +160,25 @@ def test_a_taken_port_stops_make_run_before_it_prints_or_starts_anything(taken: 
     assert f"({taken}) is already in use" in run.stderr
     assert f"{taken}=" in run.stderr  # how to choose another port
     assert all(port_is_free(port) for name, port in ports.items() if name != taken)
+
+
+def test_the_suggestion_for_a_taken_port_keeps_the_ports_already_chosen() -> None:
+    from local_harness.run_local import LocalPorts, PortProblem
+
+    chosen, taken, auth = free_port(), free_port(), free_port()
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", taken))
+        occupant.listen()
+        environ = {
+            "PORT": str(chosen),
+            "FIRESTORE_EMULATOR_PORT": str(taken),
+            "FIREBASE_AUTH_EMULATOR_PORT": str(auth),
+        }
+        with pytest.raises(PortProblem) as problem:
+            LocalPorts.from_env(environ)
+
+    suggestion = str(problem.value).rsplit(": ", 1)[1]
+    assert f"PORT={chosen}" in suggestion.split()
+    assert f"FIREBASE_AUTH_EMULATOR_PORT={auth}" in suggestion.split()
+    assert f"FIRESTORE_EMULATOR_PORT={taken}" not in suggestion  # a free one instead
+    assert suggestion.endswith("make run")
