@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -122,13 +123,10 @@ class AuthEmulator:
         return self.spawn().wait_until_ready()
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
+        process = self._process
+        if process is not None and process.poll() is None:
+            # SIGINT to the `firebase` process itself: it stops its emulators and exits.
+            _stop_or_kill(process, lambda: process.send_signal(signal.SIGINT))
         self._process = None
 
 
@@ -204,11 +202,17 @@ class FunctionServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
+        process = self._process
+        if process is not None and process.poll() is None:
+            _stop_or_kill(process, lambda: os.killpg(process.pid, signal.SIGTERM))
         self._process = None
+
+
+def _stop_or_kill(process: subprocess.Popen[bytes], ask_to_stop: Callable[[], None]) -> None:
+    """Ask a process (group) to stop; after 10 s, kill its whole group."""
+    ask_to_stop()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
