@@ -6,7 +6,6 @@ What a valid model is lives in `model_schema`.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import hashlib
 import json
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any, Protocol
 
+from models_api.background import run_in_background
 from models_api.content_coding import IDENTITY, compressed_variants
 from models_api.errors import BackendUnavailable
 from models_api.firestore_backend import FirestoreBackend
@@ -85,27 +85,25 @@ class Variant:
 
 @dataclass(frozen=True)
 class Representation:
-    """A serialized response body, its strong ETag, and the same body precompressed.
+    """A serialized response body, precompressed, each coding with its own strong ETag.
 
     `variants` maps each content coding worth sending (smaller than the plain body) and
     "identity" to its bytes, in the server's order of preference. Each coding has its own ETag
     (`"<hash>-br"`): the bytes differ, so a cache must not take one for the other.
     """
 
-    body: bytes
-    etag: str
     variants: dict[str, Variant]
-    codings: tuple[str, ...]  # the keys of `variants`, for negotiation
 
 
 def _representation(payload: Any) -> Representation:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     digest = hashlib.sha256(body).hexdigest()[:32]
-    variants = {
-        coding: Variant(data, f'"{digest}"' if coding == IDENTITY else f'"{digest}-{coding}"')
-        for coding, data in compressed_variants(body).items()
-    }
-    return Representation(body, f'"{digest}"', variants, tuple(variants))
+    return Representation(
+        {
+            coding: Variant(data, f'"{digest}"' if coding == IDENTITY else f'"{digest}-{coding}"')
+            for coding, data in compressed_variants(body).items()
+        }
+    )
 
 
 def lifecycle_headers(model: Model) -> list[tuple[str, str]]:
@@ -186,12 +184,6 @@ class CatalogSnapshot:
         return found
 
 
-def run_in_background(job: Callable[[], None]) -> None:
-    """Run `job` on a daemon thread, in the context (request id) of the request that asked."""
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(job,), name="catalog-refresh", daemon=True).start()
-
-
 class CatalogCache:
     """Reads the catalog at most once per TTL per instance and survives Firestore outages.
 
@@ -211,11 +203,11 @@ class CatalogCache:
         max_stale_seconds: float,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
-        background: Callable[[Callable[[], None]], None] = run_in_background,
+        run_in_background: Callable[[Callable[[], None]], None] = run_in_background,
     ):
         self._store = store
         self._wall_clock = wall_clock
-        self._background = background
+        self._run_in_background = run_in_background
         self._ttl_seconds = ttl_seconds
         self._max_stale_seconds = max_stale_seconds
         self._clock = clock
@@ -236,7 +228,7 @@ class CatalogCache:
             if age <= self._ttl_seconds + self._max_stale_seconds:
                 due = self._clock() >= self._next_attempt
                 if due and self._refresh_lock.acquire(blocking=False):
-                    self._background(self._refresh_and_release)
+                    self._run_in_background(self._refresh_and_release)
                 return self._snapshot or snapshot  # what we have; the refresh replaces it
         with self._refresh_lock:  # nothing we may serve: this request waits for the read
             return self._refresh()

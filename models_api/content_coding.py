@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gzip
 import re
+from collections.abc import Iterable
 
 import brotli
 
@@ -39,7 +40,7 @@ def compressed_variants(body: bytes) -> dict[str, bytes]:
     return variants
 
 
-def negotiate(accept_encoding: str | None, available: tuple[str, ...]) -> str:
+def negotiate(accept_encoding: str | None, available: Iterable[str]) -> str:
     """The coding of `available` (PREFERENCE-ordered, identity last) to answer with (RFC 9110
     12.5.3): the highest q-value wins, ties go to the first in `available`.
 

@@ -181,7 +181,7 @@ class ModelsHandler:
             if found is None:
                 raise NotFound(f"No model with id '{route.model_id}' in the catalog.")
             representation = found
-        coding = negotiate(environ.get("HTTP_ACCEPT_ENCODING"), representation.codings)
+        coding = negotiate(environ.get("HTTP_ACCEPT_ENCODING"), representation.variants)
         variant = representation.variants[coding]
         headers = [("ETag", variant.etag), ("Cache-Control", http.SUCCESS_CACHE_CONTROL)]
         if route.model_id is not None:

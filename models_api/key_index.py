@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from models_api.background import run_in_background
 from models_api.errors import BackendUnavailable
 from models_api.key_documents import (
     ID_BYTES,
@@ -46,10 +47,6 @@ class KeyIndexSource(Protocol):
     def find_key(self, key_id: str) -> KeyRecord | None:
         """One key document, None if there is none."""
         ...
-
-
-def run_in_thread(work: Callable[[], None]) -> None:
-    threading.Thread(target=work, name="key-index-refresh", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ class KeyIndex:
         max_stale_seconds: float,
         wait_seconds: float,
         clock: Callable[[], float] = time.monotonic,
-        run_in_background: Callable[[Callable[[], None]], None] = run_in_thread,
+        run_in_background: Callable[[Callable[[], None]], None] = run_in_background,
     ):
         self._source = source
         self.refresh_seconds = refresh_seconds

@@ -49,7 +49,7 @@ def at_once(job: Callable[[], None]) -> None:
 def test_the_store_is_read_once_per_ttl() -> None:
     store, clock = FakeStore(), FakeClock()
     cache = CatalogCache(
-        store, ttl_seconds=60, max_stale_seconds=600, clock=clock, background=at_once
+        store, ttl_seconds=60, max_stale_seconds=600, clock=clock, run_in_background=at_once
     )
 
     for _ in range(100):
@@ -78,7 +78,7 @@ def test_concurrent_requests_share_one_refresh() -> None:
 def test_a_failed_refresh_serves_the_last_good_catalog_until_max_stale() -> None:
     store, clock = FakeStore(), FakeClock()
     cache = CatalogCache(
-        store, ttl_seconds=60, max_stale_seconds=100, clock=clock, background=at_once
+        store, ttl_seconds=60, max_stale_seconds=100, clock=clock, run_in_background=at_once
     )
     first = cache.current()
     store.down = True
@@ -137,7 +137,7 @@ def test_snapshot_orders_by_provider_then_id_and_filters() -> None:
     snapshot = CatalogSnapshot(models, 0, TODAY)
 
     assert [m.id for m in snapshot.models] == ["z", "a", "b"]
-    body = snapshot.list_representation(ModelFilter(supports_tools=False)).body
+    body = snapshot.list_representation(ModelFilter(supports_tools=False)).variants["identity"].body
     assert b'"id":"b"' in body and b'"id":"a"' not in body
     assert snapshot.list_representation(ModelFilter()) is snapshot.list_representation(
         ModelFilter()
