@@ -246,12 +246,11 @@ def _document_for(
     if priced is None or len(report.errors) > errors_before:
         return None
     document.update(priced)
-    if status == "active" or "price" in data:
-        try:
-            model_from_document(data["id"], document)
-        except InvalidCatalogDocument as error:
-            entry.add(report, "(model)", str(error).removeprefix(f"{data['id']}: "))
-            return None
+    try:  # every priced model passes the service's own validator before it is written
+        model_from_document(data["id"], document)
+    except InvalidCatalogDocument as error:
+        entry.add(report, "(model)", str(error).removeprefix(f"{data['id']}: "))
+        return None
     return document
 
 
@@ -273,24 +272,20 @@ def _price_fields(
     if "checked" in price and price["checked"] > today:
         entry.add(report, "price.checked", "is in the future: use the date of the source")
     basis_text = None
+    billing = price  # the table whose prices, billing unit and allowed zeros apply
     if "basis" in price:
         resolved = _platform_price(entry, price, entries, policy, report)
         if resolved is None:
             return None
-        upstream_usd, basis_text = resolved
-    else:
-        upstream_usd = {
-            name: value
-            for name, value in price.items()
-            if name not in ("source", "checked", "billed_per", "allow_zero")
-        }
+        billing, basis_text = resolved
+    upstream_usd = _upstream_prices(billing)
     if len(report.errors) > errors_before:
         return None
-    billed_per = price.get("billed_per", "token")
+    billed_per = billing.get("billed_per", "token")
     if billed_per not in BILLING_UNITS:
         entry.add(report, "price.billed_per", f"must be one of {', '.join(BILLING_UNITS)}")
         return None
-    allow_zero = price.get("allow_zero", [])
+    allow_zero = billing.get("allow_zero", [])
     required = ["input_per_1m", "per_image_output" if billed_per == "image" else "output_per_1m"]
     for name in required:
         if name not in upstream_usd:
@@ -393,7 +388,7 @@ def _platform_price(
     policy: PricingPolicy,
     report: ValidationReport,
 ) -> tuple[dict[str, Any], str] | None:
-    """A model the platform prices itself: the upstream prices of the model it runs on."""
+    """A model the platform prices itself: the price table of the model it runs on."""
     if price["basis"] != PLATFORM_BASIS:
         entry.add(report, "price.basis", f'must be "{PLATFORM_BASIS}"')
         return None
@@ -407,16 +402,20 @@ def _platform_price(
     if not isinstance(base_price, dict) or "basis" in base_price:
         entry.add(report, "price.runs_on", "must name a model of the catalog with a list price")
         return None
-    upstream_usd = {
-        name: value
-        for name, value in base_price.items()
-        if name not in ("source", "checked", "billed_per", "allow_zero")
-    }
     text = (
         f"priced by the platform: runs on {runs_on}, at {runs_on}'s upstream price "
-        f"({_describe_usd(upstream_usd)}) times the margin {policy.margin}"
+        f"({_describe_usd(_upstream_prices(base_price))}) times the margin {policy.margin}"
     )
-    return upstream_usd, text
+    return base_price, text
+
+
+def _upstream_prices(price: dict[str, Any]) -> dict[str, Any]:
+    """The prices of a `[models.price]` table (and its tiers), without where they came from."""
+    return {
+        name: value
+        for name, value in price.items()
+        if name not in ("source", "checked", "billed_per", "allow_zero")
+    }
 
 
 def _describe_usd(prices: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import zip_longest
 from typing import Any
 
 RETIRED = "retired"
@@ -79,8 +80,8 @@ def price_jumps(plan: SeedPlan, factor: Decimal) -> list[str]:
     jumps = []
     for model_id, differences in sorted(plan.changed.items()):
         for name, (old, new) in differences.items():
-            for path, before, after in _numeric_pairs(name, old, new):
-                if before is None or after is None or not path_is_price(path):
+            for path, before, after in _leaf_differences(name, old, new):
+                if not (_is_price_path(path) and _is_number(before) and _is_number(after)):
                     continue
                 low, high = sorted((Decimal(str(before)), Decimal(str(after))))
                 if (low == 0 and high > 0) or (low > 0 and high / low > factor):
@@ -88,30 +89,25 @@ def price_jumps(plan: SeedPlan, factor: Decimal) -> list[str]:
     return jumps
 
 
-def path_is_price(path: str) -> bool:
+def _is_price_path(path: str) -> bool:
     return path.startswith(("cost_per_1k_", "pricing.")) and not path.endswith("above_input_tokens")
 
 
-def _numeric_pairs(path: str, old: Any, new: Any) -> Iterator[tuple[str, Any, Any]]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            yield from _numeric_pairs(f"{path}.{key}", old.get(key), new.get(key))
-    elif isinstance(old, list) and isinstance(new, list):
-        for index, (before, after) in enumerate(zip(old, new, strict=False)):
-            yield from _numeric_pairs(f"{path}[{index}]", before, after)
-    elif isinstance(old, (int, float)) and isinstance(new, (int, float)):
-        if not isinstance(old, bool) and not isinstance(new, bool):
-            yield path, old, new
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _leaf_differences(path: str, old: Any, new: Any) -> Iterator[tuple[str, Any, Any]]:
-    """What changed inside nested values, as dotted paths (pricing.input_per_1k_tokens)."""
+    """What changed inside nested values, as dotted paths (pricing.input_per_1k_tokens).
+
+    Lists are compared item by item; an item only one side has reads as None on the other.
+    """
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
             if old.get(key) != new.get(key):
                 yield from _leaf_differences(f"{path}.{key}", old.get(key), new.get(key))
-    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+    elif isinstance(old, list) and isinstance(new, list):
+        for index, (before, after) in enumerate(zip_longest(old, new)):
             if before != after:
                 yield from _leaf_differences(f"{path}[{index}]", before, after)
     else:

@@ -25,13 +25,6 @@ BILLING_UNITS = ("token", "image")
 MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MODEL_ID_RULE = "[a-z0-9][a-z0-9._-]{0,63}"
 
-# Optional per-1k-token prices a pricing object may carry besides input and output.
-OPTIONAL_TOKEN_PRICES = (
-    "cached_input_per_1k_tokens",
-    "cache_write_per_1k_tokens",
-    "audio_input_per_1k_tokens",
-)
-
 
 class InvalidCatalogDocument(ValueError):
     """A catalog document that cannot be served as a Model."""
