@@ -23,9 +23,7 @@ from typing import Any
 from models_api.api_key_format import (
     PepperedHasher,
     display_prefix,
-    generate_api_key,
     is_well_formed_api_key,
-    key_id_for,
 )
 from models_api.bounded_lru import BoundedLru
 from models_api.errors import BackendUnavailable, Unauthenticated
@@ -40,17 +38,6 @@ from models_api.key_documents import (
 )
 from models_api.key_index import KeyIndex, KeyIndexSource
 from models_api.principal import Principal
-
-# The format helpers are re-exported: callers imported them from here before the split.
-__all__ = [
-    "ApiKeyVerifier",
-    "FirestoreKeyStore",
-    "KeyRecord",
-    "display_prefix",
-    "generate_api_key",
-    "is_well_formed_api_key",
-    "key_id_for",
-]
 
 
 class FirestoreKeyStore:

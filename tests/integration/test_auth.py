@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from models_api.api_keys import generate_api_key
+from local_harness.keys import with_bad_checksum
+from models_api.api_key_format import generate_api_key
 from models_api.firebase_auth import FirebaseTokenVerifier
 from tests.conftest import Project, make_client, mint_key
 from tests.support.firebase_tokens import TokenIssuer
@@ -19,11 +20,6 @@ UNIFORM_401_MESSAGE = (
     "Missing or invalid credentials. Send X-Api-Key, or Authorization: Bearer <Firebase ID "
     "token> together with X-Firebase-AppCheck."
 )
-
-
-def _flip_checksum(key: str) -> str:
-    last = key[-1]
-    return key[:-1] + ("A" if last != "A" else "B")
 
 
 def _flip_body(key: str) -> str:
@@ -60,7 +56,7 @@ KEY_CASES: list[tuple[str, Callable[[str], list[tuple[str, str]]]]] = [
     ("no prefix", lambda k: [("X-Api-Key", k[4:])]),
     ("too short", lambda k: [("X-Api-Key", k[:-1])]),
     ("too long", lambda k: [("X-Api-Key", k + "A")]),
-    ("bad checksum", lambda k: [("X-Api-Key", _flip_checksum(k))]),
+    ("bad checksum", lambda k: [("X-Api-Key", with_bad_checksum(k))]),
     ("bad body, stale checksum", lambda k: [("X-Api-Key", _flip_body(k))]),
     ("non-base62 character", lambda k: [("X-Api-Key", k[:8] + "-" + k[9:])]),
     ("oversized key header", lambda k: [("X-Api-Key", "inf_" + "A" * 5000)]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,8 @@ import pytest
 
 from local_harness.processes import ROOT
 from tests.conftest import Project, make_client, mint_key, seed_catalog
-from tests.support.catalog_documents import served_model_ids
+from tests.support.catalog_documents import DATA_DIR, data_entries, served_model_ids
 
-DATA_DIR = ROOT / "catalog_seed" / "models"
 NAMED = {  # the models the product documentation names
     "gpt-5.2",
     "gpt-5-mini",
@@ -38,14 +36,6 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
 
-def _data_entries() -> dict[str, dict[str, Any]]:
-    entries = {}
-    for path in DATA_DIR.glob("*.toml"):
-        for entry in tomllib.loads(path.read_text())["models"]:
-            entries[entry["id"]] = entry
-    return entries
-
-
 def _listing(client: Any, key: str) -> dict[str, dict[str, Any]]:
     response = client.get("/models", headers={"X-Api-Key": key})
     assert response.status_code == 200
@@ -55,7 +45,7 @@ def _listing(client: Any, key: str) -> dict[str, dict[str, Any]]:
 def test_every_named_model_is_in_the_data_and_served_unless_retired(
     client: Any, api_key: str
 ) -> None:
-    entries = _data_entries()
+    entries = data_entries()
     assert NAMED <= set(entries)
     retired = set(entries) - served_model_ids()
     # OpenAI shut gpt-5.2-codex down on 2026-07-23 (its deprecations page): never served again.
@@ -111,10 +101,14 @@ def test_claude_sonnet_limits_follow_anthropics_model_page(client: Any, api_key:
     assert _listing(client, api_key)["claude-sonnet-4-6"]["max_output_tokens"] == 128000
 
 
+def _copy_of_the_data(tmp_path: Path) -> Path:
+    """The shipped data files, copied where a test may edit them."""
+    return Path(shutil.copytree(DATA_DIR, tmp_path / "models"))
+
+
 def _data_with_a_deprecation(tmp_path: Path, retirement: dt.date) -> Path:
     """The shipped data with Claude Haiku 4.5 deprecated, retiring on `retirement`."""
-    data = tmp_path / "models"
-    shutil.copytree(DATA_DIR, data)
+    data = _copy_of_the_data(tmp_path)
     anthropic = data / "anthropic.toml"
     text = anthropic.read_text()
     old = (
@@ -193,8 +187,7 @@ def test_the_dry_run_shows_the_platform_price_basis_and_retired_models(
 def test_a_price_moving_more_than_the_factor_needs_confirm(
     seeded: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "models"
-    shutil.copytree(DATA_DIR, data)
+    data = _copy_of_the_data(tmp_path)
     openrouter = data / "openrouter.toml"
     openrouter.write_text(openrouter.read_text().replace('"0.09"', '"0.90"'))  # qwen input 10x
     capsys.readouterr()
@@ -212,8 +205,7 @@ def test_a_price_moving_more_than_the_factor_needs_confirm(
 def test_a_duplicate_id_names_both_places(
     project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "models"
-    shutil.copytree(DATA_DIR, data)
+    data = _copy_of_the_data(tmp_path)
     vertex = data / "vertex.toml"
     vertex.write_text(vertex.read_text().replace('id = "gemini-3-flash"', 'id = "gpt-5.2"'))
 

@@ -39,16 +39,24 @@ def model(model_id: str = "m1", **changes: Any) -> Model:
     return model_from_document(model_id, document(model_id, **changes))
 
 
+DATA_DIR = Path(__file__).resolve().parents[2] / "catalog_seed" / "models"
+
+
+def data_entries() -> dict[str, dict[str, Any]]:
+    """The shipped catalog data files' models, by id, as the TOML has them."""
+    return {
+        entry["id"]: entry
+        for path in DATA_DIR.glob("*.toml")
+        for entry in tomllib.loads(path.read_text(encoding="utf-8"))["models"]
+    }
+
+
 def served_model_ids(today: dt.date | None = None) -> set[str]:
     """The ids the shipped data serves on `today` (UTC): not retired by their date, not disabled."""
     today = today or dt.datetime.now(dt.timezone.utc).date()
-    data_dir = Path(__file__).resolve().parents[2] / "catalog_seed" / "models"
-    served = set()
-    for path in data_dir.glob("*.toml"):
-        for entry in tomllib.loads(path.read_text(encoding="utf-8"))["models"]:
-            retirement = entry.get("retirement_date")
-            if entry.get("status", "active") == "active" and (
-                retirement is None or retirement > today
-            ):
-                served.add(entry["id"])
-    return served
+    return {
+        model_id
+        for model_id, entry in data_entries().items()
+        if entry.get("status", "active") == "active"
+        and (entry.get("retirement_date") is None or entry["retirement_date"] > today)
+    }

@@ -16,6 +16,13 @@ TODAY = dt.date(2026, 11, 26)
 
 
 MODEL = model()
+RETIRING = model(
+    "old",
+    lifecycle="deprecated",
+    deprecation_date="2026-06-11",
+    retirement_date="2026-12-11",
+    replacement="m1",
+)
 
 
 class FakeStore:
@@ -149,15 +156,8 @@ def _midnight(day: dt.date) -> float:
 
 
 def test_a_model_stops_being_served_on_its_retirement_date_without_a_read() -> None:
-    retiring = model(
-        "old",
-        lifecycle="deprecated",
-        deprecation_date="2026-06-11",
-        retirement_date="2026-12-11",
-        replacement="m1",
-    )
     store, clock = FakeStore(), FakeClock()
-    store.models = [MODEL, retiring]
+    store.models = [MODEL, RETIRING]
     wall = FakeClock()
     wall.now = _midnight(dt.date(2026, 12, 10)) + 86399  # the last second it is served
     cache = CatalogCache(store, ttl_seconds=60, max_stale_seconds=600, clock=clock, wall_clock=wall)
@@ -180,14 +180,7 @@ def test_a_model_already_retired_is_not_served_even_while_firestore_is_down() ->
 
 
 def test_deprecated_models_carry_deprecation_sunset_and_link_headers() -> None:
-    retiring = model(
-        "old",
-        lifecycle="deprecated",
-        deprecation_date="2026-06-11",
-        retirement_date="2026-12-11",
-        replacement="m1",
-    )
-    snapshot = CatalogSnapshot([MODEL, retiring], 0, TODAY)
+    snapshot = CatalogSnapshot([MODEL, RETIRING], 0, TODAY)
 
     assert snapshot.model_headers("old") == [
         ("Deprecation", f"@{_midnight(dt.date(2026, 6, 11)):.0f}"),
