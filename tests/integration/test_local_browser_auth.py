@@ -5,13 +5,9 @@ App Check verifier against the local public JWKS; through the app and a real ser
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,6 +17,7 @@ from local_harness.processes import AuthEmulator, FunctionServer
 from models_api.firebase_auth import FirebaseTokenVerifier
 from tests.conftest import Project, make_client
 from tests.support.firebase_tokens import TokenIssuer
+from tests.support.http_get import get_json
 
 Headers = dict[str, str]
 
@@ -132,25 +129,16 @@ def local_server(local_env: Headers) -> Iterator[FunctionServer]:
     server.stop()
 
 
-def _get_status(url: str, headers: Headers) -> tuple[int, Any]:
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback URL
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
-
-
 def test_a_real_server_in_local_mode_checks_both_tokens(
     local_server: FunctionServer, signer: LocalAppCheckSigner, id_token: str
 ) -> None:
     url = f"{local_server.url}/models"
 
-    ok_status, ok_body = _get_status(url, _browser_headers(id_token, signer.token()))
+    ok_status, ok_body = get_json(url, _browser_headers(id_token, signer.token()))
     impostor = _impostor(signer, kid=signer.kid).token()
-    forged_status, forged_body = _get_status(url, _browser_headers(id_token, impostor))
+    forged_status, forged_body = get_json(url, _browser_headers(id_token, impostor))
     expired = signer.token(lifetime_seconds=-60)
-    expired_status, expired_body = _get_status(url, _browser_headers(id_token, expired))
+    expired_status, expired_body = get_json(url, _browser_headers(id_token, expired))
 
     assert (ok_status, forged_status, expired_status) == (200, 401, 401)
     assert ok_body["models"]

@@ -4,7 +4,6 @@ refusal to start, before printing anything, when a port is taken."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -13,8 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +20,7 @@ import pytest
 
 from local_harness.processes import ROOT, free_port
 from local_harness.run_local import DEV_KEY_OWNER, port_is_free
+from tests.support.http_get import get_json
 
 RUN_LOCAL = [sys.executable, "-m", "local_harness.run_local"]
 
@@ -93,12 +91,7 @@ def _replay(curl: list[str]) -> tuple[int, Any]:
     )
     url = curl[-1]
     assert url.startswith("http://localhost:")
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback URL
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+    return get_json(url, headers)
 
 
 @pytest.mark.slow
