@@ -1,14 +1,16 @@
 """python -m key_admin: mint, list, revoke, disable, enable and expire API keys; build and
-check the key index that the service answers from.
+check the key index that the service answers from; count keys per pepper version.
 
 Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, FIRESTORE_DATABASE,
-API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET), with the operator's own
-credentials (Application Default Credentials), or the emulator when FIRESTORE_EMULATOR_HOST
-is set. The full key is printed once, by `create`, and is never stored. Every change writes
-the key document and the key index in one transaction; running instances see it within
-2 x API_KEY_REFRESH_SECONDS (8 s by default).
-Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent), 2 Firestore
-failure, 64 bad usage.
+API_KEYS_COLLECTION, and the current pepper: API_KEY_PEPPER_SECRET=.../versions/N, or
+API_KEY_PEPPER with API_KEY_PEPPER_VERSION=N), with the operator's own credentials
+(Application Default Credentials), or the emulator when FIRESTORE_EMULATOR_HOST is set.
+`create` mints under the current pepper and records its version in the key document. The full
+key is printed once, by `create`, and is never stored. Every change writes the key document
+and the key index in one commit, safely alongside other operators; running instances see it
+within 2 x API_KEY_REFRESH_SECONDS (8 s by default).
+Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent, live keys on a
+pepper version being retired), 2 Firestore failure, 64 bad usage.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from key_admin.operations import (
     create_key,
     ensure_reachable,
     list_keys,
+    pepper_usage,
     rebuild_index,
     set_key_expiry,
     set_key_status,
 )
 from models_api.config import Settings
 from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconfigured
-from models_api.pepper import SecretManagerPepper, static_pepper
+from models_api.pepper import pepper_source
 
 PROBE_TIMEOUT_SECONDS = 10.0
 
@@ -76,7 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the key index from the key documents (migration or repair); says what it did",
     )
     commands.add_parser(
-        "check-index", help="compare the key index with the key documents (exit 1 if they differ)"
+        "check-index",
+        help="compare key documents, index shards and the head's shard versions (exit 1 if "
+        "anything differs)",
+    )
+    usage = commands.add_parser(
+        "pepper-usage",
+        help="live keys per pepper version: run before retiring a version",
+    )
+    usage.add_argument(
+        "--retiring",
+        type=int,
+        metavar="N",
+        help="exit 1 if any live key still depends on pepper version N",
     )
     return parser
 
@@ -84,6 +99,32 @@ def build_parser() -> argparse.ArgumentParser:
 def _utc(moment: datetime) -> str:
     """A fixed-width UTC time for the list's columns."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _print_pepper_usage(
+    client: object, collection: str, settings: Settings, retiring: int | None
+) -> int:
+    usage = pepper_usage(client, collection)
+    versions = sorted(set(usage.active) | set(usage.disabled), key=lambda v: (v is None, v or 0))
+    print(f"{'pepper version':16}  {'active':>8}  {'disabled':>8}")
+    for version in versions:
+        name = str(version) if version is not None else "not recorded"
+        print(f"{name:16}  {usage.active.get(version, 0):>8}  {usage.disabled.get(version, 0):>8}")
+    print(f"{usage.dead} revoked or expired key(s) depend on no pepper")
+    print(f"this configuration mints under version {settings.api_key_pepper_version}")
+    if None in versions:
+        print(
+            "'not recorded': minted before keys recorded their pepper version, so under the "
+            "version that was current then"
+        )
+    if retiring is None:
+        return 0
+    live = usage.live_on(retiring)
+    if live:
+        print(f"version {retiring}: {live} live key(s) still depend on it; do not retire it yet")
+        return 1
+    print(f"version {retiring}: no live key depends on it")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,18 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ensure_reachable(client, collection, PROBE_TIMEOUT_SECONDS)
         if arguments.command == "create":
-            if settings.api_key_pepper is not None:
-                pepper = static_pepper(settings.api_key_pepper)()
-            else:
-                assert settings.api_key_pepper_secret is not None
-                pepper = SecretManagerPepper(settings.api_key_pepper_secret, 30.0)()
+            pepper = pepper_source(settings.api_key_pepper, settings.api_key_pepper_secret, 30.0)()
             created = create_key(
-                client, collection, pepper, arguments.owner, arguments.label, arguments.expires
-            )
+                client, collection, pepper, arguments.owner, arguments.label, arguments.expires,
+                pepper_version=settings.api_key_pepper_version,
+            )  # fmt: skip
             record = created.record
             print(f"key id:  {record.key_id}")
             print(f"prefix:  {record.prefix}")
             print(f"owner:   {record.owner}")
+            print(f"pepper:  version {record.pepper_version}")
             print(f"expires: {record.expires_at.isoformat() if record.expires_at else 'never'}")
             print("api key (shown once, store it now):")
             print(created.api_key)
@@ -139,18 +178,19 @@ def main(argv: list[str] | None = None) -> int:
             report = rebuild_index(client, collection)
             statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.by_status.items()))
             print(
-                f"indexed {report.keys} key(s) ({statuses or 'none'}) in "
-                f"{report.shards_written} shard(s), deleted {report.shards_deleted} empty "
-                f"shard(s); largest shard {report.largest_shard_bytes} bytes; index version "
-                f"{report.previous_version} -> {report.version}"
+                f"indexed {report.keys} key(s) ({statuses or 'none'}): "
+                f"{report.shards_written} shard(s) rewritten, {report.shards_unchanged} already "
+                f"right; largest shard {report.largest_shard_bytes} bytes"
             )
         elif arguments.command == "check-index":
             check = check_index(client, collection)
             for problem in check.problems:
                 print(f"problem: {problem}")
             state = "consistent" if check.consistent else f"{len(check.problems)} problem(s)"
-            print(f"{check.keys} key document(s), index version {check.version}: {state}")
+            print(f"{check.keys} key document(s), index layout {check.layout}: {state}")
             return 0 if check.consistent else 1
+        elif arguments.command == "pepper-usage":
+            return _print_pepper_usage(client, collection, settings, arguments.retiring)
         else:
             record = set_key_status(client, collection, arguments.key_id, arguments.command)
             print(f"{record.prefix} ({record.key_id}) is now {record.status}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from models_api.api_keys import ApiKeyVerifier, FirestoreKeyStore
-from models_api.auth_throttle import AuthFailureThrottle
+from models_api.auth_throttle import AuthFailureThrottle, LookupBudget
 from models_api.authentication import Authenticator
 from models_api.catalog import CatalogCache, FirestoreCatalogStore
 from models_api.config import Settings
@@ -13,7 +13,7 @@ from models_api.firebase_auth import FirebaseTokenVerifier
 from models_api.firestore_backend import FirestoreBackend
 from models_api.handler import ModelsHandler
 from models_api.key_index import KeyIndex
-from models_api.pepper import SecretManagerPepper, static_pepper
+from models_api.pepper import pepper_source
 from models_api.structured_log import RequestLogger, configure_service_logging
 
 logger = logging.getLogger(__name__)
@@ -25,12 +25,13 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
     backend = FirestoreBackend(
         settings.project_id, settings.firestore_database, settings.backend_timeout_seconds
     )
-    if settings.api_key_pepper is not None:
-        pepper = static_pepper(settings.api_key_pepper)
-    else:
-        assert settings.api_key_pepper_secret is not None  # guaranteed by Settings.from_env
-        pepper = SecretManagerPepper(
-            settings.api_key_pepper_secret, settings.backend_timeout_seconds
+    timeout = settings.backend_timeout_seconds
+    peppers = [pepper_source(settings.api_key_pepper, settings.api_key_pepper_secret, timeout)]
+    if settings.api_key_previous_pepper_version is not None:
+        peppers.append(
+            pepper_source(
+                settings.api_key_previous_pepper, settings.api_key_previous_pepper_secret, timeout
+            )
         )
     key_store = FirestoreKeyStore(backend, settings.api_keys_collection)
     key_index = KeyIndex(
@@ -40,11 +41,14 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         wait_seconds=settings.backend_timeout_seconds,
     )
     api_keys = ApiKeyVerifier(
-        pepper,
+        peppers,
         key_index,
         key_store,
         max_entries=settings.api_key_cache_max_entries,
         wait_seconds=settings.backend_timeout_seconds,
+        lookup_budget=LookupBudget(
+            settings.api_key_lookups_per_second, settings.api_key_lookup_burst
+        ),
     )
     if settings.local_app_check_jwks is not None:
         logger.warning("local App Check mode: App Check tokens are checked against local keys")

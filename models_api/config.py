@@ -12,7 +12,8 @@ from typing import Any
 from models_api.errors import ConfigError
 
 MIN_PEPPER_LENGTH = 32
-_SECRET_VERSION_NAME = re.compile(r"^projects/[^/]+/secrets/[A-Za-z0-9_-]{1,255}/versions/[^/]+$")
+_SECRET_VERSION_NAME = re.compile(r"^projects/[^/]+/secrets/[A-Za-z0-9_-]{1,255}/versions/([^/]+)$")
+_PEPPER_VERSION = re.compile(r"^[1-9][0-9]{0,9}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 # JWK members that only a private key has: a JWKS handed to the service must hold none.
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -43,6 +44,15 @@ class Settings:
     local_app_check_jwks: dict[str, Any] | None = None
     # FIREBASE_AUTH_EMULATOR_HOST is set (local runs and tests only; refused with K_SERVICE).
     firebase_auth_emulator: bool = False
+    # The Secret Manager version number of the current pepper (recorded in every minted key).
+    api_key_pepper_version: int = 1
+    # A previous pepper still accepted for keys minted under it (during a rotation).
+    api_key_previous_pepper: str | None = None
+    api_key_previous_pepper_secret: str | None = None
+    api_key_previous_pepper_version: int | None = None
+    # Firestore lookups of keys the index does not hold, per worker process (a token bucket).
+    api_key_lookups_per_second: float = 20.0
+    api_key_lookup_burst: float = 40.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -64,20 +74,22 @@ class Settings:
                 "GOOGLE_CLOUD_PROJECT is required (the project that holds Firestore)."
             )
 
-        pepper = environ.get("API_KEY_PEPPER") or None
-        pepper_secret = _text(environ, "API_KEY_PEPPER_SECRET")
+        pepper, pepper_secret, pepper_version = _pepper(environ, "API_KEY_PEPPER")
         if pepper is None and pepper_secret is None:
             raise ConfigError(
                 "Set API_KEY_PEPPER (the pepper itself, e.g. a Cloud Run secret environment "
                 "variable) or API_KEY_PEPPER_SECRET (a Secret Manager version name "
-                "projects/P/secrets/S/versions/V). The local run sets a dev pepper."
+                "projects/P/secrets/S/versions/N). The local run sets a dev pepper."
             )
-        if pepper is not None and len(pepper) < MIN_PEPPER_LENGTH:
-            raise ConfigError(f"API_KEY_PEPPER must be at least {MIN_PEPPER_LENGTH} characters.")
-        if pepper is None and pepper_secret and not _SECRET_VERSION_NAME.match(pepper_secret):
+        previous, previous_secret, number = _pepper(environ, "API_KEY_PREVIOUS_PEPPER")
+        previous_version = None if previous is None and previous_secret is None else number
+        if previous_version == pepper_version:
             raise ConfigError(
-                "API_KEY_PEPPER_SECRET must look like projects/P/secrets/S/versions/V."
+                "API_KEY_PREVIOUS_PEPPER_VERSION equals API_KEY_PEPPER_VERSION: the previous "
+                "pepper must be another Secret Manager version."
             )
+        elif previous is not None and previous == pepper:
+            raise ConfigError("API_KEY_PREVIOUS_PEPPER is the current pepper.")
 
         origins = frozenset(
             origin.strip().rstrip("/")
@@ -97,7 +109,15 @@ class Settings:
             catalog_collection=_text(environ, "CATALOG_COLLECTION") or "models",
             api_keys_collection=_text(environ, "API_KEYS_COLLECTION") or "api_keys",
             api_key_pepper=pepper,
-            api_key_pepper_secret=pepper_secret if pepper is None else None,
+            api_key_pepper_secret=pepper_secret,
+            api_key_pepper_version=pepper_version,
+            api_key_previous_pepper=previous,
+            api_key_previous_pepper_secret=previous_secret,
+            api_key_previous_pepper_version=previous_version,
+            api_key_lookups_per_second=_number(
+                environ, "API_KEY_LOOKUPS_PER_SECOND", 20, 0.1, 100_000
+            ),
+            api_key_lookup_burst=_number(environ, "API_KEY_LOOKUP_BURST", 40, 1, 100_000),
             catalog_cache_ttl_seconds=_number(environ, "CATALOG_CACHE_TTL_SECONDS", 60, 0.01, 3600),
             catalog_max_stale_seconds=_number(
                 environ, "CATALOG_MAX_STALE_SECONDS", 3600, 0, 7 * 86400
@@ -120,6 +140,43 @@ class Settings:
             local_app_check_jwks=_local_app_check_jwks(environ),
             firebase_auth_emulator=bool(_text(environ, "FIREBASE_AUTH_EMULATOR_HOST")),
         )
+
+
+def _pepper(environ: Mapping[str, str], name: str) -> tuple[str | None, str | None, int]:
+    """One pepper (`name` = API_KEY_PEPPER or API_KEY_PREVIOUS_PEPPER): its value or its Secret
+    Manager version name (`name`_SECRET; the value wins when both are set), and its version
+    number (from the name, or `name`_VERSION: default 1 for the current pepper, required for
+    the previous one)."""
+    value = environ.get(name) or None
+    secret = _text(environ, f"{name}_SECRET")
+    declared = _text(environ, f"{name}_VERSION")
+    if value is not None:
+        if len(value) < MIN_PEPPER_LENGTH:
+            raise ConfigError(f"{name} must be at least {MIN_PEPPER_LENGTH} characters.")
+        if declared is None and name != "API_KEY_PEPPER":
+            raise ConfigError(
+                f"{name}_VERSION is required with {name}: the Secret Manager version number "
+                "its keys were minted under."
+            )
+        return value, None, _version(f"{name}_VERSION", declared or "1")
+    if secret is None:
+        return None, None, 0
+    match = _SECRET_VERSION_NAME.match(secret)
+    if match is None:
+        raise ConfigError(f"{name}_SECRET must look like projects/P/secrets/S/versions/N.")
+    version = _version(f"{name}_SECRET", match.group(1))
+    if declared is not None and _version(f"{name}_VERSION", declared) != version:
+        raise ConfigError(f"{name}_VERSION ({declared}) differs from the version in {name}_SECRET.")
+    return None, secret, version
+
+
+def _version(name: str, raw: str) -> int:
+    if not _PEPPER_VERSION.match(raw):
+        raise ConfigError(
+            f"{name}: the pepper version must be a Secret Manager version number (1, 2, ...), "
+            f"got {raw!r}; not 'latest': every key records the version it was minted under."
+        )
+    return int(raw)
 
 
 def _local_app_check_jwks(environ: Mapping[str, str]) -> dict[str, Any] | None:

@@ -92,6 +92,7 @@ def mint_key(project: Project, **kwargs: Any) -> str:
         kwargs.pop("owner", "acct-test"),
         kwargs.pop("label", "test"),
         kwargs.pop("expires_at", None),
+        pepper_version=kwargs.pop("pepper_version", 1),
         **kwargs,
     )
     return created.api_key
