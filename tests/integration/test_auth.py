@@ -135,21 +135,62 @@ def test_a_key_revoked_with_the_cli_stops_working_within_twice_the_refresh(
     _assert_uniform_401(after_bound)
 
 
-def test_repeated_auth_failures_from_one_address_get_429(
-    seeded: Project, monkeypatch: pytest.MonkeyPatch
+def test_a_throttled_address_is_refused_only_the_reads_known_keys_and_tokens_still_work(
+    seeded: Project, issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch, mocker: Any
 ) -> None:
+    """Behind one NAT, a broken client's failures must not lock out the valid ones."""
+    from models_api.api_keys import FirestoreKeyStore
+
     client = make_client(seeded, monkeypatch, AUTH_FAILURE_LIMIT="5")
     key = mint_key(seeded)
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
+    browser = {
+        "Authorization": f"Bearer {issuer.id_token()}",
+        "X-Firebase-AppCheck": issuer.app_check_token(),
+    }
 
-    statuses = [
-        client.get("/models", headers={"X-Api-Key": "inf_garbage"}).status_code for _ in range(5)
+    failures = [
+        client.get("/models", headers={"X-Api-Key": generate_api_key()}).status_code
+        for _ in range(5)
     ]
-    blocked = client.get("/models", headers={"X-Api-Key": key})
+    reads = mocker.spy(FirestoreKeyStore, "find_key")
+    unknown = client.get("/models", headers={"X-Api-Key": generate_api_key()})
+    known = client.get("/models", headers={"X-Api-Key": key})
+    token = client.get("/models", headers=browser)
+    malformed = client.get("/models", headers={"X-Api-Key": "inf_garbage"})
 
-    assert statuses == [401] * 5
-    assert blocked.status_code == 429
-    assert int(blocked.headers["Retry-After"]) >= 1
-    assert blocked.get_json()["error"]["code"] == "rate_limited"
+    assert failures == [401] * 5
+    assert unknown.status_code == 429 and reads.call_count == 0  # no read spent on it
+    assert int(unknown.headers["Retry-After"]) >= 1
+    assert unknown.get_json()["error"]["code"] == "rate_limited"
+    assert known.status_code == 200
+    assert token.status_code == 200
+    assert malformed.status_code == 401  # costs nothing to refuse
+
+
+def test_unknown_keys_beyond_the_lookup_budget_get_503_and_known_keys_200(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = mint_key(seeded)
+    client = make_client(
+        seeded, monkeypatch, API_KEY_LOOKUPS_PER_SECOND="0.1", API_KEY_LOOKUP_BURST="3",
+        TRUSTED_PROXY_HOPS="1",
+    )  # fmt: skip
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
+
+    flood = [
+        client.get(
+            "/models",
+            headers={"X-Api-Key": generate_api_key(), "X-Forwarded-For": f"198.51.100.{n}"},
+        )
+        for n in range(10)
+    ]
+    known = client.get("/models", headers={"X-Api-Key": key, "X-Forwarded-For": "198.51.100.1"})
+
+    assert [answer.status_code for answer in flood] == [401] * 3 + [503] * 7
+    assert flood[-1].headers["Retry-After"] == "4"  # API_KEY_REFRESH_SECONDS
+    assert flood[-1].get_json()["error"]["code"] == "unavailable"
+    assert known.status_code == 200
 
 
 # --- Browser path: Firebase ID token + App Check token -------------------------------------
