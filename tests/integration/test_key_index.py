@@ -160,3 +160,29 @@ def test_the_cli_expires_a_key_now(seeded: Project, monkeypatch: pytest.MonkeyPa
 
     assert expired.returncode == 0 and "expires at" in expired.stdout
     assert client.get("/models", headers={"X-Api-Key": key}).status_code == 401
+
+
+def test_an_index_in_the_older_layout_is_migrated_before_keys_change(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = mint_key(seeded)
+    key_id = key_id_for(key, DEV_PEPPER.encode())
+    index = seeded.client.collection(INDEX)
+    versions = _head(seeded)["versions"]
+    index.document("head").delete()  # as the previous CLI wrote it: integer versions
+    index.document("head").set({"layout": 1, "version": 7, "shards": {key_id[:2]: 7}})
+    client = make_client(seeded, monkeypatch, API_KEY_REFRESH_SECONDS="0.05")
+    served_from_layout_1 = client.get("/models", headers={"X-Api-Key": key}).status_code
+
+    refused = _cli(seeded, "revoke", key_id)
+    checked = _cli(seeded, "check-index")
+    migrated = _cli(seeded, "rebuild-index")
+    revoked = _cli(seeded, "revoke", key_id)
+    time.sleep(0.2)
+
+    assert versions and served_from_layout_1 == 200  # the service reads either layout
+    assert refused.returncode == 1 and "older layout" in refused.stderr
+    assert checked.returncode == 1 and "layout 1" in checked.stdout
+    assert migrated.returncode == 0 and _head(seeded)["layout"] == 2
+    assert revoked.returncode == 0
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 401
