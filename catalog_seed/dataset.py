@@ -78,6 +78,7 @@ _TIER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "input_per_1m": str,
     "output_per_1m": str,
     "cached_input_per_1m": str,
+    "cache_write_per_1m": str,
 }
 # `[models.routing]`: the aggregator's model id and the provider preferences to request.
 _ROUTING_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -387,8 +388,9 @@ def _price_fields(
         for name in ("above_input_tokens", "input_per_1m", "output_per_1m"):
             if name not in tier:
                 entry.add(report, where + name, "missing: a tier prices input and output")
-        if "cached_input_per_1m" in upstream_usd and "cached_input_per_1m" not in tier:
-            entry.add(report, where + "cached_input_per_1m", "missing: the base prices it")
+        for name in ("cached_input_per_1m", "cache_write_per_1m"):
+            if name in upstream_usd and name not in tier:
+                entry.add(report, where + name, "missing: the base prices it")
         tier_credits = {
             name: credits(name, number, where)
             for name, value in tier.items()
@@ -400,6 +402,7 @@ def _price_fields(
                 "input_per_1k_tokens": tier_credits.get("input_per_1m"),
                 "output_per_1k_tokens": tier_credits.get("output_per_1m"),
                 "cached_input_per_1k_tokens": tier_credits.get("cached_input_per_1m"),
+                "cache_write_per_1k_tokens": tier_credits.get("cache_write_per_1m"),
             }
         )
     for name in allow_zero:

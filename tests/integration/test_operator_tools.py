@@ -38,7 +38,7 @@ def test_seeding_twice_changes_nothing_the_second_time(
     assert seed_catalog(project) == 0
     output = capsys.readouterr().out
 
-    assert "0 added, 0 changed, 15 unchanged, 0 removed" in output
+    assert "0 added, 0 changed, 25 unchanged, 0 removed" in output
     assert "nothing to do" in output
     assert _documents(project) == first
 
@@ -72,7 +72,7 @@ def test_seeding_twice_changes_nothing_the_second_time(
         ("openrouter.toml", 'order = ["xai"]', 'order = ["xai"]\nonly = ["novita"]', "only"),
         ("openrouter.toml", 'order = ["xai"]', 'order = "xai"', "routing.order"),
         ("openrouter.toml", 'order = ["xai"]', 'order = ["xai"]\nsort = "price"', "routing.sort"),
-        ("openai.toml", 'replacement = "gpt-5.2"  ', 'replacement = "nope"  ', "replacement"),
+        ("openai.toml", 'replacement = "gpt-5.4"  ', 'replacement = "nope"  ', "replacement"),
         ("openai.toml", 'runs_on = "gpt-5.2"', 'runs_on = "cmo-agent"', "runs_on"),
     ],
 )
