@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog_seed.pricing import PricingPolicy
+from catalog_seed.routing_prices import endpoint_price_problems
 from models_api.model_schema import (
     BILLING_UNITS,
     LIFECYCLES,
@@ -89,8 +90,17 @@ _ROUTING_FIELDS: dict[str, type | tuple[type, ...]] = {
     "allow_fallbacks": bool,
     "source": str,
     "checked": dt.date,
+    "endpoints": list,
 }
-_REQUIRED_ROUTING_FIELDS = ("aggregator", "model", "order", "allow_fallbacks", "source", "checked")
+_REQUIRED_ROUTING_FIELDS = (
+    "aggregator",
+    "model",
+    "order",
+    "allow_fallbacks",
+    "source",
+    "checked",
+    "endpoints",
+)
 UPSTREAM_DATASETS = ("litellm", "models_dev", "openrouter")
 PLATFORM_BASIS = "runs_on"
 
@@ -270,6 +280,15 @@ def _document_for(
     if priced is None or len(report.errors) > errors_before:
         return None
     document.update(priced)
+    if "routing" in data:
+        allowed = document["routing"]["provider"]["only"]
+        endpoints = data["routing"]["endpoints"]
+        for field_name, problem in endpoint_price_problems(
+            endpoints, allowed, priced["upstream_usd"]
+        ):
+            entry.add(report, field_name, problem)
+        if len(report.errors) > errors_before:
+            return None
     try:  # every priced model passes the service's own validator before it is written
         model_from_document(data["id"], document)
     except InvalidCatalogDocument as error:
@@ -304,6 +323,7 @@ def _routing_fields(
         },
         "routing_source": routing["source"],
         "routing_checked": routing["checked"].isoformat(),
+        "routing_endpoints": _plain(routing["endpoints"]),
     }
 
 
