@@ -138,6 +138,7 @@ def test_long_prompts_cached_input_audio_and_images_are_priced(client: Any, api_
     assert served["claude-sonnet-4-6"]["pricing"]["cache_write_per_1k_tokens"] == 0.525
     assert served["gpt-5.2"]["pricing"]["cached_input_per_1k_tokens"] == 0.0245
     seedream = served["seedream-4.5"]  # $0.045 per image x 1.4 = 6.3 credits, never "free"
+    assert seedream["provider"] == "vertex" and seedream["supports_vision"] is True
     assert seedream["pricing"]["billed_per"] == "image"
     assert seedream["pricing"]["output_per_image"] == seedream["cost_per_1k_output"] == 6.3
     cmo = served["cmo-agent"]  # the platform's agent, priced as the model it runs on
