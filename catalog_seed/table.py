@@ -1,5 +1,5 @@
-"""The catalog as a Markdown table for README (`python -m catalog_seed table`); a test keeps
-README's copy equal to what this prints from the data."""
+"""The catalog as a Markdown table for docs/catalog.md (`python -m catalog_seed table`); a test
+keeps that copy equal to what this prints from the data."""
 
 from __future__ import annotations
 
