@@ -5,7 +5,8 @@ Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project 
 `python -m catalog_seed audit --against FILE` compares the data with a public dataset instead
 (LiteLLM's model_prices_and_context_window.json, or a models.dev checkout); see
 `python -m catalog_seed audit --help`.
-`python -m catalog_seed table` prints the table of the models served today (UTC) and their prices.
+`python -m catalog_seed table` prints docs/catalog.md's table of the models served today (UTC)
+and their prices.
 Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / price
 mismatch in an audit, 2 Firestore failure, 64 bad usage.
 """
