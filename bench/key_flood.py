@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
+from bench.key_verification import percentiles  # noqa: E402
 from local_harness.processes import FirestoreEmulator, FunctionServer  # noqa: E402
 from local_harness.seeded_service import seed_and_mint_key, service_env  # noqa: E402
 from models_api.api_key_format import generate_api_key  # noqa: E402
@@ -199,11 +200,6 @@ def run_configuration(
         server.stop()
 
 
-def _percentiles(latencies: list[float]) -> tuple[float, float]:
-    ordered = sorted(latencies)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-
-
 def main() -> int:
     print(
         f"key flood: {ROUNDS} rounds of {SECONDS:.0f} s idle then {SECONDS:.0f} s flooded, per "
@@ -231,8 +227,8 @@ def main() -> int:
         print(f"  {name} (API_KEY_LOOKUPS_PER_SECOND {budget:g}):")
         ratios = []
         for number, (idle, flooded) in enumerate(pairs, 1):
-            idle_p50, idle_p99 = _percentiles(idle.latencies_ms)
-            p50, p99 = _percentiles(flooded.latencies_ms)
+            idle_p50, idle_p99 = percentiles(idle.latencies_ms)
+            p50, p99 = percentiles(flooded.latencies_ms)
             ratios.append(p99 / idle_p99)
             print(
                 f"    round {number}: valid key p50 {idle_p50:5.2f} -> {p50:5.2f} ms, p99 "

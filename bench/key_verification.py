@@ -302,7 +302,8 @@ def _paced_latencies(url: str, api_key: str, seconds: float, connections: int = 
     return latencies
 
 
-def _percentiles(latencies: list[float]) -> tuple[float, float]:
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p99 of a list of latencies."""
     ordered = sorted(latencies)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
@@ -332,9 +333,9 @@ def print_freeze() -> None:
         if server is not None:
             server.stop()
         emulator.stop()
-    healthy_p99 = _percentiles(phases["healthy"])[1]
+    healthy_p99 = percentiles(phases["healthy"])[1]
     for name, latencies in phases.items():
-        p50, p99 = _percentiles(latencies)
+        p50, p99 = percentiles(latencies)
         print(
             f"  {name:8}: {len(latencies):5} x 200  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  "
             f"max {max(latencies):7.2f} ms  p99 / healthy p99 = {p99 / healthy_p99:.2f}x"

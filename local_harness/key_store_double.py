@@ -40,10 +40,10 @@ class CountingKeyStore:
         self._deadline = 30.0
         self._lock = threading.Lock()
 
-    # --- writes, as the key admin CLI makes them (one transaction each) ---------------------
+    # --- writes, as the key admin CLI makes them (one commit each) --------------------------
 
     def put(self, record: KeyRecord) -> None:
-        """Key document + its shard + head version, together."""
+        """Key document + its shard (new version) + the head's entry for it, together."""
         with self._lock:
             self.records[record.key_id] = record
             self._index(record)

@@ -44,7 +44,6 @@ class LookupBudget:
         self._refused = 0
         self._logged_at = -float("inf")
         self._lock = threading.Lock()
-        self.taken = 0
 
     def try_take(self) -> bool:
         """Take one lookup from the budget; False (nothing taken) when it is spent."""
@@ -54,7 +53,6 @@ class LookupBudget:
             self._updated = now
             if self._tokens >= 1:
                 self._tokens -= 1
-                self.taken += 1
                 return True
             self._refused += 1
             if now - self._logged_at < EXHAUSTED_LOG_INTERVAL_SECONDS:

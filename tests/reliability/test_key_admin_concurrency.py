@@ -5,7 +5,6 @@ and every revocation is refused by both within the documented bound (2 x refresh
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import json
 import os
 import subprocess
@@ -19,6 +18,7 @@ from local_harness.processes import ROOT, FunctionServer
 from models_api.api_key_format import generate_api_key, key_id_for
 from models_api.key_documents import KeyRecord
 from tests.conftest import DEV_PEPPER, Project, mint_key
+from tests.support.http_get import get_json
 
 pytestmark = pytest.mark.slow
 WORKERS = 4
@@ -36,15 +36,7 @@ def _hot_key() -> str:
 
 
 def _status(url: str, api_key: str) -> int:
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        connection.request("GET", "/models", headers={"X-Api-Key": api_key})
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
+    return get_json(url + "/models", {"X-Api-Key": api_key})[0]
 
 
 @pytest.mark.timeout(300)
