@@ -46,6 +46,7 @@ from models_api.key_documents import (
 
 TIMEOUT_SECONDS = 30.0
 STATUS_BY_ACTION = {"revoke": "revoked", "disable": "disabled", "enable": "active"}
+LAYOUT_2_HEAD_VERSION = "layout 2: use a key_admin that writes layout 2"
 MAX_ATTEMPTS = 25  # commits lost to other operators' changes of the same shard, in a row
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,9 @@ def _commit_shard(
     # is stated by rebuild-index (and a new index): an older index keeps saying it needs one.
     head: dict[str, Any] = {"versions": {head_field(shard): version}}
     if set_layout:
-        head["layout"] = INDEX_LAYOUT
+        # `version` is no number in this layout: the layout-1 CLI, which reads it as one, fails
+        # before it writes instead of replacing this head with one that lists a single shard.
+        head.update(layout=INDEX_LAYOUT, version=LAYOUT_2_HEAD_VERSION)
     batch.set(index.document(HEAD_DOCUMENT), head, merge=True)
     try:
         batch.commit(timeout=TIMEOUT_SECONDS)

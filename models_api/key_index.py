@@ -40,7 +40,7 @@ class KeyIndexSource(Protocol):
     """Where the index and the key documents are read from (Firestore, or a counting fake)."""
 
     def read_head(self) -> IndexHead:
-        """The head document; an empty head at version 0 if there is none."""
+        """The head document; an empty head if there is none."""
         ...
 
     def read_shards(self, shards: list[str]) -> dict[str, StoredShard]:

@@ -186,3 +186,11 @@ def test_an_index_in_the_older_layout_is_migrated_before_keys_change(
     assert migrated.returncode == 0 and _head(seeded)["layout"] == 2
     assert revoked.returncode == 0
     assert client.get("/models", headers={"X-Api-Key": key}).status_code == 401
+
+
+def test_the_layout_1_cli_cannot_read_a_layout_2_head_as_its_own(project: Project) -> None:
+    """The previous CLI parsed `version` as an integer: it fails before writing anything."""
+    mint_key(project)
+
+    with pytest.raises(ValueError):
+        int(_head(project)["version"])
