@@ -31,15 +31,33 @@ from catalog_seed.seed import (
     read_existing,
 )
 from catalog_seed.table import markdown_table
+from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_SECONDS = 30.0
 PROBE_TIMEOUT_SECONDS = 10.0
 
 
+# Subcommands dispatched before the seed's own options are parsed; the usage line lists them.
+SUBCOMMANDS = {
+    "audit": "audit --against FILE [--data-dir DIR] [--pricing FILE]",
+    "table": "table",
+}
+USAGE = "\n".join(
+    [
+        "%(prog)s [-h] [--project PROJECT] [--database DATABASE]",
+        "                              [--collection COLLECTION] [--data-dir DATA_DIR]",
+        "                              [--pricing PRICING] [--dry-run] [--delete-removed]",
+        "                              [--confirm] [--validate-only]",
+    ]
+    + [f"       %(prog)s {synopsis}" for synopsis in SUBCOMMANDS.values()]
+)
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m catalog_seed",
+        usage=USAGE,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -223,4 +241,4 @@ def _run(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tolerating_a_closed_pipe(main))
