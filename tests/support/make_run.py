@@ -35,7 +35,7 @@ class MakeRun:
         self.ports = dict(ports)
         env = {**os.environ, **{name: str(port) for name, port in ports.items()}, **environment}
         self.process = subprocess.Popen(
-            RUN_LOCAL, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            RUN_LOCAL, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, start_new_session=True,
         )  # fmt: skip
         self.banner: list[str] = []
