@@ -14,11 +14,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +23,8 @@ import pytest
 
 from local_harness.processes import ROOT
 from local_harness.run_local import DEV_USER_EMAIL, port_is_free
-from tests.browser.test_chromium import chromium_binary
 from tests.support.catalog_documents import served_model_ids
+from tests.support.chromium import PageOrigin
 from tests.support.make_run import MakeRun, free_local_ports
 
 # What the page reports to its own origin once README's snippet has run (or failed).
@@ -79,72 +76,13 @@ def build_page(ports: dict[str, int], directory: Path) -> bytes:
     return bundle.read_bytes()
 
 
-class PageOrigin:
-    """The page's own origin: serves the page and its bundle, collects what the page reports."""
-
-    def __init__(self, bundle: bytes) -> None:
-        self.results: dict[str, Any] | None = None
-        self.reported = threading.Event()
-        page = (
-            f"<!doctype html><html><head>{ON_ERROR}"
-            '<script type="module" src="/page.bundle.js"></script></head><body></body></html>'
-        ).encode()
-        files = {"/page.html": (page, "text/html"), "/page.bundle.js": (bundle, "text/javascript")}
-        origin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                body, kind = files.get(self.path, (b"", "text/plain"))
-                self.send_response(200 if body else 404)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self) -> None:  # noqa: N802
-                if not origin.reported.is_set():
-                    length = int(self.headers["Content-Length"])
-                    origin.results = json.loads(self.rfile.read(length))
-                    origin.reported.set()
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def visit(self, profile: Path, timeout: float = 90) -> dict[str, Any]:
-        """Open the page in headless Chromium with this profile; what the page reported."""
-        self.results = None
-        self.reported.clear()
-        browser = subprocess.Popen(
-            [
-                chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
-                "--disable-background-networking", "--disable-component-update",
-                f"--user-data-dir={profile}", f"{self.url}/page.html",
-            ],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        try:
-            reported = self.reported.wait(timeout)
-        finally:
-            os.killpg(browser.pid, signal.SIGTERM)
-            try:
-                browser.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(browser.pid, signal.SIGKILL)
-                browser.wait()
-        assert reported, "the page reported nothing"
-        assert self.results is not None
-        return self.results
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+def page_files(bundle: bytes) -> dict[str, tuple[bytes, str]]:
+    """The page (its error reporter first, then the bundle as a module) and the bundle."""
+    page = (
+        f"<!doctype html><html><head>{ON_ERROR}"
+        '<script type="module" src="/page.bundle.js"></script></head><body></body></html>'
+    ).encode()
+    return {"/page.html": (page, "text/html"), "/page.bundle.js": (bundle, "text/javascript")}
 
 
 @pytest.fixture
@@ -154,7 +92,8 @@ def ports() -> dict[str, int]:
 
 @pytest.fixture
 def page_origin(ports: dict[str, int], tmp_path: Path) -> Iterator[PageOrigin]:
-    origin = PageOrigin(build_page(ports, tmp_path))
+    origin = PageOrigin()
+    origin.files.update(page_files(build_page(ports, tmp_path)))
     yield origin
     origin.close()
 
@@ -179,7 +118,7 @@ def test_readmes_web_page_works_with_make_run_and_again_after_a_restart(
     for _ in range(2):
         run = MakeRun(ports, CORS_ALLOWED_ORIGINS=origins).wait_for_banner()
         try:
-            seen.append(page_origin.visit(profile))
+            seen.append(page_origin.visit("/page.html", profile, timeout=90))
             if "request_id" in seen[-1]:
                 access.append(_access_line(run, seen[-1]["request_id"]))
         finally:
