@@ -125,3 +125,16 @@ def test_the_suggestion_for_a_taken_port_keeps_the_ports_already_chosen() -> Non
     assert f"FIREBASE_AUTH_EMULATOR_PORT={auth}" in suggestion.split()
     assert f"FIRESTORE_EMULATOR_PORT={taken}" not in suggestion  # a free one instead
     assert suggestion.endswith("make run")
+
+
+def test_make_run_refuses_to_start_where_k_service_is_set() -> None:
+    env = {**os.environ, **{name: str(port) for name, port in free_local_ports().items()}}
+
+    run = subprocess.run(
+        RUN_LOCAL, cwd=ROOT, env={**env, "K_SERVICE": "models"}, capture_output=True,
+        text=True, timeout=30,
+    )  # fmt: skip
+
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert "K_SERVICE is set" in run.stderr
