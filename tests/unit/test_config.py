@@ -25,7 +25,9 @@ def test_defaults() -> None:
 
 def test_the_api_keys_database_defaults_to_the_catalogs_and_can_be_its_own() -> None:
     shared = Settings.from_env({**BASE, "FIRESTORE_DATABASE": "catalog"})
-    apart = Settings.from_env({**BASE, "FIRESTORE_DATABASE": "catalog", "API_KEYS_DATABASE": "keys"})
+    apart = Settings.from_env(
+        {**BASE, "FIRESTORE_DATABASE": "catalog", "API_KEYS_DATABASE": "keys"}
+    )
 
     assert shared.api_keys_database == "catalog"
     assert (apart.firestore_database, apart.api_keys_database) == ("catalog", "keys")
