@@ -53,7 +53,8 @@ locals {
     [for c in google_monitoring_notification_channel.email : c.id],
   )
   alerts_on_logs = var.enable_alerts && var.enable_log_metrics
-  uptime_check   = var.enable_uptime_check && var.ingress == "ALLOW_ALL"
+  # External checkers reach the function only with public ingress and public access.
+  uptime_check = var.enable_uptime_check && var.ingress == "ALLOW_ALL" && var.public_access != "none"
 }
 
 # --- log-based metrics -----------------------------------------------------------------------
