@@ -43,9 +43,16 @@ resource "google_firestore_database" "main" {
   deletion_policy                   = var.adopt_existing_firestore_database || var.deletion_protection ? "ABANDON" : "DELETE"
 
   lifecycle {
-    # A location cannot change, and an adopted database's protection and recovery settings are
-    # its owners' to choose: never plan a change (or a replacement) of them.
-    ignore_changes = [location_id, point_in_time_recovery_enablement, delete_protection_state]
+    # A location or type cannot change, and an adopted database's protection and recovery
+    # settings are its owners' to choose: never plan a change (or a replacement) of them.
+    ignore_changes = [location_id, type, point_in_time_recovery_enablement, delete_protection_state]
+
+    # The service needs Firestore in Native mode; a Datastore-mode database is refused here
+    # rather than replaced.
+    postcondition {
+      condition     = self.type == "FIRESTORE_NATIVE"
+      error_message = "Firestore database ${each.key} is in ${self.type} mode; the service needs FIRESTORE_NATIVE (choose another firestore_database_id)."
+    }
   }
 
   depends_on = [google_project_service.apis["firestore.googleapis.com"]]
