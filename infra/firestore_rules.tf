@@ -29,8 +29,8 @@ locals {
     length(regexall("match\\s+/\\{", local.rules_base)) == 0 ? [] : [
       "the base rules match a wildcard first segment (match /{...}); rules are OR-ed, so it could open the service's collections: name the collections it is meant for",
     ],
-    length(regexall("match\\s+/(models|api_keys|api_keys_index)\\b", local.rules_base)) == 0 ? [] : [
-      "the base rules already have rules for models, api_keys or api_keys_index: remove them (the merge adds the service's own)",
+    length(regexall("match\\s+/(models|api_keys|api_keys_index|api_keys_changes)\\b", local.rules_base)) == 0 ? [] : [
+      "the base rules already have rules for the service's collections (models, api_keys, api_keys_index, api_keys_changes): remove them (the merge adds the service's own)",
     ],
   )
 

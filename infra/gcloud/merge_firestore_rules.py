@@ -17,7 +17,7 @@ DOCUMENTS_OPENER = re.compile(
     r"^([ \t]*match\s+/databases/\{\w+\}/documents\s*\{[ \t]*)$", re.MULTILINE
 )
 WILDCARD_FIRST_SEGMENT = re.compile(r"match\s+/\{")
-SERVICE_COLLECTIONS = re.compile(r"match\s+/(models|api_keys|api_keys_index)\b")
+SERVICE_COLLECTIONS = re.compile(r"match\s+/(models|api_keys|api_keys_index|api_keys_changes)\b")
 
 
 def merge_problems(base: str) -> list[str]:
@@ -34,8 +34,8 @@ def merge_problems(base: str) -> list[str]:
         )
     if SERVICE_COLLECTIONS.search(base):
         problems.append(
-            "the base rules already have rules for models, api_keys or api_keys_index: remove "
-            "them (the merge adds the service's own)"
+            "the base rules already have rules for the service's collections (models, api_keys, "
+            "api_keys_index, api_keys_changes): remove them (the merge adds the service's own)"
         )
     return problems
 

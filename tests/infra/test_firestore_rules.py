@@ -84,6 +84,7 @@ DOCUMENTS = [
     "api_keys/k_123",
     "api_keys/k_123/history/1",
     "api_keys_index/head",
+    "api_keys_changes/00.1",
     "anything_else/x",
 ]
 

@@ -184,7 +184,13 @@ def test_the_projects_rules_are_merged_not_swapped(rules: Scratch, tmp_path: Pat
     service_block = (INFRA / "firestore_rules" / "service_collections.rules").read_text()
     # Every line of the project's file is kept, in order, and the service's block is added.
     assert merged["catalog_rules"].replace(service_block, "") == WEB_APP_RULES
-    for document in ("models/gpt-4o", "api_keys/k1", "api_keys_index/head", "models/a/b/c"):
+    for document in (
+        "models/gpt-4o",
+        "api_keys/k1",
+        "api_keys_index/head",
+        "api_keys_changes/00.1",
+        "models/a/b/c",
+    ):
         found = applying(allows, document)
         assert found and all(a.condition == "false" for a in found), document
     assert [a.condition for a in applying(allows, "posts/p1")] == ["true"]
@@ -196,7 +202,7 @@ def test_the_projects_rules_are_merged_not_swapped(rules: Scratch, tmp_path: Pat
     [
         (WEB_APP_RULES.replace("/posts/{postId}", "/{document=**}"), "wildcard first segment"),
         (WEB_APP_RULES.replace("/posts/{postId}", "/{collection}/{id}"), "wildcard first segment"),
-        (WEB_APP_RULES.replace("/posts/", "/api_keys/"), "already have rules for models"),
+        (WEB_APP_RULES.replace("/posts/", "/api_keys/"), "rules for the service's collections"),
         (WEB_APP_RULES.replace("match /databases/{database}/documents {", ""), "exactly one"),
     ],
 )
