@@ -89,6 +89,11 @@ def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, st
             return False, ""
         if words[2] == "list":
             return False, "".join(f"{n}\n" for n in range(len(versions), 0, -1))
+        if words[2] == "disable":
+            if not words[3].isdigit() or int(words[3]) > len(versions):
+                raise Refused(f"NOT_FOUND: version {words[3]} of {secret}")
+            versions[int(words[3]) - 1] = "disabled"
+            return True, ""
         if words[2] == "add":
             _exists(state, "secrets", f"{project}/{secret}")
             if len(stdin) < 32:
@@ -129,6 +134,13 @@ def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, st
         function = state.get("functions", {}).get(f"{project}/{words[2]}")
         if function is None:
             raise Refused(f"NOT_FOUND: function {words[2]}")
+        if flags.get("format") == "json":
+            secrets = []
+            for item in function["set-secrets"].split(","):
+                key, _, reference = item.partition("=")
+                secret, _, version = reference.partition(":")
+                secrets.append({"key": key, "secret": secret, "version": version})
+            return False, json.dumps({"serviceConfig": {"secretEnvironmentVariables": secrets}})
         labels = dict(item.split("=", 1) for item in function["update-labels"].split(","))
         return False, labels.get("deploy_fingerprint", "") + "\n"
     if words[:2] == ["functions", "deploy"]:

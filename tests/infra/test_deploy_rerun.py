@@ -192,3 +192,87 @@ def test_an_adopted_database_that_does_not_exist_is_an_error(project: FakeProjec
 
     assert result.returncode == 1
     assert "database missing-db does not exist" in result.stderr
+
+
+RETIRE = INFRA / "retire_pepper.sh"
+
+
+def _retire(
+    project: FakeProject, *args: str, live_keys: int = 0
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    """infra/retire_pepper.sh with key_admin's pepper-usage replaced by a stub that reports
+    `live_keys` keys on the version (exit 1 when there are some, as pepper-usage does)."""
+    stub = project.bin / "pepper-usage"
+    stub.write_text(
+        f'#!/bin/sh\necho "pepper-usage $*: {live_keys} live"\nexit {int(live_keys > 0)}\n'
+    )
+    stub.chmod(0o755)
+    before = len(project.calls())
+    result = subprocess.run(
+        ["bash", str(RETIRE), *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={
+            "PATH": f"{project.bin}{os.pathsep}{os.environ['PATH']}",
+            "FAKE_GCLOUD_STATE": str(project.state_file),
+            "FAKE_GCLOUD_LOG": str(project.log_file),
+            "PROJECT": BASE_ENV["PROJECT"],
+            "PEPPER_USAGE": str(stub),
+        },
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    return result, project.calls()[before:]
+
+
+def _versions(project: FakeProject) -> list[str]:
+    versions: list[str] = project.state["secret_versions"]["live-project-1/models-api-key-pepper"]
+    return versions
+
+
+def test_retiring_is_refused_while_the_function_still_reads_the_version(
+    project: FakeProject,
+) -> None:
+    project.deploy()
+    project.deploy(PEPPER_VERSION="2", PREVIOUS_PEPPER_VERSION="1")
+
+    previous, _ = _retire(project, "1")
+    current, _ = _retire(project, "2")
+
+    assert previous.returncode == 1 and "as API_KEY_PREVIOUS_PEPPER" in previous.stderr
+    assert current.returncode == 1 and "as API_KEY_PEPPER" in current.stderr
+    assert _versions(project) == ["enabled", "enabled"]
+
+
+def test_retiring_waits_for_the_live_keys_unless_accepted(project: FakeProject) -> None:
+    project.deploy()
+    project.deploy(PEPPER_VERSION="2", PREVIOUS_PEPPER_VERSION="1")
+    project.deploy(PEPPER_VERSION="2")
+
+    refused, _ = _retire(project, "1", live_keys=3)
+    checked, _ = _retire(project, "1", "--check-only")
+    versions_after_check = _versions(project)
+    accepted, _ = _retire(project, "1", "--accept-live-keys", live_keys=3)
+
+    assert refused.returncode == 1 and "live keys still depend on version 1" in refused.stderr
+    assert "pepper-usage --retiring 1: 3 live" in refused.stdout
+    assert checked.returncode == 0 and "add 1 to retired_pepper_versions" in checked.stdout
+    assert versions_after_check == ["enabled", "enabled"]
+    assert accepted.returncode == 0, accepted.stderr
+    assert _versions(project) == ["disabled", "enabled"]
+
+
+def test_retiring_a_version_no_key_uses_disables_it_and_destroys_nothing(
+    project: FakeProject,
+) -> None:
+    project.deploy()
+    project.deploy(PEPPER_VERSION="2", PREVIOUS_PEPPER_VERSION="1")
+    project.deploy(PEPPER_VERSION="2")
+
+    result, calls = _retire(project, "1")
+
+    assert result.returncode == 0, result.stderr
+    assert _versions(project) == ["disabled", "enabled"]
+    assert [c["argv"][:3] for c in calls if c["changed"]] == [["secrets", "versions", "disable"]]
