@@ -108,7 +108,9 @@ resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
 # google_cloud_run_v2_service has it, and the function's service belongs to Cloud Functions, so
 # a second resource for it would fight the function). The supported way is Cloud Run's own
 # `gcloud run services update SERVICE --no-invoker-iam-check`, run here after every change of
-# the function (a redeploy must not bring the check back) and undone when the choice changes.
+# the function (a redeploy must not bring the check back). No destroy-time undo: a replacement
+# (every change of the function) would run it too and close the service for a moment; switching
+# back to another public_access is one documented command (README, Public access).
 resource "terraform_data" "invoker_check_disabled" {
   count = var.public_access == "invoker_check_disabled" ? 1 : 0
 
@@ -125,17 +127,6 @@ resource "terraform_data" "invoker_check_disabled" {
 
   provisioner "local-exec" {
     command = "gcloud run services update \"$SERVICE\" --project=\"$PROJECT\" --region=\"$REGION\" --no-invoker-iam-check --quiet"
-    environment = {
-      PROJECT = self.input.project
-      REGION  = self.input.region
-      SERVICE = self.input.service
-    }
-  }
-
-  provisioner "local-exec" {
-    when       = destroy
-    on_failure = continue
-    command    = "gcloud run services update \"$SERVICE\" --project=\"$PROJECT\" --region=\"$REGION\" --invoker-iam-check --quiet"
     environment = {
       PROJECT = self.input.project
       REGION  = self.input.region
