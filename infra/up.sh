@@ -72,8 +72,13 @@ gcloud auth application-default set-quota-project "$PROJECT" --quiet >/dev/null 
 step "Project and billing"
 gcloud projects describe "$PROJECT" --format='value(projectId)' >/dev/null ||
   fail "project ${PROJECT} not found or not visible to ${account}"
-[[ $(gcloud billing projects describe "$PROJECT" --format='value(billingEnabled)' 2>/dev/null) == True ]] ||
-  fail "billing is not enabled on ${PROJECT} (or you cannot see it): Cloud Functions need it"
+billing=$(gcloud billing projects describe "$PROJECT" --format='value(billingEnabled)' 2>/dev/null ||
+  echo unknown)
+case $billing in
+  True) ;;
+  False) fail "billing is not enabled on ${PROJECT}: Cloud Functions need it" ;;
+  *) echo "warning: cannot read ${PROJECT}'s billing (needs billing.resourceAssociations.list); continuing" ;;
+esac
 
 step "Bootstrap APIs (the ones Terraform needs to enable the others)"
 gcloud services enable serviceusage.googleapis.com cloudresourcemanager.googleapis.com \
