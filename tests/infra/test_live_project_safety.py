@@ -21,7 +21,7 @@ import pytest
 from hcl2 import SerializationOptions
 
 from tests.infra.provider_schema import PROVIDER_VERSION, load_schema
-from tests.infra.terraform_eval import INFRA, Scratch
+from tests.infra.terraform_eval import ENV, INFRA, Scratch, terraform
 from tests.infra.test_firestore_rules import applying, parse
 
 
@@ -296,10 +296,45 @@ def test_state_is_remote_and_the_providers_are_locked() -> None:
     assert re.search(r'backend "gcs" \{\s*prefix\s*=\s*"[\w-]+"\s*\}', versions)
     assert google, "the lock must pin the google provider"
     assert f'version     = "{PROVIDER_VERSION}"' in google.group(1)
-    hashes = re.findall(r'"((?:zh|h1):[^"]+)"', google.group(1))
-    assert hashes and all(
-        re.fullmatch(r"zh:[0-9a-f]{64}|h1:[A-Za-z0-9+/]{43}=", h) for h in hashes
-    ), hashes
+    hashes = re.findall(r'"((?:zh|h1):[^"]+)"', lock)
+    assert len(hashes) >= 4 * 12
+    assert all(re.fullmatch(r"zh:[0-9a-f]{64}|h1:[A-Za-z0-9+/]{43}=", h) for h in hashes)
+
+
+def test_terraform_accepts_the_lock_for_every_provider_versions_tf_requires(
+    tmp_path: Path,
+) -> None:
+    """Real Terraform reads the lock against versions.tf's constraints. Providers are looked
+    for in an empty local mirror only, so nothing is downloaded; what is checked is the lock."""
+    for name in ("versions.tf", ".terraform.lock.hcl"):
+        (tmp_path / name).write_text((INFRA / name).read_text(encoding="utf-8"))
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "cli.tfrc").write_text(
+        f'provider_installation {{\n  filesystem_mirror {{\n    path = "{tmp_path / "mirror"}"\n'
+        "  }\n}\n"
+    )
+    result = subprocess.run(
+        [terraform(), f"-chdir={tmp_path}", "init", "-backend=false", "-input=false", "-no-color"],
+        capture_output=True,
+        text=True,
+        env={**ENV, "TF_CLI_CONFIG_FILE": str(tmp_path / "cli.tfrc")},
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+
+    required = set(re.findall(r'source\s*=\s*"hashicorp/(\w+)"', versions_text()))
+    assert required == {"google", "random", "archive", "time"}
+    for provider in required:
+        assert f"Reusing previous version of hashicorp/{provider} from the dependency lock" in (
+            output
+        ), output
+    assert "does not match configured version constraint" not in output
+    assert "lock file" not in output.split("Initializing provider plugins...")[0]
+
+
+def versions_text() -> str:
+    return (INFRA / "versions.tf").read_text(encoding="utf-8")
 
 
 # --- client addresses ----------------------------------------------------------------------
