@@ -1,8 +1,9 @@
 """python -m key_admin: mint, list, revoke, disable, enable and expire API keys; build and
 check the key index that the service answers from.
 
-Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, FIRESTORE_DATABASE,
-API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET), with the operator's own
+Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, API_KEYS_DATABASE (default:
+FIRESTORE_DATABASE), API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET), with
+the operator's own
 credentials (Application Default Credentials), or the emulator when FIRESTORE_EMULATOR_HOST
 is set. The full key is printed once, by `create`, and is never stored. Every change writes
 the key document and the key index in one transaction; running instances see it within
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return 64
     from google.cloud import firestore
 
-    client = firestore.Client(project=settings.project_id, database=settings.firestore_database)
+    client = firestore.Client(project=settings.project_id, database=settings.api_keys_database)
     collection = settings.api_keys_collection
     try:
         ensure_reachable(client, collection, PROBE_TIMEOUT_SECONDS)
