@@ -5,8 +5,8 @@ Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project 
 `python -m catalog_seed audit --against FILE` compares the data with a public dataset instead
 (LiteLLM's model_prices_and_context_window.json, or a models.dev checkout); see
 `python -m catalog_seed audit --help`.
-`python -m catalog_seed table` prints docs/catalog.md's table of the models served today (UTC)
-and their prices.
+`python -m catalog_seed table [--on YYYY-MM-DD]` prints docs/catalog.md's table of the models
+served on that day (default: today, UTC) and their prices.
 Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / price
 mismatch in an audit, 2 Firestore failure, 64 bad usage.
 """
@@ -32,15 +32,33 @@ from catalog_seed.seed import (
     read_existing,
 )
 from catalog_seed.table import markdown_table
+from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_SECONDS = 30.0
 PROBE_TIMEOUT_SECONDS = 10.0
 
 
+# Subcommands dispatched before the seed's own options are parsed; the usage line lists them.
+SUBCOMMANDS = {
+    "audit": "audit --against FILE [--data-dir DIR] [--pricing FILE]",
+    "table": "table",
+}
+USAGE = "\n".join(
+    [
+        "%(prog)s [-h] [--project PROJECT] [--database DATABASE]",
+        "                              [--collection COLLECTION] [--data-dir DATA_DIR]",
+        "                              [--pricing PRICING] [--dry-run] [--delete-removed]",
+        "                              [--confirm] [--validate-only]",
+    ]
+    + [f"       %(prog)s {synopsis}" for synopsis in SUBCOMMANDS.values()]
+)
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m catalog_seed",
+        usage=USAGE,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -142,6 +160,19 @@ def _load(data_dir: Path, pricing: Path) -> tuple[dict[str, dict[str, Any]], Pri
     return desired, policy
 
 
+def _table_day(argv: list[str]) -> dt.date | None:
+    """`table`'s one option: --on YYYY-MM-DD (default today, UTC); None after a usage error."""
+    if not argv:
+        return dt.datetime.now(dt.timezone.utc).date()
+    if len(argv) == 2 and argv[0] == "--on":
+        try:
+            return dt.date.fromisoformat(argv[1])
+        except ValueError:
+            pass
+    print("usage: python -m catalog_seed table [--on YYYY-MM-DD]", file=sys.stderr)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _run(sys.argv[1:] if argv is None else argv)
@@ -156,7 +187,10 @@ def _run(argv: list[str]) -> int:
         loaded = _load(HERE / "models", HERE / "pricing.toml")
         if isinstance(loaded, int):
             return loaded
-        print("\n".join(markdown_table(loaded[0], dt.datetime.now(dt.timezone.utc).date())))
+        served_on = _table_day(argv[1:])
+        if served_on is None:
+            return 64
+        print("\n".join(markdown_table(loaded[0], served_on)))
         return 0
     arguments = parse_arguments(argv)
     loaded = _load(arguments.data_dir, arguments.pricing)
@@ -224,4 +258,4 @@ def _run(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tolerating_a_closed_pipe(main))

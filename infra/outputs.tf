@@ -29,18 +29,28 @@ output "pepper_secret" {
 }
 
 output "pepper_secret_version" {
-  description = "The pepper version the function is pinned to (projects/N/secrets/S/versions/V): set API_KEY_PEPPER_SECRET to it when minting keys."
-  value       = google_secret_manager_secret_version.pepper.name
+  description = "The current pepper version the function is pinned to (projects/N/secrets/S/versions/V): set API_KEY_PEPPER_SECRET to it when minting keys."
+  value       = local.current_pepper.name
+}
+
+output "previous_pepper_secret_version" {
+  description = "The previous pepper version still accepted during a rotation (null when previous_pepper_version is 0)."
+  value       = local.previous_pepper == null ? null : local.previous_pepper.name
 }
 
 output "firestore_database" {
-  description = "Firestore database that holds the catalog and the API keys."
+  description = "Firestore database that holds the catalog."
   value       = google_firestore_database.main[var.firestore_database_id].name
 }
 
-output "firestore_rules_release" {
-  description = "Name of the Firebase Rules release serving infra/firestore.rules (null when manage_firestore_rules is false)."
-  value       = var.manage_firestore_rules ? google_firebaserules_release.firestore[local.rules_release_name].name : null
+output "api_keys_database" {
+  description = "Firestore database that holds the API keys and their index (API_KEYS_DATABASE for key_admin)."
+  value       = google_firestore_database.api_keys.name
+}
+
+output "firestore_rules_releases" {
+  description = "Firebase Rules releases this module manages: the API keys database's always, the catalog database's only with manage_firestore_rules."
+  value       = sort([for r in google_firebaserules_release.firestore : r.name])
 }
 
 output "source_bucket" {

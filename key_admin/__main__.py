@@ -1,14 +1,14 @@
 """python -m key_admin: mint, list, revoke, disable, enable and expire API keys; build and
 check the key index that the service answers from; count keys per pepper version.
 
-Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, FIRESTORE_DATABASE,
-API_KEYS_COLLECTION, and the current pepper: API_KEY_PEPPER_SECRET=.../versions/N, or
-API_KEY_PEPPER with API_KEY_PEPPER_VERSION=N), with the operator's own credentials
-(Application Default Credentials), or the emulator when FIRESTORE_EMULATOR_HOST is set.
-`create` mints under the current pepper and records its version in the key document. The full
-key is printed once, by `create`, and is never stored. Every change writes the key document
-and the key index in one commit, safely alongside other operators; running instances see it
-within 2 x API_KEY_REFRESH_SECONDS (8 s by default).
+Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, API_KEYS_DATABASE (default:
+FIRESTORE_DATABASE), API_KEYS_COLLECTION, and the current pepper:
+API_KEY_PEPPER_SECRET=.../versions/N, or API_KEY_PEPPER with API_KEY_PEPPER_VERSION=N), with the
+operator's own credentials (Application Default Credentials), or the emulator when
+FIRESTORE_EMULATOR_HOST is set. `create` mints under the current pepper and records its version
+in the key document. The full key is printed once, by `create`, and is never stored. Every
+change writes the key document and the key index in one commit, safely alongside other
+operators; running instances see it within 2 x API_KEY_REFRESH_SECONDS (8 s by default).
 Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent, live keys on a
 pepper version being retired), 2 Firestore failure, 64 bad usage.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from key_admin.operations import (
     KeyAdminError,
@@ -34,21 +34,18 @@ from key_admin.operations import (
 from models_api.config import Settings
 from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconfigured
 from models_api.pepper import pepper_source
+from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
+from operator_cli.times import parse_time
 
 PROBE_TIMEOUT_SECONDS = 10.0
+# Only `create` computes a key id; the other commands need no pepper (retire_pepper.sh runs
+# `pepper-usage` without one).
+_UNUSED_PEPPER = "no pepper: this command never computes a key id"
 
 
 def parse_expiry(value: str) -> datetime:
-    """`30d`, `12h`, or an ISO 8601 date/time (UTC if no offset)."""
-    try:
-        if value[-1:] in ("d", "h") and value[:-1].isdigit():
-            amount = int(value[:-1])
-            delta = timedelta(days=amount) if value[-1] == "d" else timedelta(hours=amount)
-            return datetime.now(timezone.utc) + delta
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not 30d, 12h or an ISO 8601 time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    """`90s`, `15m`, `12h`, `30d` from now, or an ISO 8601 date/time (UTC if no offset)."""
+    return parse_time(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create", help="mint a key and print it once")
     create.add_argument("--owner", required=True, help="who the key belongs to (account id)")
     create.add_argument("--label", default="", help="free text, e.g. 'ci pipeline'")
-    create.add_argument("--expires", type=parse_expiry, help="30d, 12h or ISO 8601 time")
+    create.add_argument(
+        "--expires", type=parse_expiry, help="90s, 15m, 12h, 30d or an ISO 8601 time"
+    )
     listing = commands.add_parser("list", help="an owner's keys (never the keys themselves)")
     listing.add_argument("--owner", required=True)
     for action, text in (
@@ -73,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("key_id", help="the key id printed by create/list")
     expire = commands.add_parser("expire", help="set when a key stops working (default: now)")
     expire.add_argument("key_id", help="the key id printed by create/list")
-    expire.add_argument("--at", type=parse_expiry, help="30d, 12h or ISO 8601 time; default now")
+    expire.add_argument(
+        "--at", type=parse_expiry, help="90s, 15m, 12h, 30d or an ISO 8601 time; default now"
+    )
     commands.add_parser(
         "rebuild-index",
         help="build the key index from the key documents (migration or repair); says what it did",
@@ -102,7 +103,7 @@ def _utc(moment: datetime) -> str:
 
 
 def _print_pepper_usage(
-    client: object, collection: str, settings: Settings, retiring: int | None
+    client: object, collection: str, minting_version: int | None, retiring: int | None
 ) -> int:
     usage = pepper_usage(client, collection)
     versions = sorted(set(usage.active) | set(usage.disabled), key=lambda v: (v is None, v or 0))
@@ -111,7 +112,8 @@ def _print_pepper_usage(
         name = str(version) if version is not None else "not recorded"
         print(f"{name:16}  {usage.active.get(version, 0):>8}  {usage.disabled.get(version, 0):>8}")
     print(f"{usage.dead} revoked or expired key(s) depend on no pepper")
-    print(f"this configuration mints under version {settings.api_key_pepper_version}")
+    if minting_version is not None:
+        print(f"this configuration mints under version {minting_version}")
     if None in versions:
         print(
             "'not recorded': minted before keys recorded their pepper version, so under the "
@@ -119,9 +121,12 @@ def _print_pepper_usage(
         )
     if retiring is None:
         return 0
-    live = usage.live_on(retiring)
-    if live:
-        print(f"version {retiring}: {live} live key(s) still depend on it; do not retire it yet")
+    live, unrecorded = usage.live_on(retiring), usage.live_on(None)
+    if live or unrecorded:
+        print(
+            f"version {retiring}: {live} live key(s) depend on it and {unrecorded} live key(s) "
+            "may (not recorded); do not retire it yet"
+        )
         return 1
     print(f"version {retiring}: no live key depends on it")
     return 0
@@ -132,14 +137,18 @@ def main(argv: list[str] | None = None) -> int:
         arguments = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse: --help exits 0, a usage error 2 -> our 64
         return 64 if stop.code == 2 else int(stop.code or 0)
+    environ = dict(os.environ)
+    has_pepper = bool(environ.get("API_KEY_PEPPER") or environ.get("API_KEY_PEPPER_SECRET"))
+    if arguments.command != "create" and not has_pepper:
+        environ["API_KEY_PEPPER"] = _UNUSED_PEPPER  # these commands work by key id, never hash
     try:
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env(environ)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 64
     from google.cloud import firestore
 
-    client = firestore.Client(project=settings.project_id, database=settings.firestore_database)
+    client = firestore.Client(project=settings.project_id, database=settings.api_keys_database)
     collection = settings.api_keys_collection
     try:
         ensure_reachable(client, collection, PROBE_TIMEOUT_SECONDS)
@@ -190,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{check.keys} key document(s), index layout {check.layout}: {state}")
             return 0 if check.consistent else 1
         elif arguments.command == "pepper-usage":
-            return _print_pepper_usage(client, collection, settings, arguments.retiring)
+            minting = settings.api_key_pepper_version if has_pepper else None
+            return _print_pepper_usage(client, collection, minting, arguments.retiring)
         else:
             record = set_key_status(client, collection, arguments.key_id, arguments.command)
             print(f"{record.prefix} ({record.key_id}) is now {record.status}")
@@ -207,4 +217,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tolerating_a_closed_pipe(main))

@@ -17,6 +17,15 @@ from typing import Self
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def run_directory() -> Path:
+    """Where local processes keep their logs and state: LOCAL_RUN_DIR, or .run/ by default.
+
+    The tests point LOCAL_RUN_DIR at a temporary directory, so a test run leaves nothing in
+    .run/ (tests/conftest.py)."""
+    configured = os.environ.get("LOCAL_RUN_DIR", "").strip()
+    return Path(configured) if configured else ROOT / ".run"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -51,6 +60,9 @@ class FirestoreEmulator:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session: Ctrl-C in a terminal reaches only `make run`, which stops the
+            # server before this emulator (workers would otherwise log lost connections).
+            start_new_session=True,
         )
         wait_for_port(self.port, self._process)
         return self
@@ -77,7 +89,7 @@ class AuthEmulator:
 
     The repository's firebase.json is the template; each instance writes its own copy, with its
     own ports (the emulator hub's and logging's too, so several can run at once), into
-    `workdir` (default .run/auth-emulator-PORT) and runs there, where firebase-tools also
+    `workdir` (default run_directory()/auth-emulator-PORT) and runs there, where firebase-tools also
     leaves its debug log. It runs in its own session and is stopped with SIGINT to the
     `firebase` process itself, its own clean exit.
     """
@@ -86,7 +98,7 @@ class AuthEmulator:
         self.project_id = project_id
         self.port = port or free_port()
         self.host = f"127.0.0.1:{self.port}"
-        self.workdir = workdir or ROOT / ".run" / f"auth-emulator-{self.port}"
+        self.workdir = workdir or run_directory() / f"auth-emulator-{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def spawn(self) -> Self:
@@ -156,7 +168,7 @@ class FunctionServer:
         self._host = host
         self._to_terminal = to_terminal
         self._process: subprocess.Popen[bytes] | None = None
-        self.log_path = log_path or ROOT / ".run" / f"server-{self.port}.log"
+        self.log_path = log_path or run_directory() / f"server-{self.port}.log"
 
     def spawn(self) -> float:
         """Start the process without waiting; returns the perf_counter time it was started."""
