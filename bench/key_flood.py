@@ -47,7 +47,7 @@ ROUNDS = int(os.environ.get("KEY_FLOOD_ROUNDS", "3"))
 FLOOD_RATE = float(os.environ.get("KEY_FLOOD_RATE", "250"))
 FLOOD_CONNECTIONS = 8
 FLOODER = "203.0.113.66"
-BUDGET_PER_SECOND = 20.0  # API_KEY_LOOKUPS_PER_SECOND default
+BUDGET_PER_SECOND = 5.0  # API_KEY_LOOKUPS_PER_SECOND default
 PROJECT = "demo-key-flood"
 
 

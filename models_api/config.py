@@ -54,8 +54,8 @@ class Settings:
     api_key_previous_pepper_secret: str | None = None
     api_key_previous_pepper_version: int | None = None
     # Firestore lookups of keys the index does not hold, per worker process (a token bucket).
-    api_key_lookups_per_second: float = 20.0
-    api_key_lookup_burst: float = 40.0
+    api_key_lookups_per_second: float = 5.0
+    api_key_lookup_burst: float = 20.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -122,10 +122,12 @@ class Settings:
             api_key_previous_pepper=previous,
             api_key_previous_pepper_secret=previous_secret,
             api_key_previous_pepper_version=previous_version,
+            # A flood costs at most this many reads per second per worker (legitimate lookups,
+            # of keys minted in the last refresh period, are a few a minute).
             api_key_lookups_per_second=_number(
-                environ, "API_KEY_LOOKUPS_PER_SECOND", 20, 0.1, 100_000
+                environ, "API_KEY_LOOKUPS_PER_SECOND", 5, 0.1, 100_000
             ),
-            api_key_lookup_burst=_number(environ, "API_KEY_LOOKUP_BURST", 40, 1, 100_000),
+            api_key_lookup_burst=_number(environ, "API_KEY_LOOKUP_BURST", 20, 1, 100_000),
             catalog_cache_ttl_seconds=_number(environ, "CATALOG_CACHE_TTL_SECONDS", 60, 0.01, 3600),
             catalog_max_stale_seconds=_number(
                 environ, "CATALOG_MAX_STALE_SECONDS", 3600, 0, 7 * 86400

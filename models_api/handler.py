@@ -174,7 +174,7 @@ class ModelsHandler:
             outcome.principal = self._authenticator.authenticate(
                 environ, partial(self._throttle.check, address)
             )
-        except Unauthenticated:
+        except (Unauthenticated, ServiceUnavailable):  # refused, or unread (lookup budget spent)
             self._throttle.record_failure(address)
             raise
 

@@ -392,3 +392,20 @@ def test_the_service_refuses_to_start_with_the_auth_emulator_in_a_deployed_envir
 
     with pytest.raises(ConfigError, match="unsigned ID tokens"):
         make_client(seeded, monkeypatch)
+
+
+def test_unknown_keys_refused_for_the_budget_count_against_their_address(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So a flooding address is throttled and leaves the budget to the others."""
+    client = make_client(
+        seeded, monkeypatch, API_KEY_LOOKUPS_PER_SECOND="0.1", API_KEY_LOOKUP_BURST="2",
+        AUTH_FAILURE_LIMIT="4",
+    )  # fmt: skip
+
+    answers = [
+        client.get("/models", headers={"X-Api-Key": generate_api_key()}).status_code
+        for _ in range(6)
+    ]
+
+    assert answers == [401, 401, 503, 503, 429, 429]

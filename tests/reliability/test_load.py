@@ -24,7 +24,8 @@ def server(seeded: Project) -> Iterator[FunctionServer]:
             TRUSTED_PROXY_HOPS="1",
             AUTH_FAILURE_LIMIT="20",
             API_KEY_CACHE_MAX_ENTRIES="200",
-            # Every unknown key is read here: the memory of remembered reads is what is measured.
+            # Every unknown key is read here: the memory of remembered reads is what is measured,
+            # and the throttle (not the budget) is what stops an address.
             API_KEY_LOOKUPS_PER_SECOND="100000",
             API_KEY_LOOKUP_BURST="100000",
         ),

@@ -21,6 +21,8 @@ def test_defaults() -> None:
     assert settings.firebase_project_id == "p"
     assert settings.cors_allowed_origins == frozenset()
     assert settings.firestore_database == settings.api_keys_database == "(default)"
+    assert (settings.api_key_lookups_per_second, settings.api_key_lookup_burst) == (5, 20)
+    assert settings.api_key_pepper_version == 1
 
 
 def test_the_api_keys_database_defaults_to_the_catalogs_and_can_be_its_own() -> None:
