@@ -8,7 +8,7 @@
           +-- BadRequest                400  invalid_argument   (bad query parameter)
           +-- Unauthenticated           401  unauthenticated    (one body for every auth failure)
           +-- NotFound                  404  not_found          (unknown path or model id)
-          +-- Gone                      410  gone               (a retired model; names its successor)
+          +-- Gone                      410  gone               (retired model; names successor)
           +-- MethodNotAllowed          405  method_not_allowed (carries the Allow header)
           +-- TooManyRequests           429  rate_limited       (carries Retry-After)
           +-- InternalError             500  internal           (never carries internals)

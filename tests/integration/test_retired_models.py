@@ -25,12 +25,13 @@ DISABLED = "disabled-model"
 def _successor(project: Project) -> str:
     """A model the seeded catalog serves."""
     docs = project.client.collection("models").stream()
-    return sorted(
+    served: list[str] = sorted(
         doc.id
         for doc in docs
         if (doc.to_dict() or {}).get("status") == "active"
         and not (doc.to_dict() or {}).get("retirement_date")
-    )[0]
+    )
+    return served[0]
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 
 from models_api.catalog import CatalogCache, CatalogSnapshot, ModelFilter, StoredCatalog
 from models_api.errors import BackendUnavailable
-from models_api.model_schema import Model
 from tests.support.catalog_documents import model
 
 TODAY = dt.date(2026, 11, 26)
