@@ -5,9 +5,9 @@ Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project 
 `python -m catalog_seed audit --against FILE [--against FILE ...]` compares the served models
 with public datasets instead (LiteLLM's JSON, OpenRouter's /api/v1/models and endpoints
 answers, a models.dev checkout); see `python -m catalog_seed audit --help`.
-`python -m catalog_seed table` prints the README's table of served models and prices.
-Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / price
-mismatch in an audit, 2 Firestore failure, 64 bad usage.
+`python -m catalog_seed table` prints the table of the models served today (UTC) and their prices.
+Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / an audit
+failure, 2 Firestore failure, 64 bad usage or an unreadable dataset.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def _run(argv: list[str]) -> int:
         loaded = _load(HERE / "models", HERE / "pricing.toml")
         if isinstance(loaded, int):
             return loaded
-        print("\n".join(markdown_table(loaded[0])))
+        print("\n".join(markdown_table(loaded[0], dt.datetime.now(dt.timezone.utc).date())))
         return 0
     arguments = parse_arguments(argv)
     loaded = _load(arguments.data_dir, arguments.pricing)

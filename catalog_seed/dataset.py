@@ -24,6 +24,7 @@ from models_api.model_schema import (
     STORAGE_STATUSES,
     InvalidCatalogDocument,
     model_from_document,
+    routing_from_document,
 )
 
 _MODEL_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -44,6 +45,7 @@ _MODEL_FIELDS: dict[str, type | tuple[type, ...]] = {
     "upstream": dict,
     "price": dict,
     "price_note": str,
+    "routing": dict,
 }
 _REQUIRED_MODEL_FIELDS = (
     "id",
@@ -77,6 +79,17 @@ _TIER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "output_per_1m": str,
     "cached_input_per_1m": str,
 }
+# `[models.routing]`: the aggregator's model id and the provider preferences to request.
+_ROUTING_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "aggregator": str,
+    "model": str,
+    "order": list,
+    "only": list,
+    "allow_fallbacks": bool,
+    "source": str,
+    "checked": dt.date,
+}
+_REQUIRED_ROUTING_FIELDS = ("aggregator", "model", "order", "allow_fallbacks", "source", "checked")
 UPSTREAM_DATASETS = ("litellm", "models_dev", "openrouter")
 PLATFORM_BASIS = "runs_on"
 
@@ -234,6 +247,16 @@ def _document_for(
             document[name] = data[name]
     if upstream:
         document["upstream"] = dict(upstream)
+    if "routing" in data:
+        routing = _routing_fields(entry, data["routing"], today, report)
+        if routing is None:
+            return None
+        document.update(routing)
+    try:  # the service's rule: an aggregator's model is never served without its routing
+        routing_from_document(data["id"], data["provider"], document.get("routing"))
+    except InvalidCatalogDocument as error:
+        entry.add(report, "(model)", str(error).removeprefix(f"{data['id']}: "))
+        return None
 
     price = data.get("price")
     if price is None:
@@ -252,6 +275,35 @@ def _document_for(
         entry.add(report, "(model)", str(error).removeprefix(f"{data['id']}: "))
         return None
     return document
+
+
+def _routing_fields(
+    entry: _Entry, routing: dict[str, Any], today: dt.date, report: ValidationReport
+) -> dict[str, Any] | None:
+    """`[models.routing]` as the document stores it: the served object, then its citation."""
+    errors_before = len(report.errors)
+    if not _check_types(entry, routing, _ROUTING_FIELDS, "routing.", report):
+        return None
+    for name in _REQUIRED_ROUTING_FIELDS:
+        if name not in routing:
+            entry.add(report, f"routing.{name}", "missing")
+    if "checked" in routing and routing["checked"] > today:
+        entry.add(report, "routing.checked", "is in the future: use the date of the source")
+    if len(report.errors) > errors_before:
+        return None
+    return {
+        "routing": {
+            "aggregator": routing["aggregator"],
+            "model": routing["model"],
+            "provider": {
+                "order": list(routing["order"]),
+                "only": list(routing.get("only", routing["order"])),
+                "allow_fallbacks": routing["allow_fallbacks"],
+            },
+        },
+        "routing_source": routing["source"],
+        "routing_checked": routing["checked"].isoformat(),
+    }
 
 
 def _price_fields(

@@ -1,16 +1,21 @@
-"""The catalog as a Markdown table for README (`python -m catalog_seed table`); a test keeps
-README's copy equal to what this prints from the data."""
+"""The served catalog as a Markdown table (`python -m catalog_seed table`); a test keeps the
+docs' copy equal to what this prints from the data on the day it runs."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 TABLE_START = "<!-- catalog-table:start (python -m catalog_seed table) -->"
 TABLE_END = "<!-- catalog-table:end -->"
 
 
-def markdown_table(documents: dict[str, dict[str, Any]]) -> list[str]:
-    """One row per model, ordered like the API (provider, then id); prices in credits."""
+def markdown_table(documents: dict[str, dict[str, Any]], served_on: dt.date) -> list[str]:
+    """One row per model served on `served_on`, ordered like the API; prices in credits.
+
+    Served means what the service lists that day: stored as active, priced, and not past its
+    retirement date (a model stops being served at 00:00 UTC on that date).
+    """
     lines = [
         TABLE_START,
         "| id | provider | lifecycle | context / max output | input / output per 1k"
@@ -21,6 +26,9 @@ def markdown_table(documents: dict[str, dict[str, Any]]) -> list[str]:
     for doc in ordered:
         pricing = doc.get("pricing")
         if doc.get("status") != "active" or pricing is None:
+            continue
+        retirement = doc.get("retirement_date")
+        if retirement is not None and dt.date.fromisoformat(retirement) <= served_on:
             continue
         lifecycle = doc["lifecycle"]
         if doc.get("retirement_date"):
@@ -42,6 +50,9 @@ def markdown_table(documents: dict[str, dict[str, Any]]) -> list[str]:
             other.append(f"cache write {_n(pricing['cache_write_per_1k_tokens'])}")
         if pricing["audio_input_per_1k_tokens"] is not None:
             other.append(f"audio input {_n(pricing['audio_input_per_1k_tokens'])}")
+        if doc.get("routing"):
+            endpoints = ", ".join(doc["routing"]["provider"]["only"])
+            other.append(f"{doc['routing']['aggregator']} endpoints: {endpoints}")
         if doc.get("price_basis"):
             other.append("platform price: " + doc["price_basis"].split(",")[0].split(": ")[-1])
         lines.append(

@@ -90,11 +90,36 @@ def test_long_prompts_cached_input_audio_and_images_are_priced(client: Any, api_
     assert served["gemini-3-flash"]["pricing"]["audio_input_per_1k_tokens"] == pytest.approx(0.14)
     assert served["claude-sonnet-4-6"]["pricing"]["cache_write_per_1k_tokens"] == 0.525
     assert served["gpt-5.2"]["pricing"]["cached_input_per_1k_tokens"] == 0.0245
-    seedream = served["seedream-4.5"]  # $0.04 per image x 1.4 = 5.6 credits, never "free"
+    seedream = served["seedream-4.5"]  # $0.045 per image x 1.4 = 6.3 credits, never "free"
     assert seedream["pricing"]["billed_per"] == "image"
-    assert seedream["pricing"]["output_per_image"] == seedream["cost_per_1k_output"] == 5.6
+    assert seedream["pricing"]["output_per_image"] == seedream["cost_per_1k_output"] == 6.3
     cmo = served["cmo-agent"]  # the platform's agent, priced as the model it runs on
     assert cmo["pricing"] == served["gpt-5.2"]["pricing"]
+
+
+def test_every_openrouter_model_is_served_with_the_routing_its_price_covers(
+    client: Any, api_key: str
+) -> None:
+    served = _listing(client, api_key)
+    entries = data_entries()
+
+    for model_id, model in served.items():
+        routing = model["routing"]
+        if model["provider"] != "openrouter":
+            assert routing is None, model_id
+            continue
+        data = entries[model_id]["routing"]
+        assert routing == {
+            "aggregator": "openrouter",
+            "model": data["model"],
+            "provider": {
+                "order": data["order"],
+                "only": data.get("only", data["order"]),
+                "allow_fallbacks": data["allow_fallbacks"],
+            },
+        }
+        assert set(routing["provider"]["order"]) <= set(routing["provider"]["only"])
+    assert any(model["provider"] == "openrouter" for model in served.values())
 
 
 def test_claude_sonnet_limits_follow_anthropics_model_page(client: Any, api_key: str) -> None:
@@ -189,17 +214,19 @@ def test_a_price_moving_more_than_the_factor_needs_confirm(
 ) -> None:
     data = _copy_of_the_data(tmp_path)
     openrouter = data / "openrouter.toml"
-    openrouter.write_text(openrouter.read_text().replace('"0.09"', '"0.90"'))  # qwen input 10x
+    text = openrouter.read_text()
+    assert text.count('input_per_1m = "0.22"') == 1
+    openrouter.write_text(text.replace('input_per_1m = "0.22"', 'input_per_1m = "2.20"'))  # qwen
     capsys.readouterr()
 
     assert seed_catalog(seeded, "--data-dir", str(data)) == 1
     refused = capsys.readouterr()
-    assert "qwen3-235b-a22b: cost_per_1k_input 0.0126 -> 0.126" in refused.err
+    assert "qwen3-235b-a22b: cost_per_1k_input 0.0308 -> 0.308" in refused.err
     assert "nothing was written" in refused.err
 
     assert seed_catalog(seeded, "--data-dir", str(data), "--confirm") == 0
     stored = seeded.client.collection("models").document("qwen3-235b-a22b").get().to_dict()
-    assert stored["cost_per_1k_input"] == 0.126
+    assert stored["cost_per_1k_input"] == 0.308
 
 
 def test_a_duplicate_id_names_both_places(
