@@ -71,7 +71,7 @@ class AuditedModel:
 
     @property
     def routed(self) -> Routed | None:
-        routing = getattr(self.model, "routing", None)
+        routing = self.model.routing
         if routing is None:
             return None
         return Routed(model=routing.model, only=tuple(routing.only))
