@@ -129,37 +129,43 @@ def load_datasets(paths: Iterable[Path]) -> list[Dataset]:
     Raises DatasetError naming the file and what was expected, for anything else (a missing
     file, broken JSON, a JSON of another shape, a listing with no models).
     """
+    return combine_datasets(_load_one(path) for path in paths)
+
+
+def combine_datasets(loaded: Iterable[Dataset]) -> list[Dataset]:
+    """One dataset per kind, in a fixed order; OpenRouter's listing and endpoints joined."""
     datasets: dict[str, Dataset] = {}
-    for path in paths:
-        kind, loaded = _load_one(path)
-        existing = datasets.get(kind)
+    for dataset in loaded:
+        existing = datasets.get(dataset.kind)
         if existing is None:
-            datasets[kind] = loaded
-        elif kind == OPENROUTER:
-            _join_openrouter(existing, loaded, path)
+            datasets[dataset.kind] = dataset
+        elif dataset.kind == OPENROUTER:
+            _join_openrouter(existing, dataset)
         else:
-            raise DatasetError(f"{path}: a second {kind} dataset; give each dataset once")
+            raise DatasetError(
+                f"{dataset.origin}: a second {dataset.kind} dataset; give each dataset once"
+            )
     return [datasets[kind] for kind in DATASET_KINDS if kind in datasets]
 
 
-def _join_openrouter(into: Dataset, other: Dataset, path: Path) -> None:
+def _join_openrouter(into: Dataset, other: Dataset) -> None:
     if other.openrouter_models and into.openrouter_models:
-        raise DatasetError(f"{path}: a second OpenRouter /api/v1/models file")
+        raise DatasetError(f"{other.origin}: a second OpenRouter /api/v1/models answer")
     into.openrouter_models.update(other.openrouter_models)
     for model_id, endpoints in other.openrouter_endpoints.items():
         if model_id in into.openrouter_endpoints:
-            raise DatasetError(f"{path}: endpoints of {model_id} given twice")
+            raise DatasetError(f"{other.origin}: endpoints of {model_id} given twice")
         into.openrouter_endpoints[model_id] = endpoints
     into.origin = f"{into.origin} + {other.origin}"
 
 
-def _load_one(path: Path) -> tuple[str, Dataset]:
+def _load_one(path: Path) -> Dataset:
     if path.is_dir():
         if not (path / "providers").is_dir():
             raise DatasetError(
                 f"{path}: a folder that is not a models.dev checkout (no providers/ folder)"
             )
-        return MODELS_DEV, Dataset(MODELS_DEV, str(path), models_dev_root=path)
+        return Dataset(MODELS_DEV, str(path), models_dev_root=path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -168,8 +174,7 @@ def _load_one(path: Path) -> tuple[str, Dataset]:
         data = json.loads(text)
     except ValueError as error:
         raise DatasetError(f"{path}: not JSON ({error}); {_EXPECTED}") from None
-    kind, dataset = parse_dataset(data, str(path))
-    return kind, dataset
+    return parse_dataset(data, str(path))
 
 
 _EXPECTED = (
@@ -183,7 +188,7 @@ _LITELLM_KEYS = frozenset(
 )  # fmt: skip
 
 
-def parse_dataset(data: Any, origin: str) -> tuple[str, Dataset]:
+def parse_dataset(data: Any, origin: str) -> Dataset:
     """A dataset from parsed JSON, its format detected from its shape (DatasetError if none)."""
     if isinstance(data, dict) and "data" in data:
         inner = data["data"]
@@ -195,15 +200,13 @@ def parse_dataset(data: Any, origin: str) -> tuple[str, Dataset]:
             }
             if not models or not any(isinstance(m.get("pricing"), dict) for m in models.values()):
                 raise DatasetError(f"{origin}: an OpenRouter models answer that lists no models")
-            return OPENROUTER, Dataset(OPENROUTER, origin, openrouter_models=models)
+            return Dataset(OPENROUTER, origin, openrouter_models=models)
         if isinstance(inner, dict) and isinstance(inner.get("endpoints"), list):
             model_id = inner.get("id")
             if not isinstance(model_id, str) or not model_id:
                 raise DatasetError(f"{origin}: an OpenRouter endpoints answer without data.id")
             endpoints = [e for e in inner["endpoints"] if isinstance(e, dict)]
-            return OPENROUTER, Dataset(
-                OPENROUTER, origin, openrouter_endpoints={model_id: endpoints}
-            )
+            return Dataset(OPENROUTER, origin, openrouter_endpoints={model_id: endpoints})
         raise DatasetError(f"{origin}: a 'data' member of an unknown shape; {_EXPECTED}")
     if isinstance(data, dict):
         entries = {
@@ -212,7 +215,7 @@ def parse_dataset(data: Any, origin: str) -> tuple[str, Dataset]:
             if name != "sample_spec" and isinstance(entry, dict) and _LITELLM_KEYS & set(entry)
         }
         if entries:
-            return LITELLM, Dataset(LITELLM, origin, litellm=entries)
+            return Dataset(LITELLM, origin, litellm=entries)
     raise DatasetError(f"{origin}: not a dataset the audit reads; {_EXPECTED}")
 
 
