@@ -30,6 +30,17 @@ RUNTIME = {
     "catalog_seed/pricing.py",
     "catalog_seed/pricing.toml",
 }
+# What the real tree uploads: these files and everything git tracks under these folders.
+UPLOADED_PATHS = (
+    "main.py",
+    "requirements.txt",
+    "models_api",
+    "catalog_audit",
+    "drift_check",
+    "catalog_seed/__init__.py",
+    "catalog_seed/pricing.py",
+    "catalog_seed/pricing.toml",
+)
 JUNK = [
     "requirements-dev.txt",
     "requirements-infra.txt",
@@ -129,9 +140,7 @@ def test_the_real_tree_uploads_main_requirements_and_the_package(tmp_path: Path)
         ),
     )
     tracked = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "main.py", "requirements.txt", "models_api",
-         "catalog_audit", "drift_check", "catalog_seed/__init__.py", "catalog_seed/pricing.py",
-         "catalog_seed/pricing.toml"],  # fmt: skip
+        ["git", "-C", str(ROOT), "ls-files", *UPLOADED_PATHS],
         capture_output=True,
         text=True,
         check=True,
