@@ -53,6 +53,7 @@ APIS=(
   cloudbuild.googleapis.com
   cloudfunctions.googleapis.com
   cloudresourcemanager.googleapis.com
+  cloudscheduler.googleapis.com  # the daily drift check (block at the end)
   firebaserules.googleapis.com
   firestore.googleapis.com
   iam.googleapis.com
