@@ -5,7 +5,8 @@ Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project 
 `python -m catalog_seed audit --against FILE [--against FILE ...]` compares the served models
 with public datasets instead (LiteLLM's JSON, OpenRouter's /api/v1/models and endpoints
 answers, a models.dev checkout); see `python -m catalog_seed audit --help`.
-`python -m catalog_seed table` prints the table of the models served today (UTC) and their prices.
+`python -m catalog_seed table` prints docs/catalog.md's table of the models served today (UTC)
+and their prices.
 Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / an audit
 failure, 2 Firestore failure, 64 bad usage or an unreadable dataset.
 """

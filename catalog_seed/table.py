@@ -1,5 +1,5 @@
-"""The served catalog as a Markdown table (`python -m catalog_seed table`); a test keeps the
-docs' copy equal to what this prints from the data on the day it runs."""
+"""The served catalog as a Markdown table for docs/catalog.md (`python -m catalog_seed table`);
+a test keeps that copy equal to what this prints from the data on the day it runs."""
 
 from __future__ import annotations
 
