@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog_seed.pricing import PricingPolicy
+from catalog_seed.routing_prices import endpoint_price_problems
 from models_api.model_schema import (
     BILLING_UNITS,
     LIFECYCLES,
@@ -78,6 +79,7 @@ _TIER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "input_per_1m": str,
     "output_per_1m": str,
     "cached_input_per_1m": str,
+    "cache_write_per_1m": str,
 }
 # `[models.routing]`: the aggregator's model id and the provider preferences to request.
 _ROUTING_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -88,8 +90,17 @@ _ROUTING_FIELDS: dict[str, type | tuple[type, ...]] = {
     "allow_fallbacks": bool,
     "source": str,
     "checked": dt.date,
+    "endpoints": list,
 }
-_REQUIRED_ROUTING_FIELDS = ("aggregator", "model", "order", "allow_fallbacks", "source", "checked")
+_REQUIRED_ROUTING_FIELDS = (
+    "aggregator",
+    "model",
+    "order",
+    "allow_fallbacks",
+    "source",
+    "checked",
+    "endpoints",
+)
 UPSTREAM_DATASETS = ("litellm", "models_dev", "openrouter")
 PLATFORM_BASIS = "runs_on"
 
@@ -269,6 +280,15 @@ def _document_for(
     if priced is None or len(report.errors) > errors_before:
         return None
     document.update(priced)
+    if "routing" in data:
+        allowed = document["routing"]["provider"]["only"]
+        endpoints = data["routing"]["endpoints"]
+        for field_name, problem in endpoint_price_problems(
+            endpoints, allowed, priced["upstream_usd"]
+        ):
+            entry.add(report, field_name, problem)
+        if len(report.errors) > errors_before:
+            return None
     try:  # every priced model passes the service's own validator before it is written
         model_from_document(data["id"], document)
     except InvalidCatalogDocument as error:
@@ -303,6 +323,7 @@ def _routing_fields(
         },
         "routing_source": routing["source"],
         "routing_checked": routing["checked"].isoformat(),
+        "routing_endpoints": _plain(routing["endpoints"]),
     }
 
 
@@ -387,8 +408,9 @@ def _price_fields(
         for name in ("above_input_tokens", "input_per_1m", "output_per_1m"):
             if name not in tier:
                 entry.add(report, where + name, "missing: a tier prices input and output")
-        if "cached_input_per_1m" in upstream_usd and "cached_input_per_1m" not in tier:
-            entry.add(report, where + "cached_input_per_1m", "missing: the base prices it")
+        for name in ("cached_input_per_1m", "cache_write_per_1m"):
+            if name in upstream_usd and name not in tier:
+                entry.add(report, where + name, "missing: the base prices it")
         tier_credits = {
             name: credits(name, number, where)
             for name, value in tier.items()
@@ -400,6 +422,7 @@ def _price_fields(
                 "input_per_1k_tokens": tier_credits.get("input_per_1m"),
                 "output_per_1k_tokens": tier_credits.get("output_per_1m"),
                 "cached_input_per_1k_tokens": tier_credits.get("cached_input_per_1m"),
+                "cache_write_per_1k_tokens": tier_credits.get("cache_write_per_1m"),
             }
         )
     for name in allow_zero:

@@ -47,6 +47,7 @@ class PriceTier:
     input_per_1k_tokens: float
     output_per_1k_tokens: float
     cached_input_per_1k_tokens: float | None
+    cache_write_per_1k_tokens: float | None
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Pricing:
                     "input_per_1k_tokens": tier.input_per_1k_tokens,
                     "output_per_1k_tokens": tier.output_per_1k_tokens,
                     "cached_input_per_1k_tokens": tier.cached_input_per_1k_tokens,
+                    "cache_write_per_1k_tokens": tier.cache_write_per_1k_tokens,
                 }
                 for tier in self.long_context_tiers
             ],
@@ -349,6 +351,7 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
         raise read.fail("output_per_image", "is only for models billed per image")
     base_input = read.price("input_per_1k_tokens")
     cached = read.optional_price("cached_input_per_1k_tokens")
+    cache_write = read.optional_price("cache_write_per_1k_tokens")
     tiers_data = data.get("long_context_tiers") or []
     if not isinstance(tiers_data, list):
         raise read.fail("long_context_tiers", "must be a list")
@@ -362,6 +365,7 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
             input_per_1k_tokens=tier_read.price("input_per_1k_tokens"),
             output_per_1k_tokens=tier_read.price("output_per_1k_tokens"),
             cached_input_per_1k_tokens=tier_read.optional_price("cached_input_per_1k_tokens"),
+            cache_write_per_1k_tokens=tier_read.optional_price("cache_write_per_1k_tokens"),
         )
         if tier.above_input_tokens >= context_window:
             raise tier_read.fail("above_input_tokens", "must be below context_window")
@@ -370,6 +374,10 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
         if cached is not None and tier.cached_input_per_1k_tokens is None:
             raise tier_read.fail(
                 "cached_input_per_1k_tokens", "is required: the base tier prices cached input"
+            )
+        if cache_write is not None and tier.cache_write_per_1k_tokens is None:
+            raise tier_read.fail(
+                "cache_write_per_1k_tokens", "is required: the base tier prices cache writes"
             )
         previous = tiers[-1] if tiers else None
         floor_input = previous.input_per_1k_tokens if previous else base_input
@@ -382,7 +390,7 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
         input_per_1k_tokens=base_input,
         output_per_1k_tokens=output,
         cached_input_per_1k_tokens=cached,
-        cache_write_per_1k_tokens=read.optional_price("cache_write_per_1k_tokens"),
+        cache_write_per_1k_tokens=cache_write,
         audio_input_per_1k_tokens=read.optional_price("audio_input_per_1k_tokens"),
         output_per_image=output_per_image,
         long_context_tiers=tuple(tiers),

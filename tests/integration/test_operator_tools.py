@@ -38,7 +38,7 @@ def test_seeding_twice_changes_nothing_the_second_time(
     assert seed_catalog(project) == 0
     output = capsys.readouterr().out
 
-    assert "0 added, 0 changed, 15 unchanged, 0 removed" in output
+    assert "0 added, 0 changed, 25 unchanged, 0 removed" in output
     assert "nothing to do" in output
     assert _documents(project) == first
 
@@ -71,8 +71,16 @@ def test_seeding_twice_changes_nothing_the_second_time(
         # An OpenRouter model's routing is OpenRouter's provider object, checked like the service.
         ("openrouter.toml", 'order = ["xai"]', 'order = ["xai"]\nonly = ["novita"]', "only"),
         ("openrouter.toml", 'order = ["xai"]', 'order = "xai"', "routing.order"),
+        # ...and its price is the highest among the endpoints that routing allows.
+        (
+            "openrouter.toml",
+            'slug = "fireworks"\ninput_per_1m = "0.22"',
+            'slug = "fireworks"\ninput_per_1m = "0.25"',
+            "'fireworks' charges US$0.25",
+        ),
+        ("openrouter.toml", 'order = ["xai"]', 'order = ["xai"]\nonly = ["xai", "azure"]', "azure"),
         ("openrouter.toml", 'order = ["xai"]', 'order = ["xai"]\nsort = "price"', "routing.sort"),
-        ("openai.toml", 'replacement = "gpt-5.2"  ', 'replacement = "nope"  ', "replacement"),
+        ("openai.toml", 'replacement = "gpt-5.4"  ', 'replacement = "nope"  ', "replacement"),
         ("openai.toml", 'runs_on = "gpt-5.2"', 'runs_on = "cmo-agent"', "runs_on"),
     ],
 )
@@ -106,7 +114,9 @@ def test_an_openrouter_model_without_routing_is_refused(
     """Its price covers only the endpoints its routing allows: without routing it is unsafe."""
     data = _copy_data(tmp_path)
     path = data / "openrouter.toml"
-    text, removed = re.subn(r"\[models\.routing\]\n(?:[^\[].*\n)*", "", path.read_text(), count=1)
+    text, removed = re.subn(
+        r"\[models\.routing\]\n.*?(?=\[models\.price\])", "", path.read_text(), count=1, flags=re.S
+    )
     assert removed == 1
     path.write_text(text)
 

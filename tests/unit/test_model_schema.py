@@ -71,6 +71,10 @@ def test_a_valid_document_becomes_a_model_with_the_contract_fields_first() -> No
             "cached_input_per_1k_tokens",
         ),
         ({"pricing": pricing(long_context_tiers=[TIER, TIER])}, "increase"),
+        (
+            {"pricing": pricing(cache_write_per_1k_tokens=0.2, long_context_tiers=[TIER])},
+            "cache_write_per_1k_tokens",
+        ),
     ],
 )
 def test_invalid_documents_are_refused_naming_the_field(
