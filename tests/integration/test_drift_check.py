@@ -205,7 +205,13 @@ def test_the_deployed_entry_point_logs_one_json_line_per_finding(
     server, datasets = drift_server
 
     status, summary = post(server.url)
+    refused = urllib.request.Request(server.url, method="GET")  # noqa: S310 - loopback
+    with pytest.raises(urllib.error.HTTPError) as wrong_method:
+        urllib.request.urlopen(refused, timeout=10)  # noqa: S310
+    wrong_method.value.close()
     server.stop()
+
+    assert wrong_method.value.code == 405  # Cloud Scheduler POSTs; nothing else runs a check
 
     assert status == 200, summary
     assert summary["drift_check"] == "completed" and summary["alerts"] >= 1
@@ -215,3 +221,20 @@ def test_the_deployed_entry_point_logs_one_json_line_per_finding(
     assert below[0]["severity"] == "ERROR"
     assert entries[-1]["drift_check"] == "completed"
     assert QWEN_ENDPOINTS_PATH in datasets.requested
+
+
+def test_an_unknown_function_target_refuses_to_start() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from local_harness.processes import ROOT
+
+    env = {**os.environ, "FUNCTION_TARGET": "no_such_target"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import main"], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode != 0
+    assert "FUNCTION_TARGET 'no_such_target'" in result.stderr
