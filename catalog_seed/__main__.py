@@ -5,8 +5,8 @@ Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project 
 `python -m catalog_seed audit --against FILE [--against FILE ...]` compares the served models
 with public datasets instead (LiteLLM's JSON, OpenRouter's /api/v1/models and endpoints
 answers, a models.dev checkout); see `python -m catalog_seed audit --help`.
-`python -m catalog_seed table` prints docs/catalog.md's table of the models served today (UTC)
-and their prices.
+`python -m catalog_seed table [--on YYYY-MM-DD]` prints docs/catalog.md's table of the models
+served on that day (default: today, UTC) and their prices.
 Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / an audit
 failure, 2 Firestore failure, 64 bad usage or an unreadable dataset.
 """
@@ -173,6 +173,19 @@ def _load(
     return desired, policy
 
 
+def _table_day(argv: list[str]) -> dt.date | None:
+    """`table`'s one option: --on YYYY-MM-DD (default today, UTC); None after a usage error."""
+    if not argv:
+        return dt.datetime.now(dt.timezone.utc).date()
+    if len(argv) == 2 and argv[0] == "--on":
+        try:
+            return dt.date.fromisoformat(argv[1])
+        except ValueError:
+            pass
+    print("usage: python -m catalog_seed table [--on YYYY-MM-DD]", file=sys.stderr)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _run(sys.argv[1:] if argv is None else argv)
@@ -187,7 +200,10 @@ def _run(argv: list[str]) -> int:
         loaded = _load(HERE / "models", HERE / "pricing.toml")
         if isinstance(loaded, int):
             return loaded
-        print("\n".join(markdown_table(loaded[0], dt.datetime.now(dt.timezone.utc).date())))
+        served_on = _table_day(argv[1:])
+        if served_on is None:
+            return 64
+        print("\n".join(markdown_table(loaded[0], served_on)))
         return 0
     arguments = parse_arguments(argv)
     loaded = _load(arguments.data_dir, arguments.pricing)

@@ -1,12 +1,16 @@
-"""The served catalog as a Markdown table for docs/catalog.md (`python -m catalog_seed table`);
-a test keeps that copy equal to what this prints from the data on the day it runs."""
+"""The served catalog as a Markdown table for docs/catalog.md (`python -m catalog_seed table`).
+
+The table names the day it describes in its first line; a test regenerates it from the data for
+that day, so the copy cannot drift from the data and does not go stale by the calendar alone.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-TABLE_START = "<!-- catalog-table:start (python -m catalog_seed table) -->"
+TABLE_START_PREFIX = "<!-- catalog-table:start (python -m catalog_seed table --on "
+TABLE_START = TABLE_START_PREFIX + "{served_on}) -->"
 TABLE_END = "<!-- catalog-table:end -->"
 
 
@@ -17,7 +21,9 @@ def markdown_table(documents: dict[str, dict[str, Any]], served_on: dt.date) -> 
     retirement date (a model stops being served at 00:00 UTC on that date).
     """
     lines = [
-        TABLE_START,
+        TABLE_START.format(served_on=served_on.isoformat()),
+        f"Models served on {served_on.isoformat()} (UTC):",
+        "",
         "| id | provider | lifecycle | context / max output | input / output per 1k"
         " | cached input per 1k | long prompts | other |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -67,3 +73,9 @@ def markdown_table(documents: dict[str, dict[str, Any]], served_on: dt.date) -> 
 
 def _n(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+def table_date(page: str) -> dt.date:
+    """The day a page's table describes, read from its first line."""
+    start = page.index(TABLE_START_PREFIX) + len(TABLE_START_PREFIX)
+    return dt.date.fromisoformat(page[start : page.index(")", start)])
