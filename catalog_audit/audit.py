@@ -7,9 +7,10 @@ dataset's shutdown date is a failure customers feel (`past_shutdown`). Both rais
 check's alert. Other findings (levels in FAILURES / WARNINGS / NOTES below) are reported.
 
 Coverage: a served model is confirmed when a dataset that is NOT the one its price was read
-from (its `price_source` names that one first) lists it, states its base prices, and agrees
-with them. A model the platform prices itself (`price_basis` "runs on X") is audited with the
-prices, upstream ids and source of the model it runs on.
+from (the dataset named in the first part of its `price_source`, before any ";") lists it,
+states its base prices, and agrees with them. A model the platform prices itself
+(`price_basis` "runs on X") is audited with the prices, upstream ids and source of the model
+it runs on.
 """
 
 from __future__ import annotations
@@ -174,8 +175,13 @@ class AuditReport:
 
 
 def cited_dataset(source: str) -> str | None:
-    """The dataset a price source names first (None when it names none: a provider's page)."""
-    lowered = source.lower()
+    """The dataset a price was read from: the one named in the first part of its source.
+
+    Sources read "<where it was read>; <cross-checks>", e.g. "platform.claude.com/... pricing;
+    same in LiteLLM 1.110.2": that price was read from the provider's page (None), and LiteLLM
+    agreeing is an independent confirmation.
+    """
+    lowered = source.split(";", 1)[0].lower()
     found = [(lowered.find(name), kind) for name, kind in _CITED_NAMES if name in lowered]
     return min(found)[1] if found else None
 

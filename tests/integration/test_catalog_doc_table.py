@@ -1,4 +1,4 @@
-"""The docs' table of served models and prices is the data, not a copy that can drift."""
+"""docs/catalog.md's table of served models and prices is the data, not a copy that can drift."""
 
 from __future__ import annotations
 

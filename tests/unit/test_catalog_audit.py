@@ -324,3 +324,23 @@ def test_help_lists_every_format_and_exit_status(capsys: pytest.CaptureFixture[s
     for words in ("input_cost_per_token", "/api/v1/models", "endpoints", "models.dev",
                   "--require-coverage", "Exit status", "below cost"):  # fmt: skip
         assert words in text, words
+
+
+@pytest.mark.parametrize(
+    ("source", "cited"),
+    [
+        ("platform.claude.com/docs/about-claude/pricing; same in LiteLLM 1.110.2", None),
+        (
+            "models.dev providers/openai/models/gpt-5.2.toml @ f3fc692; identical in LiteLLM",
+            "models_dev",
+        ),
+        ("highest among the allowed endpoints: novita $0.27 (LiteLLM 1.110.2)", "litellm"),
+        ("OpenRouter /api/v1/models/x/y/endpoints, read 2026-12-01", "openrouter"),
+    ],
+)
+def test_the_cited_dataset_is_the_one_the_price_was_read_from(
+    source: str, cited: str | None
+) -> None:
+    from catalog_audit.audit import cited_dataset
+
+    assert cited_dataset(source) == cited
