@@ -82,6 +82,7 @@ APIS=(
   cloudbuild.googleapis.com
   cloudfunctions.googleapis.com
   cloudresourcemanager.googleapis.com
+  cloudscheduler.googleapis.com  # the daily drift check (block at the end)
   firebaserules.googleapis.com
   firestore.googleapis.com
   iam.googleapis.com
@@ -348,3 +349,66 @@ fi
 echo "Mint keys against the current pinned pepper version, in the API keys database:"
 echo "  API_KEYS_DATABASE=${API_KEYS_DATABASE}"
 echo "  API_KEY_PEPPER_SECRET=projects/${PROJECT}/secrets/${PEPPER_SECRET}/versions/${PEPPER_VERSION}"
+
+# === BEGIN daily drift check (infra/drift_check.tf; set DRIFT_CHECK=false to skip) ===========
+# A second function from the same upload (entry point drift_check), run daily by Cloud
+# Scheduler with the OIDC token of an account that alone may invoke it. Its own account reads
+# this Firestore database only: it never writes the catalog. Metrics and alerts: Terraform.
+DRIFT_CHECK=${DRIFT_CHECK:-true}
+DRIFT_CHECK_SCHEDULE=${DRIFT_CHECK_SCHEDULE:-17 6 * * *}
+DRIFT_CHECK_TIMEOUT_SECONDS=${DRIFT_CHECK_TIMEOUT_SECONDS:-300}
+DRIFT_CHECK_LITELLM_URL=${DRIFT_CHECK_LITELLM_URL:-}
+DRIFT_CHECK_OPENROUTER_MODELS_URL=${DRIFT_CHECK_OPENROUTER_MODELS_URL:-}
+DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL=${DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL:-}
+if [[ $DRIFT_CHECK == true ]]; then
+  DRIFT_FUNCTION="${NAME_PREFIX}-drift-check"
+  DRIFT_SA="${NAME_PREFIX}-drift@${PROJECT}.iam.gserviceaccount.com"
+  SCHEDULER_SA="${NAME_PREFIX}-sched@${PROJECT}.iam.gserviceaccount.com"
+  DRIFT_JOB="${NAME_PREFIX}-drift-check-daily"
+
+  exists gcloud iam service-accounts describe "$DRIFT_SA" --project="$PROJECT" ||
+    run gcloud iam service-accounts create "${NAME_PREFIX}-drift" --project="$PROJECT" \
+      --display-name="Runs the daily drift check of the ${FUNCTION_NAME} catalog (read-only)"
+  exists gcloud iam service-accounts describe "$SCHEDULER_SA" --project="$PROJECT" ||
+    run gcloud iam service-accounts create "${NAME_PREFIX}-sched" --project="$PROJECT" \
+      --display-name="Invokes the daily drift check of ${FUNCTION_NAME} (Cloud Scheduler)"
+  run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${DRIFT_SA}" \
+    --role=roles/datastore.viewer \
+    --condition="expression=${DATABASE_CONDITION},title=only-the-catalog-database"
+
+  drift_env=(
+    "GOOGLE_CLOUD_PROJECT=${PROJECT}"
+    "FIRESTORE_DATABASE=${FIRESTORE_DATABASE}"
+    "DRIFT_LITELLM_URL=${DRIFT_CHECK_LITELLM_URL}"
+    "DRIFT_OPENROUTER_MODELS_URL=${DRIFT_CHECK_OPENROUTER_MODELS_URL}"
+    "DRIFT_OPENROUTER_ENDPOINTS_URL=${DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL}"
+  )
+  drift_joined=$(IFS=';'; echo "${drift_env[*]}")
+  run gcloud functions deploy "$DRIFT_FUNCTION" --gen2 --project="$PROJECT" --region="$REGION" \
+    --runtime="$PYTHON_RUNTIME" --source=. --entry-point=drift_check --trigger-http \
+    --no-allow-unauthenticated --service-account="$DRIFT_SA" \
+    --build-service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}" \
+    --docker-repository="projects/${PROJECT}/locations/${REGION}/repositories/${REPOSITORY}" \
+    --set-env-vars="^;^${drift_joined}" \
+    --cpu=1 --memory=512Mi --concurrency=1 --min-instances=0 --max-instances=1 \
+    --timeout="${DRIFT_CHECK_TIMEOUT_SECONDS}s" --ingress-settings=internal-only
+  run gcloud functions add-invoker-policy-binding "$DRIFT_FUNCTION" --project="$PROJECT" \
+    --region="$REGION" --member="serviceAccount:${SCHEDULER_SA}"
+
+  if [[ -n $DRY_RUN ]]; then
+    drift_uri="https://${DRIFT_FUNCTION}-uri.run.app"
+  else
+    drift_uri=$(gcloud functions describe "$DRIFT_FUNCTION" --gen2 --project="$PROJECT" \
+      --region="$REGION" --format='value(serviceConfig.uri)')
+  fi
+  job_verb=create
+  ! exists gcloud scheduler jobs describe "$DRIFT_JOB" --location="$REGION" --project="$PROJECT" ||
+    job_verb=update
+  run gcloud scheduler jobs "$job_verb" http "$DRIFT_JOB" --project="$PROJECT" \
+    --location="$REGION" --schedule="$DRIFT_CHECK_SCHEDULE" --time-zone=Etc/UTC \
+    --uri="$drift_uri" --http-method=POST --oidc-service-account-email="$SCHEDULER_SA" \
+    --oidc-token-audience="$drift_uri" --attempt-deadline="$((DRIFT_CHECK_TIMEOUT_SECONDS + 30))s" \
+    --max-retry-attempts=2 --min-backoff=600s --max-backoff=1800s
+  echo "Drift check: gcloud scheduler jobs run ${DRIFT_JOB} --location=${REGION} --project=${PROJECT}"
+fi
+# === END daily drift check ===================================================================
