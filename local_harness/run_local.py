@@ -205,8 +205,9 @@ def main() -> int:
         }
         python = sys.executable
         subprocess.run(
-            [python, "-m", "catalog_seed"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
-        )
+            [python, "-m", "catalog_seed", "--accept-expired-prices"],
+            cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
         minted = subprocess.run(
             [python, "-m", "key_admin", "create", "--owner", DEV_KEY_OWNER, "--label", "make run"],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,

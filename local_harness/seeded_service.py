@@ -26,7 +26,7 @@ def seed_and_mint_key(project: str, env: dict[str, str]) -> str:
     """Seed the catalog and create a key with the operator tools; returns the key."""
     full_env = {**os.environ, **env}
     subprocess.run(
-        [sys.executable, "-m", "catalog_seed", "--project", project],
+        [sys.executable, "-m", "catalog_seed", "--project", project, "--accept-expired-prices"],
         cwd=ROOT, env=full_env, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     minted = subprocess.run(

@@ -236,7 +236,7 @@ def test_each_alert_counts_lines_the_drift_check_writes() -> None:
     resources = _resources()
 
     alerting = sorted(kind for kind, (_, alert) in FINDING_KINDS.items() if alert)
-    assert alerting == ["below_cost", "past_shutdown"]
+    assert alerting == ["below_cost", "past_shutdown", "price_expired", "price_expiring"]
     for kind in alerting:
         assert f'jsonPayload.drift_finding=\\"{kind}\\"' in text, kind
     assert '"drift_finding": finding.kind' in job
@@ -267,6 +267,12 @@ def test_the_readme_operating_section_explains_each_drift_alert() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     docs = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").glob("*.md"))
     text = readme + docs
-    for metric in ("drift_below_cost", "drift_past_shutdown", "drift_check_incomplete"):
+    for metric in (
+        "drift_below_cost",
+        "drift_past_shutdown",
+        "drift_price_expiring",
+        "drift_price_expired",
+        "drift_check_incomplete",
+    ):
         assert metric in text, metric
     assert Path(INFRA / "README.md").read_text(encoding="utf-8").count("drift") > 5

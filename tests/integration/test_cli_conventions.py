@@ -52,7 +52,7 @@ def _documents(project: Project) -> dict[str, dict[str, Any]]:
 
 def test_a_seed_whose_reader_is_gone_still_seeds_and_exits_0_quietly(project: Project) -> None:
     status, stderr = _run_with_reader_gone(
-        [sys.executable, "-m", "catalog_seed"], _tool_env(project)
+        [sys.executable, "-m", "catalog_seed", "--accept-expired-prices"], _tool_env(project)
     )
 
     assert (status, stderr) == (0, "")
@@ -67,7 +67,9 @@ def test_a_dry_run_and_a_key_list_whose_reader_is_gone_exit_0_quietly(seeded: Pr
             cwd=ROOT, env=env, check=True, capture_output=True, timeout=60,
         )  # fmt: skip
 
-    dry_run = _run_with_reader_gone([sys.executable, "-m", "catalog_seed", "--dry-run"], env)
+    dry_run = _run_with_reader_gone(
+        [sys.executable, "-m", "catalog_seed", "--dry-run", "--accept-expired-prices"], env
+    )
     listing = _run_with_reader_gone(
         [sys.executable, "-m", "key_admin", "list", "--owner", "o1"], env
     )
