@@ -243,5 +243,9 @@ resource "google_monitoring_alert_policy" "drift" {
     content   = each.value.runbook
   }
 
-  depends_on = [google_project_service.apis["monitoring.googleapis.com"]]
+  # A new log-based metric is not usable by an alert policy at once (monitoring.tf): wait.
+  depends_on = [
+    google_project_service.apis["monitoring.googleapis.com"],
+    time_sleep.log_metrics_usable,
+  ]
 }
