@@ -2,13 +2,13 @@
 
 Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project given by
 --project (or GOOGLE_CLOUD_PROJECT) with Application Default Credentials.
-`python -m catalog_seed audit --against FILE` compares the data with a public dataset instead
-(LiteLLM's model_prices_and_context_window.json, or a models.dev checkout); see
-`python -m catalog_seed audit --help`.
+`python -m catalog_seed audit --against FILE [--against FILE ...]` compares the served models
+with public datasets instead (LiteLLM's JSON, OpenRouter's /api/v1/models and endpoints
+answers, a models.dev checkout); see `python -m catalog_seed audit --help`.
 `python -m catalog_seed table [--on YYYY-MM-DD]` prints docs/catalog.md's table of the models
 served on that day (default: today, UTC) and their prices.
-Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / price
-mismatch in an audit, 2 Firestore failure, 64 bad usage.
+Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / an audit
+failure, 2 Firestore failure, 64 bad usage or an unreadable dataset.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from catalog_seed import audit as audit_module
-from catalog_seed.audit import AuditError, audit, load_dataset
-from catalog_seed.dataset import load_catalog
+from catalog_audit import audit as audit_module
+from catalog_audit import datasets as datasets_module
+from catalog_audit.audit import audit, served_models
+from catalog_audit.datasets import DatasetError, load_datasets
+from catalog_seed.dataset import expired_prices, load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
 from catalog_seed.seed import (
     apply_seed,
@@ -50,6 +52,7 @@ USAGE = "\n".join(
         "                              [--collection COLLECTION] [--data-dir DATA_DIR]",
         "                              [--pricing PRICING] [--dry-run] [--delete-removed]",
         "                              [--confirm] [--validate-only]",
+        "                              [--accept-expired-prices]",
     ]
     + [f"       %(prog)s {synopsis}" for synopsis in SUBCOMMANDS.values()]
 )
@@ -100,6 +103,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="accept prices that move by more than max_price_change_factor (pricing.toml)",
     )
     parser.add_argument(
+        "--accept-expired-prices",
+        action="store_true",
+        help="seed even though a price is past its valid_until (it is then sold at the ended "
+        "price): for an urgent unrelated change while the next price is not known yet",
+    )
+    parser.add_argument(
         "--validate-only",
         action="store_true",
         help="validate the data files; do not contact Firestore",
@@ -107,48 +116,77 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+AUDIT_EPILOG = """\
+Exit status: 0 no failure; 1 a failure (below cost, past shutdown, a price that differs, a
+billed price we do not charge, no allowed endpoint, a dataset that lists no served model) or,
+with --require-coverage, a served model no independent dataset confirmed; 64 a dataset that
+cannot be read (named, with what was expected) or bad usage.
+"""
+
+
 def parse_audit_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m catalog_seed audit",
-        description=audit_module.__doc__,
+        description=f"{audit_module.__doc__}\n{datasets_module.__doc__}",
+        epilog=AUDIT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--against",
         type=Path,
+        action="append",
         required=True,
-        help="LiteLLM's model_prices_and_context_window.json, or a models.dev checkout",
+        metavar="FILE",
+        help="a dataset file or models.dev folder (format detected); repeat for several: "
+        "e.g. LiteLLM's JSON, OpenRouter's /api/v1/models answer and one endpoints answer "
+        "per routed model",
     )
     parser.add_argument("--data-dir", type=Path, default=HERE / "models")
     parser.add_argument("--pricing", type=Path, default=HERE / "pricing.toml")
+    parser.add_argument(
+        "--require-coverage",
+        action="store_true",
+        help="fail when a served model is confirmed by no independent dataset",
+    )
+    parser.add_argument(
+        "--on",
+        type=dt.date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="audit the models served on this day (default: today, UTC)",
+    )
     return parser.parse_args(argv)
 
 
 def run_audit(argv: list[str]) -> int:
     arguments = parse_audit_arguments(argv)
-    loaded = _load(arguments.data_dir, arguments.pricing)
+    today = arguments.on or dt.datetime.now(dt.timezone.utc).date()
+    loaded = _load(arguments.data_dir, arguments.pricing, today)
     if isinstance(loaded, int):
         return loaded
-    desired, _ = loaded
+    desired, policy = loaded
     try:
-        kind, dataset = load_dataset(arguments.against)
-        result = audit(desired, kind, dataset)
-    except AuditError as error:
+        datasets = load_datasets(arguments.against)
+        models, _ = served_models(desired.items(), today)
+        report = audit(models, datasets, policy, today)
+    except DatasetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 64
-    for line in result.lines(f"{kind} {arguments.against}"):
+    for line in report.lines(today):
         print(line)
-    return 1 if result.price_mismatches else 0
+    return 1 if report.failed(arguments.require_coverage) else 0
 
 
-def _load(data_dir: Path, pricing: Path) -> tuple[dict[str, dict[str, Any]], PricingPolicy] | int:
+def _load(
+    data_dir: Path, pricing: Path, today: dt.date | None = None
+) -> tuple[dict[str, dict[str, Any]], PricingPolicy] | int:
     """The validated catalog documents and the pricing policy, or the exit status."""
     try:
         policy = PricingPolicy.load(pricing)
     except PricingError as error:
         print(f"error: invalid pricing policy: {error}", file=sys.stderr)
         return 1
-    desired, errors = load_catalog(data_dir, policy)
+    desired, errors = load_catalog(data_dir, policy, today)
     if errors:
         for line in errors:
             print(f"invalid: {line}", file=sys.stderr)
@@ -173,14 +211,15 @@ def _table_day(argv: list[str]) -> dt.date | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, today: dt.date | None = None) -> int:
+    """Run the command line; `today` (UTC) is the day the seed checks prices against."""
     try:
-        return _run(sys.argv[1:] if argv is None else argv)
+        return _run(sys.argv[1:] if argv is None else argv, today)
     except SystemExit as stop:  # argparse: --help exits 0, a usage error 2 -> our 64
         return 64 if stop.code == 2 else int(stop.code or 0)
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], today: dt.date | None) -> int:
     if argv[:1] == ["audit"]:
         return run_audit(argv[1:])
     if argv[:1] == ["table"]:
@@ -193,10 +232,24 @@ def _run(argv: list[str]) -> int:
         print("\n".join(markdown_table(loaded[0], served_on)))
         return 0
     arguments = parse_arguments(argv)
-    loaded = _load(arguments.data_dir, arguments.pricing)
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    loaded = _load(arguments.data_dir, arguments.pricing, today)
     if isinstance(loaded, int):
         return loaded
     desired, policy = loaded
+    expired = expired_prices(desired, today)
+    if expired and arguments.accept_expired_prices:
+        for line in expired:
+            print(f"note: accepted (--accept-expired-prices): {line}")
+    elif expired:
+        for line in expired:
+            print(f"invalid: {line}", file=sys.stderr)
+        print(
+            f"error: {len(expired)} price(s) past their valid_until on {today.isoformat()} "
+            "(UTC); nothing was written (--accept-expired-prices seeds them anyway)",
+            file=sys.stderr,
+        )
+        return 1
     if arguments.validate_only:
         print(f"catalog data valid: {len(desired)} models")
         return 0
@@ -219,11 +272,16 @@ def _run(argv: list[str]) -> int:
         plan = plan_seed(desired, existing, arguments.delete_removed)
         for line in plan.describe():
             print(line)
-        today = dt.datetime.now(dt.timezone.utc).date().isoformat()
         for model_id, document in sorted(desired.items()):
             retirement = document.get("retirement_date")
-            if retirement is not None and retirement <= today:
+            if retirement is not None and retirement <= today.isoformat():
                 print(f"note: {model_id} is past its retirement date {retirement}: not served")
+            valid_until = document["pricing"].get("valid_until") if "pricing" in document else None
+            if valid_until is not None:
+                print(
+                    f"note: {model_id}'s price holds until {valid_until} (upstream's temporary "
+                    "price): seed the next price before the day after"
+                )
         jumps = price_jumps(plan, policy.max_price_change_factor)
         for line in jumps:
             print(

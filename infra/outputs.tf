@@ -77,3 +77,18 @@ output "app_check_site_key" {
   description = "reCAPTCHA Enterprise site key for the web app's initializeAppCheck (null when App Check is off)."
   value       = local.app_check ? google_recaptcha_enterprise_key.web[0].name : null
 }
+
+output "drift_check_function" {
+  description = "Name of the daily drift check function (null when enable_drift_check is false); its logs hold one JSON line per finding."
+  value       = var.enable_drift_check ? google_cloudfunctions2_function.drift_check[0].name : null
+}
+
+output "drift_check_service_account" {
+  description = "Email of the account the drift check runs as (Firestore read only; null when off)."
+  value       = var.enable_drift_check ? google_service_account.drift_check[0].email : null
+}
+
+output "drift_check_scheduler_job" {
+  description = "Cloud Scheduler job that runs the drift check daily (null when off): `gcloud scheduler jobs run` it to check now."
+  value       = var.enable_drift_check ? google_cloud_scheduler_job.drift_check[0].id : null
+}

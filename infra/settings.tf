@@ -67,6 +67,7 @@ locals {
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com", # the daily drift check (drift_check.tf)
     "firebaserules.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",

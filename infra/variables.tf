@@ -557,3 +557,66 @@ variable "labels" {
     error_message = "labels: keys 1-63 characters starting with a lowercase letter, values 0-63 characters; lowercase letters, digits, _ and - only."
   }
 }
+
+# --- the daily drift check (drift_check.tf) ---------------------------------------------------
+
+variable "enable_drift_check" {
+  description = "Provision the daily drift check: a second function from the same source (entry point drift_check) that Cloud Scheduler runs once a day, auditing the served catalog against OpenRouter's and LiteLLM's public data, with its log-based metrics and alerts."
+  type        = bool
+  default     = true
+}
+
+variable "drift_check_schedule" {
+  description = "When the drift check runs (cron, 5 fields, in UTC)."
+  type        = string
+  default     = "17 6 * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.drift_check_schedule))) == 5
+    error_message = "drift_check_schedule must be a 5-field cron expression such as \"17 6 * * *\"."
+  }
+}
+
+variable "drift_check_timeout_seconds" {
+  description = "How long one drift check may take (downloads included), 60-1800 seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.drift_check_timeout_seconds >= 60 && var.drift_check_timeout_seconds <= 1800
+    error_message = "drift_check_timeout_seconds must be between 60 and 1800."
+  }
+}
+
+variable "drift_check_litellm_url" {
+  description = "URL of LiteLLM's model_prices_and_context_window.json. Empty: its public raw GitHub URL (drift_check/settings.py)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.drift_check_litellm_url == "" || can(regex("^https://", var.drift_check_litellm_url))
+    error_message = "drift_check_litellm_url must be empty or an https:// URL."
+  }
+}
+
+variable "drift_check_openrouter_models_url" {
+  description = "URL of OpenRouter's models API. Empty: https://openrouter.ai/api/v1/models."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.drift_check_openrouter_models_url == "" || can(regex("^https://", var.drift_check_openrouter_models_url))
+    error_message = "drift_check_openrouter_models_url must be empty or an https:// URL."
+  }
+}
+
+variable "drift_check_openrouter_endpoints_url" {
+  description = "URL template of OpenRouter's per-model endpoints API, with {model} for the routed model's id. Empty: https://openrouter.ai/api/v1/models/{model}/endpoints."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.drift_check_openrouter_endpoints_url == "" || (can(regex("^https://", var.drift_check_openrouter_endpoints_url)) && strcontains(var.drift_check_openrouter_endpoints_url, "{model}"))
+    error_message = "drift_check_openrouter_endpoints_url must be empty or an https:// URL containing {model}."
+  }
+}

@@ -1,16 +1,24 @@
 """python -m key_admin: mint, list, revoke, disable, enable and expire API keys; build and
 check the key index that the service answers from; count keys per pepper version.
 
-Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, API_KEYS_DATABASE (default:
-FIRESTORE_DATABASE), API_KEYS_COLLECTION, and the current pepper:
-API_KEY_PEPPER_SECRET=.../versions/N, or API_KEY_PEPPER with API_KEY_PEPPER_VERSION=N), with the
-operator's own credentials (Application Default Credentials), or the emulator when
-FIRESTORE_EMULATOR_HOST is set. `create` mints under the current pepper and records its version
-in the key document. The full key is printed once, by `create`, and is never stored. Every
-change writes the key document and the key index in one commit, safely alongside other
-operators; running instances see it within 2 x API_KEY_REFRESH_SECONDS (8 s by default).
-Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent, live keys on a
-pepper version being retired), 2 Firestore failure, 64 bad usage.
+Uses the same settings as the service: GOOGLE_CLOUD_PROJECT, API_KEYS_DATABASE,
+API_KEYS_COLLECTION, and the current pepper (API_KEY_PEPPER_SECRET=.../versions/N, or
+API_KEY_PEPPER with API_KEY_PEPPER_VERSION=N; only `create` needs it). Against the emulator
+(FIRESTORE_EMULATOR_HOST set, as in `make run`'s export block) that is all. Against a real
+project it runs with the operator's own credentials (Application Default Credentials) and
+refuses to start unless API_KEYS_DATABASE is set: deployments keep the keys in the database
+`api-keys` (Terraform output api_keys_database; infra/gcloud/deploy.sh prints it).
+
+`create` mints under the current pepper and records its version in the key document. It prints
+the full key once, on the first line of its output (`| head -1` keeps it), and never stores it;
+if that line cannot be written (its reader is gone), the new key is revoked at once and the
+exit status is 1. Every change writes the key document and the key index in one commit, safely
+alongside other operators; running instances see it within 2 x API_KEY_REFRESH_SECONDS (8 s by
+default).
+
+Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent, a new key that
+could not be shown, live keys on a pepper version being retired), 2 Firestore failure, 64 bad
+usage or settings.
 """
 
 from __future__ import annotations
@@ -41,6 +49,12 @@ PROBE_TIMEOUT_SECONDS = 10.0
 # Only `create` computes a key id; the other commands need no pepper (retire_pepper.sh runs
 # `pepper-usage` without one).
 _UNUSED_PEPPER = "no pepper: this command never computes a key id"
+NO_DATABASE_CHOSEN = (
+    "API_KEYS_DATABASE is not set. Against a real project (FIRESTORE_EMULATOR_HOST unset) "
+    "name the database the service reads keys from, so no key is written where it does not "
+    "look: deployments use api-keys (Terraform output api_keys_database; "
+    "infra/gcloud/deploy.sh prints it): export API_KEYS_DATABASE=api-keys"
+)
 
 
 def parse_expiry(value: str) -> datetime:
@@ -141,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     has_pepper = bool(environ.get("API_KEY_PEPPER") or environ.get("API_KEY_PEPPER_SECRET"))
     if arguments.command != "create" and not has_pepper:
         environ["API_KEY_PEPPER"] = _UNUSED_PEPPER  # these commands work by key id, never hash
+    if (
+        not os.environ.get("FIRESTORE_EMULATOR_HOST")
+        and not os.environ.get("API_KEYS_DATABASE", "").strip()
+    ):
+        print(f"error: {NO_DATABASE_CHOSEN}", file=sys.stderr)
+        return 64
     try:
         settings = Settings.from_env(environ)
     except ConfigError as error:
@@ -159,13 +179,14 @@ def main(argv: list[str] | None = None) -> int:
                 pepper_version=settings.api_key_pepper_version,
             )  # fmt: skip
             record = created.record
+            if not _show_key_once(created.api_key):
+                return _revoke_undelivered(client, collection, record.key_id)
+            print("^ the API key, shown once: store it now (only its HMAC is kept)")
             print(f"key id:  {record.key_id}")
             print(f"prefix:  {record.prefix}")
             print(f"owner:   {record.owner}")
             print(f"pepper:  version {record.pepper_version}")
             print(f"expires: {record.expires_at.isoformat() if record.expires_at else 'never'}")
-            print("api key (shown once, store it now):")
-            print(created.api_key)
         elif arguments.command == "list":
             records = list_keys(client, collection, arguments.owner)
             print(
@@ -211,9 +232,65 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # noqa: BLE001 - one-line reason for the operator
-        print(f"error: Firestore failed: {type(error).__name__}", file=sys.stderr)
+        where = os.environ.get("FIRESTORE_EMULATOR_HOST")
+        print(f"error: {firestore_failure(error, settings, where)}", file=sys.stderr)
         return 2
     return 0
+
+
+def _show_key_once(api_key: str) -> bool:
+    """The key as the first line of stdout (so `| head -1` keeps it); False if it cannot have
+    reached anyone: the reader is gone, or there is no stdout at all (`>&-`)."""
+    try:
+        sys.stdout.write(f"{api_key}\n")
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):  # no stdout, or a closed one
+        return False
+    return not getattr(sys.stdout, "reader_gone", False)
+
+
+def _revoke_undelivered(client: object, collection: str, key_id: str) -> int:
+    """The new key could not be written to stdout: nobody has it, so nobody may use it."""
+    try:
+        set_key_status(client, collection, key_id, "revoke")
+    except Exception as error:  # noqa: BLE001 - the operator must act on this one
+        print(
+            f"error: the new key could not be shown (stdout closed) and revoking it failed "
+            f"({type(error).__name__}): run `python -m key_admin revoke {key_id}`",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"error: the new key could not be shown (stdout closed), so it was revoked "
+        f"(key id {key_id}); run create again with its output kept",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def firestore_failure(error: Exception, settings: Settings, emulator_host: str | None) -> str:
+    """One line for the operator: which Firestore failed, why, and what to do."""
+    from google.api_core import exceptions
+
+    detail = (str(error).strip().splitlines() or [""])[0]
+    if emulator_host:
+        where = f"the Firestore emulator at {emulator_host} (FIRESTORE_EMULATOR_HOST)"
+        advice = (
+            "is `make run` running? Start it, or paste the export block of the one that is running"
+        )
+    else:
+        where = (
+            f"database {settings.api_keys_database} of project {settings.project_id} "
+            "(Application Default Credentials)"
+        )
+        advice = (
+            "check the network, `gcloud auth application-default login`, and that the "
+            "database exists"
+        )
+    if isinstance(error, exceptions.ServiceUnavailable | exceptions.DeadlineExceeded):
+        cause = detail.rsplit(": ", 1)[-1] or type(error).__name__  # e.g. Connection refused
+        return f"Firestore failed: cannot reach {where}: {cause}; {advice}"
+    return f"Firestore failed on {where}: {type(error).__name__}: {detail}"
 
 
 if __name__ == "__main__":

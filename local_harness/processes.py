@@ -143,7 +143,9 @@ class AuthEmulator:
 
 
 class FunctionServer:
-    """`functions-framework --target models` as a separate process, like production.
+    """`functions-framework --target models` (or another target) as a separate process.
+
+    The target is also put in FUNCTION_TARGET, as Cloud Functions does: main.py reads it.
 
     It runs in its own session, so only `stop()` ends it: SIGTERM to its process group, then
     SIGKILL if it has not exited within 10 s (a gunicorn worker can hang on exit).
@@ -160,10 +162,18 @@ class FunctionServer:
         port: int | None = None,
         host: str = "127.0.0.1",
         to_terminal: bool = False,
+        target: str = "models",
     ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._env = {**os.environ, **env, "WORKERS": str(workers), "THREADS": str(threads)}
+        self._target = target
+        self._env = {
+            **os.environ,
+            **env,
+            "WORKERS": str(workers),
+            "THREADS": str(threads),
+            "FUNCTION_TARGET": target,
+        }
         self._source = source
         self._host = host
         self._to_terminal = to_terminal
@@ -173,7 +183,7 @@ class FunctionServer:
     def spawn(self) -> float:
         """Start the process without waiting; returns the perf_counter time it was started."""
         command = [
-            sys.executable, "-m", "functions_framework", "--target", "models",
+            sys.executable, "-m", "functions_framework", "--target", self._target,
             "--source", str(self._source), "--host", self._host, "--port", str(self.port),
         ]  # fmt: skip
         started = time.perf_counter()

@@ -332,6 +332,7 @@ API_OF = {
     "google_project_iam_audit_config": "cloudresourcemanager.googleapis.com",
     "google_service_account_iam_member": "iam.googleapis.com",
     "google_cloud_run_v2_service_iam_member": "run.googleapis.com",
+    "google_cloud_scheduler_job": "cloudscheduler.googleapis.com",
     "google_logging_metric": "logging.googleapis.com",
     "google_monitoring_uptime_check_config": "monitoring.googleapis.com",
     "google_monitoring_alert_policy": "monitoring.googleapis.com",
@@ -384,7 +385,11 @@ def test_the_build_waits_for_every_grant_to_propagate() -> None:
     runtime_or_build = {
         name
         for kind, name, _, member in _iam_bindings()
-        if member.startswith("serviceAccount:${google_service_account.")
+        if member
+        in (
+            "serviceAccount:${google_service_account.runtime.email}",
+            "serviceAccount:${google_service_account.build.email}",
+        )
     }
 
     assert "${time_sleep.iam_propagation}" in function["depends_on"]

@@ -4,13 +4,15 @@ gcloud reads .gcloudignore with .gitignore semantics; Terraform reads it in
 infra/source_files.tf. Both readings are run here on a tree full of what test runs, editors and
 tools leave behind (nested __pycache__, .pytest_cache, .schemathesis, .coverage, dev requirement
 files, package*.json, node_modules): git's own implementation of those semantics stands in for
-gcloud, real Terraform evaluates source_files.tf. Both must select exactly the run-time files.
+gcloud, real Terraform evaluates source_files.tf, and deploy.sh's redeploy fingerprint reads it
+with infra/gcloud/upload_files.py. All must select exactly the run-time files.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.infra.terraform_eval import ROOT, Scratch
@@ -21,7 +23,26 @@ RUNTIME = {
     "models_api/__init__.py",
     "models_api/app.py",
     "models_api/nested/deeper.py",
+    # the drift check (second function, same upload) and the pricing policy it shares
+    "catalog_audit/__init__.py",
+    "catalog_audit/audit.py",
+    "drift_check/__init__.py",
+    "drift_check/job.py",
+    "catalog_seed/__init__.py",
+    "catalog_seed/pricing.py",
+    "catalog_seed/pricing.toml",
 }
+# What the real tree uploads: these files and everything git tracks under these folders.
+UPLOADED_PATHS = (
+    "main.py",
+    "requirements.txt",
+    "models_api",
+    "catalog_audit",
+    "drift_check",
+    "catalog_seed/__init__.py",
+    "catalog_seed/pricing.py",
+    "catalog_seed/pricing.toml",
+)
 JUNK = [
     "requirements-dev.txt",
     "requirements-infra.txt",
@@ -48,6 +69,10 @@ JUNK = [
     "tests/test_x.py",
     "tests/__pycache__/test_x.cpython-311.pyc",
     "catalog_seed/seed.py",
+    "catalog_seed/__main__.py",
+    "catalog_seed/models/openai.toml",
+    "catalog_audit/__pycache__/audit.cpython-311.pyc",
+    "drift_check/.pytest_cache/x",
     "bench/run_bench.py",
     "scripts/run_local.py",
     "infra/main.tf",
@@ -83,6 +108,18 @@ def _terraform_selection(tree: Path) -> set[str]:
     return set(files)
 
 
+def _script_selection(tree: Path) -> set[str]:
+    """What deploy.sh fingerprints (infra/gcloud/upload_files.py, Terraform's grammar)."""
+    listed = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "gcloud" / "upload_files.py"), str(tree)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return set(listed.stdout.split())
+
+
 def _tree(directory: Path) -> Path:
     shutil.copy(ROOT / ".gcloudignore", directory / ".gcloudignore")
     for name in RUNTIME | set(JUNK):
@@ -103,6 +140,7 @@ def test_both_paths_upload_only_the_runtime_files_from_a_tree_with_nested_caches
 
     assert by_terraform == RUNTIME
     assert by_gcloud_syntax == RUNTIME
+    assert _script_selection(tree) == RUNTIME
 
 
 def test_the_real_tree_uploads_main_requirements_and_the_package(tmp_path: Path) -> None:
@@ -117,7 +155,7 @@ def test_the_real_tree_uploads_main_requirements_and_the_package(tmp_path: Path)
         ),
     )
     tracked = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "main.py", "requirements.txt", "models_api"],
+        ["git", "-C", str(ROOT), "ls-files", *UPLOADED_PATHS],
         capture_output=True,
         text=True,
         check=True,
@@ -125,6 +163,8 @@ def test_the_real_tree_uploads_main_requirements_and_the_package(tmp_path: Path)
     ).stdout.split()
 
     assert _terraform_selection(tree) == set(tracked)
+    # deploy.sh's redeploy fingerprint covers the same files, both functions' code included.
+    assert _script_selection(ROOT) == set(tracked)
 
 
 def test_the_upload_changes_only_when_an_uploaded_file_changes(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def _mint(project: Project, **env: str) -> tuple[str, str]:
     assert created.returncode == 0, created.stderr
     lines = created.stdout.splitlines()
     key_id = next(line.split()[-1] for line in lines if line.startswith("key id:"))
-    return lines[-1], key_id
+    return lines[0], key_id
 
 
 def test_a_rotation_keeps_old_keys_working_and_mints_new_ones_under_the_new_pepper(
