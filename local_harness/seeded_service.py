@@ -33,4 +33,4 @@ def seed_and_mint_key(project: str, env: dict[str, str]) -> str:
         [sys.executable, "-m", "key_admin", "create", "--owner", "bench"],
         cwd=ROOT, env=full_env, check=True, capture_output=True, text=True,
     )  # fmt: skip
-    return minted.stdout.strip().splitlines()[-1]
+    return minted.stdout.splitlines()[0]  # create prints the key first
