@@ -94,11 +94,13 @@ def test_keys_that_are_not_active_get_401(
 
 
 def test_an_expired_key_gets_401(seeded: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    key = mint_key(seeded, expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1))
+    # A few seconds of validity: minting and the first request must fit in it on a loaded machine.
+    expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=4)
+    key = mint_key(seeded, expires_at=expires_at)
     client = make_client(seeded, monkeypatch)
     assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
 
-    time.sleep(1.1)
+    time.sleep(max(0.0, (expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 0.1)
 
     _assert_uniform_401(client.get("/models", headers={"X-Api-Key": key}))
 
