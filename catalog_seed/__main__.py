@@ -6,8 +6,11 @@ Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project 
 (LiteLLM's model_prices_and_context_window.json, or a models.dev checkout); see
 `python -m catalog_seed audit --help`.
 `python -m catalog_seed table` prints the README's table of served models and prices.
-Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / price
-mismatch in an audit, 2 Firestore failure, 64 bad usage.
+Every seed records how many active models it left (catalog_state/<collection>); instances
+refuse a read that loses more than CATALOG_MAX_SHRINK_FRACTION of their models at once unless
+it matches that record, so a larger removal needs --confirm.
+Exit status: 0 done (or nothing to do), 1 invalid data / refused price change or removal /
+price mismatch in an audit, 2 Firestore failure, 64 bad usage.
 """
 
 from __future__ import annotations
@@ -24,13 +27,18 @@ from catalog_seed.audit import AuditError, audit, load_dataset
 from catalog_seed.dataset import load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
 from catalog_seed.seed import (
+    Shrink,
+    active_count,
     apply_seed,
     ensure_reachable,
     plan_seed,
     price_jumps,
     read_existing,
+    record_catalog_state,
+    recorded_count,
 )
 from catalog_seed.table import markdown_table
+from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_SECONDS = 30.0
@@ -78,7 +86,20 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--confirm",
         action="store_true",
-        help="accept prices that move by more than max_price_change_factor (pricing.toml)",
+        help=(
+            "accept prices that move by more than max_price_change_factor (pricing.toml), and "
+            "a removal of more than CATALOG_MAX_SHRINK_FRACTION of the active models at once"
+        ),
+    )
+    parser.add_argument(
+        "--max-shrink-fraction",
+        type=float,
+        default=_fraction_from_env(),
+        help=(
+            "the largest fraction of active models instances accept losing at once; set it as "
+            "the service's CATALOG_MAX_SHRINK_FRACTION (default: $CATALOG_MAX_SHRINK_FRACTION "
+            f"or {DEFAULT_MAX_SHRINK_FRACTION})"
+        ),
     )
     parser.add_argument(
         "--validate-only",
@@ -86,6 +107,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="validate the data files; do not contact Firestore",
     )
     return parser.parse_args(argv)
+
+
+def _fraction_from_env() -> float:
+    raw = os.environ.get("CATALOG_MAX_SHRINK_FRACTION", "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_MAX_SHRINK_FRACTION
+    except ValueError:
+        return DEFAULT_MAX_SHRINK_FRACTION
 
 
 def parse_audit_arguments(argv: list[str]) -> argparse.Namespace:
@@ -195,6 +224,16 @@ def _run(argv: list[str]) -> int:
                 f"price change above {policy.max_price_change_factor}x: {line}",
                 file=sys.stderr if not arguments.confirm else sys.stdout,
             )
+        after = active_count(desired)
+        shrink = Shrink(active_count(existing), after, arguments.max_shrink_fraction)
+        if shrink.refused_by_instances:
+            print(
+                f"large removal: {shrink.describe()}. Instances refuse such a read as a "
+                "likely outage (they keep serving what they have and log an ERROR) unless it "
+                f"matches the count the seed records; with --confirm this seed records {after}, "
+                "so they take the smaller catalog at their next refresh",
+                file=sys.stderr if not arguments.confirm else sys.stdout,
+            )
         if arguments.dry_run:
             print("dry run: nothing was written")
             return 0
@@ -206,12 +245,24 @@ def _run(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return 1
-        if not plan.has_writes:
+        if shrink.refused_by_instances and not arguments.confirm:
+            print(
+                "error: the removal above is larger than instances accept at once; if it is "
+                "intended, run again with --confirm; nothing was written",
+                file=sys.stderr,
+            )
+            return 1
+        recorded = recorded_count(client, arguments.collection, TIMEOUT_SECONDS)
+        if not plan.has_writes and recorded == after:
             print("nothing to do: Firestore already matches the data")
             return 0
         written = apply_seed(
             client, arguments.collection, plan, arguments.delete_removed, TIMEOUT_SECONDS
         )
+        # After the models: an instance reading in between sees the old record and a shrink
+        # beyond the fraction, refuses it, and takes the catalog at its next refresh.
+        record_catalog_state(client, arguments.collection, after, TIMEOUT_SECONDS)
+        print(f"recorded: {after} active models (instances accept a read of exactly that many)")
     except Exception as error:  # noqa: BLE001 - one-line reason for the operator, exit 2
         print(
             f"error: Firestore failed: {type(error).__name__}: {error}".splitlines()[0],

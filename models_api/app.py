@@ -57,6 +57,7 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         FirestoreCatalogStore(backend, settings.catalog_collection),
         ttl_seconds=settings.catalog_cache_ttl_seconds,
         max_stale_seconds=settings.catalog_max_stale_seconds,
+        max_shrink_fraction=settings.catalog_max_shrink_fraction,
     )
     return ModelsHandler(
         authenticator=Authenticator(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
 from models_api.errors import ConfigError
 
 MIN_PEPPER_LENGTH = 32
@@ -31,6 +32,7 @@ class Settings:
     api_key_pepper_secret: str | None
     catalog_cache_ttl_seconds: float
     catalog_max_stale_seconds: float
+    catalog_max_shrink_fraction: float
     api_key_refresh_seconds: float
     api_key_max_stale_seconds: float
     api_key_cache_max_entries: int
@@ -101,6 +103,9 @@ class Settings:
             catalog_cache_ttl_seconds=_number(environ, "CATALOG_CACHE_TTL_SECONDS", 60, 0.01, 3600),
             catalog_max_stale_seconds=_number(
                 environ, "CATALOG_MAX_STALE_SECONDS", 3600, 0, 7 * 86400
+            ),
+            catalog_max_shrink_fraction=_number(
+                environ, "CATALOG_MAX_SHRINK_FRACTION", DEFAULT_MAX_SHRINK_FRACTION, 0, 1
             ),
             # The revocation bound is twice this (models_api/key_index.py).
             api_key_refresh_seconds=_number(environ, "API_KEY_REFRESH_SECONDS", 4, 0.05, 30),

@@ -4,6 +4,7 @@
      +-- ConfigError                  bad or missing configuration: the instance refuses to start
      +-- BackendUnavailable           Firestore / Secret Manager failed: 503, `public_message`
      |    +-- TokenKeysUnavailable      Google's token key endpoints failed (browser path)
+     |    +-- CatalogRefused            a catalog read that is empty or shrank too much at once
      +-- ApiError                     an error answered to the client (status + code + message)
           +-- BadRequest                400  invalid_argument   (bad query parameter)
           +-- Unauthenticated           401  unauthenticated    (one body for every auth failure)
@@ -41,6 +42,10 @@ class TokenKeysUnavailable(BackendUnavailable):
     """Google's public keys for ID tokens or App Check tokens could not be downloaded."""
 
     public_message = "Token verification keys are temporarily unavailable. Retry later."
+
+
+class CatalogRefused(BackendUnavailable):
+    """A catalog read was refused (catalog_guard): nothing to serve is better than a wrong list."""
 
 
 class ApiError(Exception):
