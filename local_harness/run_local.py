@@ -150,6 +150,7 @@ def main() -> int:
             **os.environ,
             **cli_env,
             "LOCAL_APP_CHECK_JWKS_FILE": str(jwks_file),
+            "APP_CHECK_APP_IDS": signer.app_id,
             "CORS_ALLOWED_ORIGINS": os.environ.get("CORS_ALLOWED_ORIGINS", "http://localhost:3000"),
             "WORKERS": os.environ.get("WORKERS", "2"),
             "THREADS": os.environ.get("THREADS", "4"),

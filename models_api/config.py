@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models_api.app_check_claims import project_number_of
 from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
 from models_api.errors import ConfigError
 
@@ -41,6 +42,8 @@ class Settings:
     auth_failure_limit: int
     auth_failure_window_seconds: float
     trusted_proxy_hops: int
+    # Firebase app ids whose App Check tokens are accepted (all of one project number).
+    app_check_app_ids: frozenset[str] = frozenset()
     # Local App Check mode only (`make run`): the public JWKS of the local run's signing key.
     local_app_check_jwks: dict[str, Any] | None = None
     # FIREBASE_AUTH_EMULATOR_HOST is set (local runs and tests only; refused with K_SERVICE).
@@ -122,9 +125,31 @@ class Settings:
                 environ, "AUTH_FAILURE_WINDOW_SECONDS", 60, 1, 3600
             ),
             trusted_proxy_hops=int(_number(environ, "TRUSTED_PROXY_HOPS", 0, 0, 10)),
+            app_check_app_ids=_app_check_app_ids(environ),
             local_app_check_jwks=_local_app_check_jwks(environ),
             firebase_auth_emulator=bool(_text(environ, "FIREBASE_AUTH_EMULATOR_HOST")),
         )
+
+
+def _app_check_app_ids(environ: Mapping[str, str]) -> frozenset[str]:
+    """APP_CHECK_APP_IDS: comma-separated Firebase app ids, all of one project (number)."""
+    app_ids = frozenset(
+        app_id.strip()
+        for app_id in environ.get("APP_CHECK_APP_IDS", "").split(",")
+        if app_id.strip()
+    )
+    numbers = set()
+    for app_id in app_ids:
+        try:
+            numbers.add(project_number_of(app_id))
+        except ValueError as error:
+            raise ConfigError(f"APP_CHECK_APP_IDS: {error}.") from None
+    if len(numbers) > 1:
+        raise ConfigError(
+            "APP_CHECK_APP_IDS: the app ids name different project numbers "
+            f"({', '.join(sorted(numbers))}); list apps of the Firebase project only."
+        )
+    return app_ids
 
 
 def _local_app_check_jwks(environ: Mapping[str, str]) -> dict[str, Any] | None:
