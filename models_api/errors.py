@@ -10,11 +10,15 @@
           +-- Unauthenticated           401  unauthenticated    (one body for every auth failure)
           +-- NotFound                  404  not_found          (unknown path or model id)
           +-- MethodNotAllowed          405  method_not_allowed (carries the Allow header)
+          +-- RequestTimeout            408  request_timeout    (request head not sent in time)
           +-- TooManyRequests           429  rate_limited       (carries Retry-After)
+          +-- HeaderFieldsTooLarge      431  headers_too_large  (request head over the limit)
           +-- InternalError             500  internal           (never carries internals)
           +-- ServiceUnavailable        503  unavailable        (carries Retry-After)
 
-Only `handler.py` turns exceptions into responses; everything else raises.
+Only `handler.py` turns exceptions into responses; everything else raises. The server's own
+answers (a malformed, slow or oversized request the app never sees) are built from the same
+classes by `server_errors.py`.
 """
 
 from __future__ import annotations
@@ -95,10 +99,22 @@ class MethodNotAllowed(ApiError):
     message = "Method not allowed. This endpoint supports GET, HEAD and OPTIONS."
 
 
+class RequestTimeout(ApiError):
+    status = 408
+    code = "request_timeout"
+    message = "The request was not received in time."
+
+
 class TooManyRequests(ApiError):
     status = 429
     code = "rate_limited"
     message = "Too many failed authentication attempts. Retry later."
+
+
+class HeaderFieldsTooLarge(ApiError):
+    status = 431
+    code = "headers_too_large"
+    message = "The request line and header fields are too large."
 
 
 class InternalError(ApiError):
