@@ -6,10 +6,15 @@ mints a dev API key with the operators' key code, signs in a dev user on the Aut
 creates this run's App Check signing key, serves http://localhost:$PORT/models with
 functions-framework, and prints ready curl lines for both auth paths and an `export` block for
 the operator CLIs. Ctrl-C stops everything.
+
+Whenever it stops, it says when and why on stderr (`make run: stopping at HH:MM:SS UTC: ...`):
+Ctrl-C or SIGTERM, the server exiting by itself (with its status), or a step of the start-up
+failing; then what it stopped. Exit status: 0 after Ctrl-C/SIGTERM, 2 port problem, 1 other.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shlex
 import signal
@@ -93,8 +98,22 @@ def _suggestion(port: int) -> int:
     return next(candidate for candidate in range(port + 10, 65536, 10) if port_is_free(candidate))
 
 
+class StopRequested(Exception):
+    """Ctrl-C or SIGTERM: stop everything, and say which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.reason = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
 def _stop_on_signal(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    raise StopRequested(signum)
+
+
+def say_stopping(reason: str) -> None:
+    """One line on stderr: when `make run` stops and why."""
+    now = dt.datetime.now(dt.timezone.utc).strftime("%H:%M:%S UTC")
+    print(f"make run: stopping at {now}: {reason}", file=sys.stderr, flush=True)
 
 
 def banner(
@@ -133,10 +152,13 @@ def main() -> int:
     except PortProblem as problem:
         print(f"make run: {problem}", file=sys.stderr)
         return 2
-    auth_emulator = AuthEmulator(PROJECT_ID, ports.auth).spawn()  # slowest to start: first
+    auth_emulator: AuthEmulator | None = None
     firestore = FirestoreEmulator(ports.firestore)
     server: FunctionServer | None = None
+    step = "starting the Firebase Auth emulator"
     try:
+        auth_emulator = AuthEmulator(PROJECT_ID, ports.auth).spawn()  # slowest to start: first
+        step = "starting the Firestore emulator"
         firestore.start()
         cli_env = {
             "FIRESTORE_EMULATOR_HOST": firestore.host,
@@ -156,16 +178,21 @@ def main() -> int:
             "THREADS": os.environ.get("THREADS", "4"),
         }
         python = sys.executable
+        step = "seeding the catalog (python -m catalog_seed)"
         subprocess.run(
             [python, "-m", "catalog_seed"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
         )
+        step = "minting the dev key (python -m key_admin create)"
         minted = subprocess.run(
             [python, "-m", "key_admin", "create", "--owner", DEV_KEY_OWNER, "--label", "make run"],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         )  # fmt: skip
         api_key = minted.stdout.strip().splitlines()[-1]
+        step = "waiting for the Firebase Auth emulator"
         auth_emulator.wait_until_ready()
+        step = "signing in the dev user on the Auth emulator"
         user = signed_in_user(auth_emulator.host, DEV_USER_EMAIL, DEV_USER_PASSWORD)
+        step = "starting the server (functions-framework)"
         server = FunctionServer(
             env,
             env["WORKERS"],
@@ -176,14 +203,31 @@ def main() -> int:
             to_terminal=True,
         ).start()
         print(banner(ports.server, api_key, user.id_token, signer.token(), cli_env), flush=True)
-        return server.wait()
-    except KeyboardInterrupt:
+        status = server.wait()
+        say_stopping(f"the server exited by itself with status {status} (its output is above)")
+        return status or 1
+    except (StopRequested, KeyboardInterrupt) as stop:
+        reason = stop.reason if isinstance(stop, StopRequested) else "Ctrl-C"
+        say_stopping(f"{reason} received")
         return 0
+    except Exception as error:  # noqa: BLE001 - said in one line, then everything is stopped
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        say_stopping(f"{step} failed: {type(error).__name__}{': ' + detail if detail else ''}")
+        return 1
     finally:
+        # Ctrl-C again while stopping must not leave processes behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stopped = []
         if server is not None:
             server.stop()  # before the emulators: a worker can hang on a vanishing backend
+            stopped.append("the server")
         firestore.stop()
-        auth_emulator.stop()
+        stopped.append("the Firestore emulator")
+        if auth_emulator is not None:
+            auth_emulator.stop()
+            stopped.append("the Auth emulator")
+        print(f"make run: stopped {', '.join(stopped)}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,10 @@ class LocalRun:
     process: subprocess.Popen[str]
     ports: dict[str, int]
     banner: list[str]
+    stderr_path: Path
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8")
 
     def curls(self) -> list[list[str]]:
         return [shlex.split(line) for line in self.banner if line.strip().startswith("curl ")]
@@ -67,14 +72,16 @@ def _read_banner(process: subprocess.Popen[str], timeout: float = 90) -> list[st
 
 
 @pytest.fixture
-def local_run() -> Iterator[LocalRun]:
+def local_run(tmp_path: Path) -> Iterator[LocalRun]:
     ports = _free_ports()
     env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
-    process = subprocess.Popen(
-        RUN_LOCAL, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+    stderr_path = tmp_path / "make-run.stderr"
+    with stderr_path.open("w") as stderr:
+        process = subprocess.Popen(
+            RUN_LOCAL, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
     try:
-        yield LocalRun(process, ports, _read_banner(process))
+        yield LocalRun(process, ports, _read_banner(process), stderr_path)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -131,6 +138,40 @@ def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
     assert listed.returncode == 0, listed.stderr
     assert re.search(r"inf_\w{8}", listed.stdout)  # the dev key's display prefix
     assert exit_status == 0
+    assert all(port_is_free(port) for port in local_run.ports.values())
+    said = local_run.stderr()
+    assert re.search(r"make run: stopping at \d\d:\d\d:\d\d UTC: Ctrl-C received", said)
+    assert said.rstrip().endswith(
+        "make run: stopped the server, the Firestore emulator, the Auth emulator"
+    )
+
+
+def _server_master(run_local_pid: int) -> int:
+    """The functions-framework (gunicorn master) process `make run` started."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == run_local_pid and b"functions_framework" in cmdline:
+            return int(stat.parent.name)
+    raise LookupError("no functions-framework child")
+
+
+@pytest.mark.slow
+def test_make_run_says_when_and_why_it_stops_when_the_server_exits(local_run: LocalRun) -> None:
+    os.kill(_server_master(local_run.process.pid), signal.SIGTERM)  # as if it had crashed
+
+    exit_status = local_run.process.wait(timeout=30)
+
+    said = local_run.stderr()
+    assert exit_status == 1
+    assert re.search(
+        r"make run: stopping at \d\d:\d\d:\d\d UTC: the server exited by itself with status 0",
+        said,
+    )
+    assert "stopped the server, the Firestore emulator, the Auth emulator" in said
     assert all(port_is_free(port) for port in local_run.ports.values())
 
 
