@@ -14,10 +14,17 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from local_harness.processes import FunctionServer
 from models_api.request_heads import HEAD_TIMEOUT_SECONDS, MAX_HEAD_BYTES
 from tests.conftest import Project, mint_key
+from tests.integration.test_openapi_contract import (
+    SPEC_PATH,
+    _declared_response,
+    _resolve,
+    _schema_validator,
+)
 from tests.integration.test_server_process import http_get
 
 SLOW_CLIENTS = 200
@@ -118,6 +125,27 @@ def test_the_servers_own_answers_are_the_json_envelope(
     assert headers["Cache-Control"] == "no-store"
     assert headers["X-Request-Id"] == error["request_id"]
     assert headers["Connection"] == "close"
+    _assert_declared_everywhere(got_status, headers, {"error": error})
+
+
+def _assert_declared_everywhere(status: int, headers: dict[str, str], body: object) -> None:
+    """The server cannot know what was asked: every operation declares this answer."""
+    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    for path, item in spec["paths"].items():
+        for method in item:
+            declared = _declared_response(spec, path, method.upper(), status)
+            declared_headers = {name.lower(): h for name, h in declared["headers"].items()}
+            sent = {name.lower() for name in headers} - {"content-type", "content-length"}
+            assert sent <= set(declared_headers), (method, path)
+            for name, header in declared_headers.items():
+                header = _resolve(spec, header)
+                value = next((v for h, v in headers.items() if h.lower() == name), None)
+                assert value is not None or not header.get("required"), (method, path, name)
+                if value is not None:
+                    _schema_validator(spec, header["schema"]).validate(value)
+            if method != "head":  # the spec's HEAD errors have no body; ours has one
+                schema = declared["content"]["application/json"]["schema"]
+                _schema_validator(spec, schema).validate(body)
 
 
 def test_a_key_in_the_path_or_a_malformed_request_is_never_logged(
