@@ -5,7 +5,8 @@ Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project 
 `python -m catalog_seed audit --against FILE` compares the data with a public dataset instead
 (LiteLLM's model_prices_and_context_window.json, or a models.dev checkout); see
 `python -m catalog_seed audit --help`.
-`python -m catalog_seed table` prints the README's table of served models and prices.
+`python -m catalog_seed table [--on YYYY-MM-DD]` prints docs/catalog.md's table of the models
+served on that day (default: today, UTC) and their prices.
 Every seed records how many active models it left (catalog_state/<collection>); instances
 refuse a read that loses more than CATALOG_MAX_SHRINK_FRACTION of their models at once unless
 it matches that record, so a larger removal needs --confirm.
@@ -170,6 +171,19 @@ def _load(data_dir: Path, pricing: Path) -> tuple[dict[str, dict[str, Any]], Pri
     return desired, policy
 
 
+def _table_day(argv: list[str]) -> dt.date | None:
+    """`table`'s one option: --on YYYY-MM-DD (default today, UTC); None after a usage error."""
+    if not argv:
+        return dt.datetime.now(dt.timezone.utc).date()
+    if len(argv) == 2 and argv[0] == "--on":
+        try:
+            return dt.date.fromisoformat(argv[1])
+        except ValueError:
+            pass
+    print("usage: python -m catalog_seed table [--on YYYY-MM-DD]", file=sys.stderr)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _run(sys.argv[1:] if argv is None else argv)
@@ -184,7 +198,10 @@ def _run(argv: list[str]) -> int:
         loaded = _load(HERE / "models", HERE / "pricing.toml")
         if isinstance(loaded, int):
             return loaded
-        print("\n".join(markdown_table(loaded[0])))
+        served_on = _table_day(argv[1:])
+        if served_on is None:
+            return 64
+        print("\n".join(markdown_table(loaded[0], served_on)))
         return 0
     arguments = parse_arguments(argv)
     loaded = _load(arguments.data_dir, arguments.pricing)
