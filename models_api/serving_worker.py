@@ -85,19 +85,40 @@ class ServiceThreadWorker(ThreadWorker):  # type: ignore[misc]
                 return False
             raise
         self.nr_conns += 1
-        self._read_request(TConn(self.cfg, client, address, listener.getsockname()), b"")
+        conn = TConn(self.cfg, client, address, listener.getsockname())
+        self._read_request(
+            conn, b"", may_be_readable=True
+        )  # requests often come with the SYN's ACK
         return True
 
     def on_client_socket_readable(self, conn: TConn, client: Any) -> None:
         """A kept-alive connection sends its next request: read it here, not in a thread."""
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
-        self._read_request(conn, b"")
+        self._read_request(conn, b"", may_be_readable=True)
 
-    def _read_request(self, conn: TConn, data: bytes) -> None:
+    def _read_request(self, conn: TConn, data: bytes, *, may_be_readable: bool = False) -> None:
         head = RequestHead(data, time.monotonic() + HEAD_TIMEOUT_SECONDS)
+        if may_be_readable and not head.complete:
+            # Read what is there at once: a whole request usually is, and then it costs no
+            # extra turn of the event loop.
+            conn.sock.setblocking(False)
+            try:
+                chunk = conn.sock.recv(65536)
+            except BlockingIOError:
+                chunk = None
+            except OSError:
+                chunk = b""
+            if chunk == b"":
+                self._close_now(conn)
+                return
+            if chunk:
+                head.add(chunk)
         if head.complete:
             self._to_thread(conn, head)
+            return
+        if head.too_large:
+            self._refuse(conn, HeaderFieldsTooLarge(), "request head too large")
             return
         conn.sock.setblocking(False)
         self._reading[conn] = head
@@ -171,7 +192,7 @@ class ServiceThreadWorker(ThreadWorker):  # type: ignore[misc]
             conn = self.keepalived_conns.popleft()
             self.poller.unregister(conn.sock)
             if _has_bytes(conn.sock):
-                self._read_request(conn, b"")
+                self._read_request(conn, b"", may_be_readable=True)
             else:
                 self._close_lingering(conn)
 
