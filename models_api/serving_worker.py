@@ -86,9 +86,7 @@ class ServiceThreadWorker(ThreadWorker):  # type: ignore[misc]
             raise
         self.nr_conns += 1
         conn = TConn(self.cfg, client, address, listener.getsockname())
-        self._read_request(
-            conn, b"", may_be_readable=True
-        )  # requests often come with the SYN's ACK
+        self._read_request(conn, b"", may_be_readable=True)
         return True
 
     def on_client_socket_readable(self, conn: TConn, client: Any) -> None:
