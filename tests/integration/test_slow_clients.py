@@ -135,7 +135,9 @@ def _assert_declared_everywhere(status: int, headers: dict[str, str], body: obje
         for method in item:
             declared = _declared_response(spec, path, method.upper(), status)
             declared_headers = {name.lower(): h for name, h in declared["headers"].items()}
+            # Connection is hop-by-hop (RFC 9110 7.6.1): not part of the API description.
             sent = {name.lower() for name in headers} - {"content-type", "content-length"}
+            sent.discard("connection")
             assert sent <= set(declared_headers), (method, path)
             for name, header in declared_headers.items():
                 header = _resolve(spec, header)
