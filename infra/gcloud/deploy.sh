@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The gcloud path: deploys the same service as infra/ (Terraform) without Terraform. Same names,
 # APIs, grants, pinned pepper version, image repository with cleanup policies, Firestore rules,
-# upload contents (.gcloudignore is the one list both read) and environment. Monitoring, audit
-# logs, App Check and the optional operator bindings are Terraform-only (infra/README.md).
+# upload contents (.gcloudignore is the one list both read) and environment. Monitoring (but for
+# the catalog_refused metric and alert, which this script also creates), audit logs, App Check
+# and the optional operator bindings are Terraform-only (infra/README.md).
 #
 #   PROJECT=my-project infra/gcloud/deploy.sh            # settings: the variables below
 #   DRY_RUN=1 PROJECT=my-project infra/gcloud/deploy.sh  # print the commands, run nothing
@@ -44,6 +45,7 @@ PEPPER_VERSION=${PEPPER_VERSION:-1}              # the secret version the functi
 IMAGE_KEEP_COUNT=${IMAGE_KEEP_COUNT:-5}
 IMAGE_MAX_AGE_DAYS=${IMAGE_MAX_AGE_DAYS:-30}
 IAM_PROPAGATION_WAIT=${IAM_PROPAGATION_WAIT:-90s}
+ALERT_EMAIL_CHANNEL=${ALERT_EMAIL_CHANNEL:-}     # an existing notification channel name, optional
 DRY_RUN=${DRY_RUN:-}
 
 RUNTIME_SA="${NAME_PREFIX}-run@${PROJECT}.iam.gserviceaccount.com"
@@ -215,6 +217,42 @@ run gcloud functions deploy "$FUNCTION_NAME" --gen2 --project="$PROJECT" --regio
   --cpu="$CPU" --memory="$MEMORY" --concurrency="$CONCURRENCY" \
   --min-instances="$MIN_INSTANCES" --max-instances="$MAX_INSTANCES" \
   --timeout="${TIMEOUT_SECONDS}s" --ingress-settings="$ingress"
+
+# --- the catalog_refused log metric and alert (as infra/monitoring.tf) --------------------------
+# An empty or sharply shrunk catalog read is refused and logged as an ERROR (models_api/
+# catalog_guard.py): any such line opens an incident.
+METRIC="${FUNCTION_NAME}/catalog_refused"
+SERVICE_LOGS="resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${FUNCTION_NAME}\" AND logName=\"projects/${PROJECT}/logs/run.googleapis.com%2Fstdout\""
+exists gcloud logging metrics describe "$METRIC" --project="$PROJECT" ||
+  run gcloud logging metrics create "$METRIC" --project="$PROJECT" \
+    --description="Catalog reads refused because they were empty or lost more than CATALOG_MAX_SHRINK_FRACTION of the models." \
+    --log-filter="${SERVICE_LOGS} AND severity=ERROR AND jsonPayload.message=~\"^catalog refused\""
+ALERT_NAME="${FUNCTION_NAME}: catalog read refused (empty or shrunk)"
+alert=$(mktemp)
+trap 'rm -f "$policies" "$alert"' EXIT
+python3 - "$alert" "$ALERT_NAME" "$METRIC" "$FUNCTION_NAME" "$ALERT_EMAIL_CHANNEL" <<'PY'
+import json, sys
+path, name, metric, function, channel = sys.argv[1:]
+policy = {
+    "displayName": name,
+    "combiner": "OR",
+    "notificationChannels": [channel] if channel else [],
+    "conditions": [{
+        "displayName": "any catalog read refused in 5 minutes",
+        "conditionThreshold": {
+            "filter": f'metric.type="logging.googleapis.com/user/{metric}" AND resource.type="cloud_run_revision" AND resource.labels.service_name="{function}"',
+            "comparison": "COMPARISON_GT", "thresholdValue": 0, "duration": "0s",
+            "aggregations": [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_SUM", "crossSeriesReducer": "REDUCE_SUM"}],
+        },
+    }],
+    "documentation": {"mimeType": "text/markdown", "content": f"{function} refused a catalog read that was empty or lost more than CATALOG_MAX_SHRINK_FRACTION of its models: instances keep their cached catalog, new ones answer 503. Check FIRESTORE_DATABASE and the collection; re-run python -m catalog_seed (--confirm for an intended large removal)."},
+}
+open(path, "w").write(json.dumps(policy))
+PY
+if [[ -n $DRY_RUN ]] || [[ -z $(gcloud alpha monitoring policies list --project="$PROJECT" \
+  --filter="displayName=\"${ALERT_NAME}\"" --format='value(name)' 2>/dev/null) ]]; then
+  run gcloud alpha monitoring policies create --project="$PROJECT" --policy-from-file="$alert"
+fi
 
 echo "Mint keys against the same pinned pepper version:"
 echo "  API_KEY_PEPPER_SECRET=projects/${PROJECT}/secrets/${PEPPER_SECRET}/versions/${PEPPER_VERSION}"
