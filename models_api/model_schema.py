@@ -395,3 +395,31 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
         output_per_image=output_per_image,
         long_context_tiers=tuple(tiers),
     )
+
+
+RETIRED_STATUS = "retired"
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """A model that is no longer served: `GET /models/{id}` answers 410 naming the successor."""
+
+    model_id: str
+    replacement: str | None
+    retirement_date: dt.date | None
+
+
+def retirement_from_document(doc_id: str, data: dict[str, Any]) -> Retirement:
+    """What a retired document still says: its successor and since when (both optional).
+
+    A retired document may lack a price and other fields a served model needs; only the two
+    fields read here matter, and a malformed one is dropped rather than failing the catalog.
+    """
+    replacement = data.get("replacement")
+    if not isinstance(replacement, str) or not MODEL_ID.fullmatch(replacement):
+        replacement = None
+    try:
+        retired_on = _Reader(doc_id, data).optional_date("retirement_date")
+    except InvalidCatalogDocument:
+        retired_on = None
+    return Retirement(doc_id, replacement if replacement != doc_id else None, retired_on)

@@ -70,7 +70,12 @@ def test_every_named_model_is_in_the_data_and_served_unless_retired(
 
     assert set(served) == set(entries) - retired
     assert NAMED - retired <= set(served)
-    assert client.get("/models/gpt-5.2-codex", headers={"X-Api-Key": api_key}).status_code == 404
+    gone = client.get("/models/gpt-5.2-codex", headers={"X-Api-Key": api_key})
+    assert gone.status_code == 410  # retired, not unknown: its successor is named
+    assert gone.get_json()["error"]["successor"] == entries["gpt-5.2-codex"]["replacement"]
+    assert gone.headers["Link"] == (
+        f'</models/{entries["gpt-5.2-codex"]["replacement"]}>; rel="successor-version"'
+    )
 
 
 def test_the_current_generation_is_served_beside_the_named_models(
