@@ -402,7 +402,10 @@ resource "google_monitoring_alert_policy" "catalog_refused" {
     content   = "${var.function_name} read a catalog that is empty or lost more than ${var.catalog_max_shrink_fraction * 100}% of its models at once, and refused it: instances keep serving their cached catalog (up to CATALOG_MAX_STALE_SECONDS past the TTL), new instances answer 503. Check FIRESTORE_DATABASE, CATALOG_COLLECTION and the collection itself; re-run `python -m catalog_seed`. An intended large removal: `python -m catalog_seed --confirm`."
   }
 
-  depends_on = [google_project_service.apis["monitoring.googleapis.com"]]
+  depends_on = [
+    google_project_service.apis["monitoring.googleapis.com"],
+    time_sleep.log_metrics_usable,
+  ]
 }
 
 resource "google_monitoring_alert_policy" "auth_failures" {

@@ -46,6 +46,7 @@ def test_the_catalog_refused_metric_and_alert_exist_on_both_paths() -> None:
             "PROJECT": "my-project-1",
             "PROJECT_NUMBER": "123456789012",
             "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
+            "PUBLIC_ACCESS": "all_users",
         },
         timeout=60,
         check=True,
