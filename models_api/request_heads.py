@@ -17,6 +17,8 @@ MAX_HEAD_BYTES = 32 * 1024
 # (and a new connection to send anything at all).
 HEAD_TIMEOUT_SECONDS = 10.0
 _CONTENT_LENGTH = re.compile(rb"\r?\ncontent-length[ \t]*:[ \t]*(\d{1,12})[ \t]*\r?\n", re.I)
+# A client sending `Expect: 100-continue` waits for the server before it sends its body.
+_EXPECT = re.compile(rb"\r?\nexpect[ \t]*:", re.I)
 
 
 class RequestHead:
@@ -59,5 +61,7 @@ class RequestHead:
 
 
 def _declared_body_length(head: bytes) -> int | None:
+    if _EXPECT.search(head):
+        return None  # the thread answers the expectation, then reads the body
     match = _CONTENT_LENGTH.search(head)
     return int(match.group(1)) if match else None
