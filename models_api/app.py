@@ -60,12 +60,16 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
     browser_tokens = FirebaseTokenVerifier(
         settings.firebase_project_id,
         settings.backend_timeout_seconds,
+        app_check_app_ids=settings.app_check_app_ids,
         local_app_check_jwks=settings.local_app_check_jwks,
     )
+    if not settings.app_check_app_ids:
+        logger.warning("APP_CHECK_APP_IDS is not set: the browser path refuses every request")
     catalog = CatalogCache(
         FirestoreCatalogStore(backend, settings.catalog_collection),
         ttl_seconds=settings.catalog_cache_ttl_seconds,
         max_stale_seconds=settings.catalog_max_stale_seconds,
+        max_shrink_fraction=settings.catalog_max_shrink_fraction,
     )
     return ModelsHandler(
         authenticator=Authenticator(

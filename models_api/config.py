@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models_api.app_check_claims import project_number_of
+from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
 from models_api.errors import ConfigError
 
 MIN_PEPPER_LENGTH = 32
@@ -35,6 +37,7 @@ class Settings:
     api_key_pepper_secret: str | None
     catalog_cache_ttl_seconds: float
     catalog_max_stale_seconds: float
+    catalog_max_shrink_fraction: float
     api_key_refresh_seconds: float
     api_key_max_stale_seconds: float
     api_key_cache_max_entries: int
@@ -43,6 +46,8 @@ class Settings:
     auth_failure_limit: int
     auth_failure_window_seconds: float
     trusted_proxy_hops: int
+    # Firebase app ids whose App Check tokens are accepted (all of one project number).
+    app_check_app_ids: frozenset[str] = frozenset()
     # Local App Check mode only (`make run`): the public JWKS of the local run's signing key.
     local_app_check_jwks: dict[str, Any] | None = None
     # FIREBASE_AUTH_EMULATOR_HOST is set (local runs and tests only; refused with K_SERVICE).
@@ -132,6 +137,9 @@ class Settings:
             catalog_max_stale_seconds=_number(
                 environ, "CATALOG_MAX_STALE_SECONDS", 3600, 0, 7 * 86400
             ),
+            catalog_max_shrink_fraction=_number(
+                environ, "CATALOG_MAX_SHRINK_FRACTION", DEFAULT_MAX_SHRINK_FRACTION, 0, 1
+            ),
             # The revocation bound is twice this (models_api/key_index.py).
             api_key_refresh_seconds=_number(environ, "API_KEY_REFRESH_SECONDS", 4, 0.05, 30),
             api_key_max_stale_seconds=_number(
@@ -147,6 +155,7 @@ class Settings:
                 environ, "AUTH_FAILURE_WINDOW_SECONDS", 60, 1, 3600
             ),
             trusted_proxy_hops=int(_number(environ, "TRUSTED_PROXY_HOPS", 0, 0, 10)),
+            app_check_app_ids=_app_check_app_ids(environ),
             local_app_check_jwks=_local_app_check_jwks(environ),
             firebase_auth_emulator=bool(_text(environ, "FIREBASE_AUTH_EMULATOR_HOST")),
         )
@@ -187,6 +196,27 @@ def _version(name: str, raw: str) -> int:
             f"got {raw!r}; not 'latest': every key records the version it was minted under."
         )
     return int(raw)
+
+
+def _app_check_app_ids(environ: Mapping[str, str]) -> frozenset[str]:
+    """APP_CHECK_APP_IDS: comma-separated Firebase app ids, all of one project (number)."""
+    app_ids = frozenset(
+        app_id.strip()
+        for app_id in environ.get("APP_CHECK_APP_IDS", "").split(",")
+        if app_id.strip()
+    )
+    numbers = set()
+    for app_id in app_ids:
+        try:
+            numbers.add(project_number_of(app_id))
+        except ValueError as error:
+            raise ConfigError(f"APP_CHECK_APP_IDS: {error}.") from None
+    if len(numbers) > 1:
+        raise ConfigError(
+            "APP_CHECK_APP_IDS: the app ids name different project numbers "
+            f"({', '.join(sorted(numbers))}); list apps of the Firebase project only."
+        )
+    return app_ids
 
 
 def _local_app_check_jwks(environ: Mapping[str, str]) -> dict[str, Any] | None:

@@ -411,3 +411,82 @@ def test_unknown_keys_refused_for_the_budget_count_against_their_address(
     ]
 
     assert answers == [401, 401, 503, 503, 429, 429]
+
+
+_NOW = int(time.time())
+# (name, App Check claim overrides, the reason logged); firebase-admin accepts every one of them.
+APP_CHECK_CLAIM_CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("no exp", {"exp": None}, "app check token without exp"),
+    ("no iat", {"iat": None}, "app check token without iat"),
+    (
+        "30-day lifetime",
+        {"iat": _NOW - 10, "exp": _NOW + 30 * 86400},
+        "app check token lifetime longer than App Check issues",
+    ),
+    ("empty sub", {"sub": ""}, "app check token of an app that is not allowed"),
+    (
+        "another app of the project",
+        {"sub": "1:123456789012:web:ffffffffffffffff"},
+        "app check token of an app that is not allowed",
+    ),
+    (
+        "another project number in iss",
+        {"iss": "https://firebaseappcheck.googleapis.com/999999999999"},
+        "app check token issuer is not the app's project",
+    ),
+    (
+        "issuer with a suffix",
+        {"iss": "https://firebaseappcheck.googleapis.com/123456789012/x"},
+        "app check token issuer is not the app's project",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "claims", "reason"), APP_CHECK_CLAIM_CASES, ids=[c[0] for c in APP_CHECK_CLAIM_CASES]
+)
+def test_app_check_tokens_need_exp_a_short_life_an_allowed_app_and_the_exact_issuer(
+    browser_client: Any,
+    issuer: TokenIssuer,
+    capfd: pytest.CaptureFixture[str],
+    name: str,
+    claims: dict[str, Any],
+    reason: str,
+) -> None:
+    id_token = issuer.id_token()
+    control = browser_client.get(
+        "/models",
+        headers={
+            "Authorization": f"Bearer {id_token}",
+            "X-Firebase-AppCheck": issuer.app_check_token(exp=_NOW + 7 * 86400 - 20),
+        },
+    )
+    capfd.readouterr()
+
+    response = browser_client.get(
+        "/models",
+        headers={
+            "Authorization": f"Bearer {id_token}",
+            "X-Firebase-AppCheck": issuer.app_check_token(**claims),
+        },
+    )
+
+    assert control.status_code == 200  # the longest lifetime App Check issues passes
+    _assert_uniform_401(response)
+    assert f'"auth_failure":"{reason}"' in capfd.readouterr().out
+
+
+def test_without_allowed_app_ids_every_app_check_token_is_refused(
+    seeded: Project, issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(seeded, monkeypatch, APP_CHECK_APP_IDS="")
+
+    response = client.get(
+        "/models",
+        headers={
+            "Authorization": f"Bearer {issuer.id_token()}",
+            "X-Firebase-AppCheck": issuer.app_check_token(),
+        },
+    )
+
+    _assert_uniform_401(response)

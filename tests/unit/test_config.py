@@ -20,6 +20,8 @@ def test_defaults() -> None:
     assert settings.backend_timeout_seconds == 3
     assert settings.firebase_project_id == "p"
     assert settings.cors_allowed_origins == frozenset()
+    assert settings.catalog_max_shrink_fraction == 0.25
+    assert settings.app_check_app_ids == frozenset()  # the browser path refuses every token
     assert settings.firestore_database == settings.api_keys_database == "(default)"
     assert (settings.api_key_lookups_per_second, settings.api_key_lookup_burst) == (5, 20)
     assert settings.api_key_pepper_version == 1
@@ -187,3 +189,29 @@ def test_a_missing_local_app_check_jwks_file_stops_the_start(tmp_path: Path) -> 
 
     with pytest.raises(ConfigError, match="LOCAL_APP_CHECK_JWKS_FILE: cannot read"):
         Settings.from_env(environ)
+
+
+def test_app_check_app_ids_are_firebase_app_ids_of_one_project() -> None:
+    web, ios = "1:123456789012:web:abc123", "1:123456789012:ios:def456"
+
+    settings = Settings.from_env({**BASE, "APP_CHECK_APP_IDS": f" {web}, {ios} "})
+
+    assert settings.app_check_app_ids == {web, ios}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("web-app", "not a Firebase app id"),
+        ("1:123:web:abc,1:456:web:def", "different project numbers"),
+    ],
+)
+def test_bad_app_check_app_ids_are_refused_at_start(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"APP_CHECK_APP_IDS: .*{message}"):
+        Settings.from_env({**BASE, "APP_CHECK_APP_IDS": value})
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "a lot"])
+def test_the_shrink_fraction_is_a_fraction(value: str) -> None:
+    with pytest.raises(ConfigError, match="CATALOG_MAX_SHRINK_FRACTION"):
+        Settings.from_env({**BASE, "CATALOG_MAX_SHRINK_FRACTION": value})
