@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -134,13 +135,13 @@ def test_the_servers_own_answers_are_the_json_envelope(
     assert isinstance(line["pid"], int) and line["timestamp"]["seconds"] > 0
 
 
-def _log_line_of(server: FunctionServer, request_id: str) -> dict[str, object]:
+def _log_line_of(server: FunctionServer, request_id: str) -> dict[str, Any]:
     """The server's JSON log line carrying `request_id` (written before the answer is sent)."""
     deadline = time.monotonic() + 5
     while True:
         for text in server.log_lines():
             if request_id in text and text.startswith("{"):
-                line: dict[str, object] = json.loads(text)
+                line: dict[str, Any] = json.loads(text)
                 if line.get("request_id") == request_id:
                     return line
         assert time.monotonic() < deadline, f"no log line with request_id {request_id}"
