@@ -7,8 +7,8 @@ with public datasets instead (LiteLLM's JSON, OpenRouter's /api/v1/models and en
 answers, a models.dev checkout); see `python -m catalog_seed audit --help`.
 `python -m catalog_seed table [--on YYYY-MM-DD]` prints docs/catalog.md's table of the models
 served on that day (default: today, UTC) and their prices.
-Every seed records how many active models it left (catalog_state/<collection>); instances
-refuse a read that loses more than CATALOG_MAX_SHRINK_FRACTION of their models at once unless
+Every seed records how many models stored as active it left (catalog_state/<collection>);
+instances refuse a read that loses more than CATALOG_MAX_SHRINK_FRACTION of them at once unless
 it matches that record, so a larger removal needs --confirm.
 Exit status: 0 done (or nothing to do), 1 invalid data / refused price change or removal / an
 audit failure, 2 Firestore failure, 64 bad usage or an unreadable dataset. --dry-run exits with
