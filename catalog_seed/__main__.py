@@ -322,6 +322,7 @@ def _run(argv: list[str], today: dt.date | None) -> int:
             active_count(existing),
             after,
             arguments.max_shrink_fraction,
+            served_count(existing, today),
             served_count(desired, today),
         )
         reasons = []

@@ -83,11 +83,12 @@ class Shrink:
     """Models stored as active before and after a seed, against the fraction instances accept
     at once: what the guard compares (models_api/catalog_guard.py). A model stored as active
     but past its retirement date counts (its date passing must not look like a lost catalog);
-    `served_after` is how many of `after` are served on the seed's day."""
+    `served_before` and `served_after` are how many of them are served on the seed's day."""
 
     before: int
     after: int
     max_fraction: float
+    served_before: int
     served_after: int
 
     @property
@@ -98,7 +99,8 @@ class Shrink:
     def describe(self) -> str:
         lost = self.before - self.after
         return (
-            f"{lost} of {self.before} models stored as active go at once "
+            f"{lost} of {self.before} models stored as active ({self.served_before} served "
+            "today) go at once "
             f"({lost / self.before:.0%}; instances refuse a loss of more than "
             f"{self.max_fraction:.0%}, CATALOG_MAX_SHRINK_FRACTION); {self.after} stay, "
             f"{self.served_after} of them served today"

@@ -111,6 +111,7 @@ def test_a_large_removal_needs_confirm_and_is_then_served(
     assert "dry run: nothing was written" in dry_run_output.out
     assert dry_run_output.err.startswith("error: the seed would be refused: large removal: ")
     assert "instances refuse a loss of more than 25%" in refused_output.err
+    assert f"({len(before)} served today) go at once" in refused_output.err  # as the service
     assert "run again with --confirm; nothing was written" in refused_output.err
     for output in (dry_run_output, refused_output):  # the reason once, on stderr only
         assert output.err.count("large removal") == 1 and "large removal" not in output.out
