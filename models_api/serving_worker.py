@@ -103,12 +103,7 @@ class ServiceThreadWorker(ThreadWorker):  # type: ignore[misc]
             # Read what is there at once: a whole request usually is, and then it costs no
             # extra turn of the event loop.
             conn.sock.setblocking(False)
-            try:
-                chunk = conn.sock.recv(65536)
-            except BlockingIOError:
-                chunk = None
-            except OSError:
-                chunk = b""
+            chunk = _received(conn.sock)
             if chunk == b"":
                 self._close_now(conn)
                 return
@@ -126,12 +121,9 @@ class ServiceThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def _on_request_bytes(self, conn: TConn, client: Any) -> None:
         head = self._reading[conn]
-        try:
-            chunk = conn.sock.recv(65536)
-        except BlockingIOError:
+        chunk = _received(conn.sock)
+        if chunk is None:
             return
-        except OSError:
-            chunk = b""
         if chunk:
             head.add(chunk)
             if not (head.complete or head.too_large):
@@ -241,12 +233,9 @@ class ServiceThreadWorker(ThreadWorker):  # type: ignore[misc]
         self._lingering[conn] = time.monotonic() + LINGER_SECONDS
 
     def _on_linger(self, conn: TConn, client: Any) -> None:
-        try:
-            chunk = conn.sock.recv(65536)
-        except BlockingIOError:
+        chunk = _received(conn.sock)
+        if chunk is None:
             return
-        except OSError:
-            chunk = b""
         conn.lingered += len(chunk)
         if not chunk or conn.lingered > _LINGER_MAX_BYTES:
             self._end_lingering(conn)
@@ -343,6 +332,17 @@ def _log_refusal(error: ApiError, reason: str, address: str, request_id: str) ->
             address,
             extra={HTTP_REQUEST_FIELD: {"status": error.status, "remoteIp": address}},
         )
+
+
+def _received(sock: Any) -> bytes | None:
+    """One non-blocking read: None while nothing has come, b"" once the client closed or failed."""
+    try:
+        data: bytes = sock.recv(65536)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+    return data
 
 
 def _has_bytes(sock: Any) -> bool:
