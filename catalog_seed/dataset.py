@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog_seed.pricing import PricingPolicy
-from catalog_seed.routing_prices import endpoint_price_problems
+from catalog_seed.routing_prices import UPSTREAM_PRICES, endpoint_price_problems
 from models_api.model_schema import (
     BILLING_UNITS,
     LIFECYCLES,
@@ -66,12 +66,7 @@ _PRICE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "billed_per": str,
     "basis": str,
     "runs_on": str,
-    "input_per_1m": str,
-    "output_per_1m": str,
-    "cached_input_per_1m": str,
-    "cache_write_per_1m": str,
-    "audio_input_per_1m": str,
-    "per_image_output": str,
+    **dict.fromkeys(UPSTREAM_PRICES, str),
     "allow_zero": list,
     "tiers": list,
 }

@@ -13,15 +13,20 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+# The upstream prices (USD strings, per 1M tokens or per image) a model's `[models.price]` and
+# each of its routing's endpoints state in the same fields.
+UPSTREAM_PRICES = (
+    "input_per_1m",
+    "output_per_1m",
+    "cached_input_per_1m",
+    "cache_write_per_1m",
+    "audio_input_per_1m",
+    "per_image_output",
+)
 ENDPOINT_FIELDS: dict[str, type] = {
     "slug": str,
     "source": str,
-    "input_per_1m": str,
-    "output_per_1m": str,
-    "cached_input_per_1m": str,
-    "cache_write_per_1m": str,
-    "audio_input_per_1m": str,
-    "per_image_output": str,
+    **dict.fromkeys(UPSTREAM_PRICES, str),
 }
 # Billed as plain input where an endpoint (or the model) states no price of its own.
 BILLED_AS_INPUT_OTHERWISE = ("cached_input_per_1m", "cache_write_per_1m", "audio_input_per_1m")
