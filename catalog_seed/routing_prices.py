@@ -30,7 +30,6 @@ ENDPOINT_FIELDS: dict[str, type] = {
 }
 # Billed as plain input where an endpoint (or the model) states no price of its own.
 BILLED_AS_INPUT_OTHERWISE = ("cached_input_per_1m", "cache_write_per_1m", "audio_input_per_1m")
-ALWAYS_STATED = ("input_per_1m", "output_per_1m", "per_image_output")
 
 Problem = tuple[str, str]  # (field path, what is wrong)
 
