@@ -9,12 +9,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
 
 from catalog_audit.audit import FINDING_KINDS
 from tests.infra.terraform_eval import INFRA, ROOT, Scratch
+from tests.infra.terraform_files import terraform_resources
 from tests.infra.test_deploy_parity import INGRESS, DryRun, flags
 
 SERVICE_ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -80,19 +79,6 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Scratch:
             "apis": "local.apis",
         },
     )
-
-
-def _resources() -> dict[tuple[str, str], dict[str, Any]]:
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
-    found = {}
-    for path in sorted(INFRA.glob("*.tf")):
-        with path.open(encoding="utf-8") as handle:
-            document = hcl2.load(handle, serialization_options=options)
-        for block in document.get("resource", []):
-            for kind, named in block.items():
-                for name, body in named.items():
-                    found[(kind, name)] = body
-    return found
 
 
 @pytest.mark.parametrize(("variables", "env"), SCENARIOS, ids=["defaults", "everything-set"])
@@ -206,7 +192,7 @@ def test_bad_drift_settings_fail_at_plan(
 
 
 def test_the_drift_check_reads_firestore_and_can_write_nothing() -> None:
-    resources = _resources()
+    resources = terraform_resources()
     drift = "serviceAccount:${google_service_account.drift_check[0].email}"
     scheduler = "serviceAccount:${google_service_account.drift_scheduler[0].email}"
     grants = {
@@ -251,7 +237,7 @@ def test_the_drift_check_reads_firestore_and_can_write_nothing() -> None:
 def test_each_alert_counts_lines_the_drift_check_writes() -> None:
     text = (INFRA / "drift_check.tf").read_text(encoding="utf-8")
     job = (ROOT / "drift_check" / "job.py").read_text(encoding="utf-8")
-    resources = _resources()
+    resources = terraform_resources()
 
     alerting = sorted(kind for kind, (_, alert) in FINDING_KINDS.items() if alert)
     assert alerting == ["below_cost", "past_shutdown", "price_expired", "price_expiring"]
@@ -273,7 +259,7 @@ def test_public_access_never_reaches_the_drift_check() -> None:
     """Only the scheduler's account may invoke the drift check: every IAM resource or invoker
     switch that names its service is the scheduler's grant, and what public_access controls
     names the service's function only."""
-    resources = _resources()
+    resources = terraform_resources()
     drift_service = "google_cloudfunctions2_function.drift_check"
     naming_drift = {
         (kind, name)
@@ -297,7 +283,7 @@ def test_public_access_never_reaches_the_drift_check() -> None:
 
 
 def test_the_drift_check_cannot_read_the_api_keys_database() -> None:
-    read = _resources()[("google_project_iam_member", "drift_check_reads_firestore")]
+    read = terraform_resources()[("google_project_iam_member", "drift_check_reads_firestore")]
     iam = (INFRA / "iam.tf").read_text(encoding="utf-8")
 
     assert read["condition"][0]["expression"] == "${local.database_condition}"
@@ -305,13 +291,13 @@ def test_the_drift_check_cannot_read_the_api_keys_database() -> None:
         "the condition must name the catalog database"
     )
     assert "api_keys" not in repr(read)
-    function = _resources()[("google_cloudfunctions2_function", "drift_check")]
+    function = terraform_resources()[("google_cloudfunctions2_function", "drift_check")]
     assert "API_KEYS_DATABASE" not in (INFRA / "drift_check_settings.tf").read_text()
     assert "pepper" not in repr(function["service_config"])
 
 
 def test_the_scheduler_job_signs_its_calls_for_the_function_it_calls() -> None:
-    job = _resources()[("google_cloud_scheduler_job", "drift_check")]
+    job = terraform_resources()[("google_cloud_scheduler_job", "drift_check")]
     target = job["http_target"][0]
 
     assert target["http_method"] == "POST"

@@ -9,46 +9,24 @@ the client-address hops follow the ingress, and the state is remote with a commi
 
 from __future__ import annotations
 
-import functools
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
 
 from tests.infra.provider_schema import PROVIDER_VERSION, load_schema
 from tests.infra.terraform_eval import ENV, INFRA, Scratch, terraform
+from tests.infra.terraform_files import terraform_documents, terraform_resources
 from tests.infra.test_firestore_rules import applying, parse
-
-
-@functools.cache
-def _documents() -> list[tuple[str, dict[str, Any]]]:
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
-    found = []
-    for path in sorted(INFRA.glob("*.tf")):
-        with path.open(encoding="utf-8") as handle:
-            found.append((path.name, hcl2.load(handle, serialization_options=options)))
-    return found
-
-
-def _resources() -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (kind, name): body
-        for _, document in _documents()
-        for block in document.get("resource", [])
-        for kind, named in block.items()
-        for name, body in named.items()
-    }
 
 
 def _variables() -> dict[str, dict[str, Any]]:
     return {
         name: body
-        for _, document in _documents()
+        for _, document in terraform_documents()
         for block in document.get("variable", [])
         for name, body in block.items()
     }
@@ -60,7 +38,7 @@ def _variables() -> dict[str, dict[str, Any]]:
 def test_every_resource_that_takes_labels_has_them() -> None:
     schema = load_schema()["resource"]
     checked = 0
-    for (kind, name), body in _resources().items():
+    for (kind, name), body in terraform_resources().items():
         if not kind.startswith("google_"):
             continue
         attributes = schema[kind]["attributes"]
@@ -70,7 +48,7 @@ def test_every_resource_that_takes_labels_has_them() -> None:
         checked += 1
         assert body.get(label_argument) == "${var.labels}", f"{kind}.{name}: {label_argument}"
     assert checked >= 10
-    dashboard = _resources()[("google_monitoring_dashboard", "service")]
+    dashboard = terraform_resources()[("google_monitoring_dashboard", "service")]
     assert re.search(r"\n\s+labels\s+= var\.labels\n", (INFRA / "monitoring.tf").read_text())
     assert "dashboard_json" in dashboard
 
@@ -79,7 +57,7 @@ def test_every_resource_that_takes_labels_has_them() -> None:
 
 
 def test_an_adopted_database_is_never_deleted_or_changed() -> None:
-    database = _resources()[("google_firestore_database", "main")]
+    database = terraform_resources()[("google_firestore_database", "main")]
 
     assert database["deletion_policy"] == (
         '${var.adopt_existing_firestore_database || var.deletion_protection ? "ABANDON" : "DELETE"}'
@@ -109,7 +87,7 @@ def test_existing_rules_are_left_alone_unless_asked() -> None:
 
 
 def test_the_pepper_versions_and_secret_survive_a_destroy_by_default() -> None:
-    resources = _resources()
+    resources = terraform_resources()
 
     assert resources[("google_secret_manager_secret_version", "pepper")]["deletion_policy"] == (
         "ABANDON"
@@ -234,7 +212,7 @@ def test_the_standalone_file_carries_the_service_block_verbatim() -> None:
 
 def test_public_access_is_a_choice_with_no_silent_default() -> None:
     variable = _variables()["public_access"]
-    resources = _resources()
+    resources = terraform_resources()
     binding = resources[("google_cloud_run_v2_service_iam_member", "public_invoker")]
     no_check = resources[("terraform_data", "invoker_check_disabled")]
     (create,) = no_check["provisioner"]
@@ -261,7 +239,7 @@ def test_public_access_is_a_choice_with_no_silent_default() -> None:
 
 
 def test_alerts_on_log_based_metrics_wait_until_the_metrics_are_usable() -> None:
-    resources = _resources()
+    resources = terraform_resources()
     sleep = resources[("time_sleep", "log_metrics_usable")]
     on_logs = [
         (name, body)
