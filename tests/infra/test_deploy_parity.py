@@ -31,19 +31,20 @@ INGRESS = {
 }
 
 # (Terraform variables, the same inputs as the script's environment)
+ONLY_REQUIRED: tuple[dict[str, Any], dict[str, str]] = (
+    {
+        "project_id": "my-project-1",
+        "adopt_existing_firestore_database": True,
+        "public_access": "all_users",
+    },
+    {
+        "PROJECT": "my-project-1",
+        "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
+        "PUBLIC_ACCESS": "all_users",
+    },
+)
 SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
-    (
-        {
-            "project_id": "my-project-1",
-            "adopt_existing_firestore_database": True,
-            "public_access": "all_users",
-        },
-        {
-            "PROJECT": "my-project-1",
-            "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
-            "PUBLIC_ACCESS": "all_users",
-        },
-    ),
+    ONLY_REQUIRED,
     (
         {
             "project_id": "other-project",

@@ -14,23 +14,12 @@ import pytest
 from catalog_audit.audit import FINDING_KINDS
 from tests.infra.terraform_eval import INFRA, ROOT, Scratch
 from tests.infra.terraform_files import terraform_resources
-from tests.infra.test_deploy_parity import INGRESS, DryRun, flags
+from tests.infra.test_deploy_parity import INGRESS, ONLY_REQUIRED, DryRun, flags
 
 SERVICE_ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 CLOUD_RUN_SERVICE = re.compile(r"^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$")
 SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
-    (
-        {
-            "project_id": "my-project-1",
-            "adopt_existing_firestore_database": True,
-            "public_access": "all_users",
-        },
-        {
-            "PROJECT": "my-project-1",
-            "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
-            "PUBLIC_ACCESS": "all_users",
-        },
-    ),
+    ONLY_REQUIRED,
     (
         {
             "project_id": "other-project",
