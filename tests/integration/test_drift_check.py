@@ -37,10 +37,13 @@ def fixture_routes() -> dict[str, bytes]:
     }
 
 
-def changed(body: bytes, change: Any) -> bytes:
-    data = json.loads(body)
+def fixture_routes_changed(path: str, change: Any) -> dict[str, bytes]:
+    """The fixture datasets, with `change` applied to the JSON served at `path`."""
+    routes = fixture_routes()
+    data = json.loads(routes[path])
     change(data)
-    return json.dumps(data).encode()
+    routes[path] = json.dumps(data).encode()
+    return routes
 
 
 def drift_env(project: Project, datasets: DatasetServer) -> dict[str, str]:
@@ -97,12 +100,10 @@ def test_the_served_catalog_agrees_with_the_downloaded_datasets(catalog: Project
 def test_a_price_below_the_dearest_allowed_endpoint_is_an_alerting_error_line(
     catalog: Project,
 ) -> None:
-    routes = fixture_routes()
-
     def together_raises_its_price(data: dict[str, Any]) -> None:
         data["data"]["endpoints"][1]["pricing"]["completion"] = "0.0000009"
 
-    routes[QWEN_ENDPOINTS_PATH] = changed(routes[QWEN_ENDPOINTS_PATH], together_raises_its_price)
+    routes = fixture_routes_changed(QWEN_ENDPOINTS_PATH, together_raises_its_price)
     with DatasetServer(routes) as datasets:
         outcome, lines = run_once(catalog, datasets)
 
@@ -118,12 +119,10 @@ def test_a_price_below_the_dearest_allowed_endpoint_is_an_alerting_error_line(
 def test_a_served_model_past_its_upstream_shutdown_is_an_alerting_error_line(
     catalog: Project,
 ) -> None:
-    routes = fixture_routes()
-
     def shut_down(data: dict[str, Any]) -> None:
         data["gpt-5-mini"]["deprecation_date"] = "2026-11-30"
 
-    routes[LITELLM_PATH] = changed(routes[LITELLM_PATH], shut_down)
+    routes = fixture_routes_changed(LITELLM_PATH, shut_down)
     with DatasetServer(routes) as datasets:
         _, lines = run_once(catalog, datasets)
 
@@ -202,12 +201,10 @@ def test_an_empty_catalog_is_an_incomplete_run_not_a_clean_one(project: Project)
 
 @pytest.fixture
 def drift_server(catalog: Project) -> Iterator[tuple[FunctionServer, DatasetServer]]:
-    routes = fixture_routes()
-
     def together_raises_its_price(data: dict[str, Any]) -> None:
         data["data"]["endpoints"][1]["pricing"]["prompt"] = "0.0000003"
 
-    routes[QWEN_ENDPOINTS_PATH] = changed(routes[QWEN_ENDPOINTS_PATH], together_raises_its_price)
+    routes = fixture_routes_changed(QWEN_ENDPOINTS_PATH, together_raises_its_price)
     with DatasetServer(routes) as datasets:
         server = FunctionServer(
             drift_env(catalog, datasets), workers=1, threads=2, target="drift_check"
