@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
@@ -273,14 +273,18 @@ def set_key_expiry(client: Any, collection: str, key_id: str, expires_at: dateti
 ShardEntries = dict[str, dict[bytes, IndexEntry]]
 
 
+def _stored_key_records(client: Any, collection: str) -> Iterator[KeyRecord]:
+    """Every document of the collection whose id is a key id, as a record."""
+    for snapshot in client.collection(collection).stream(timeout=TIMEOUT_SECONDS):
+        if is_key_id(snapshot.id):
+            yield KeyRecord.from_document(snapshot.id, snapshot.to_dict() or {})
+
+
 def _expected_shards(client: Any, collection: str) -> tuple[ShardEntries, list[KeyRecord]]:
     """The index the key documents call for, by shard; and the documents."""
     shards: ShardEntries = {}
     records = []
-    for snapshot in client.collection(collection).stream(timeout=TIMEOUT_SECONDS):
-        if not is_key_id(snapshot.id):
-            continue
-        record = KeyRecord.from_document(snapshot.id, snapshot.to_dict() or {})
+    for record in _stored_key_records(client, collection):
         records.append(record)
         shards.setdefault(record.shard, {})[record.id_prefix] = record.index_entry()
     return shards, records
@@ -442,10 +446,7 @@ def pepper_usage(client: Any, collection: str, now: datetime | None = None) -> P
     active: Counter[int | None] = Counter()
     disabled: Counter[int | None] = Counter()
     dead = 0
-    for snapshot in client.collection(collection).stream(timeout=TIMEOUT_SECONDS):
-        if not is_key_id(snapshot.id):
-            continue
-        record = KeyRecord.from_document(snapshot.id, snapshot.to_dict() or {})
+    for record in _stored_key_records(client, collection):
         expired = record.expires_at is not None and record.expires_at <= now
         if record.status == "revoked" or expired:
             dead += 1
