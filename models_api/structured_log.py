@@ -11,9 +11,8 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
@@ -121,14 +120,16 @@ class RequestLogger:
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
-@contextmanager
-def request_scope(request_id: str) -> Iterator[None]:
-    """Lines logged inside this block belong to the request `request_id`."""
-    token = _request_id.set(request_id)
-    try:
-        yield
-    finally:
-        _request_id.reset(token)
+def enter_request(request_id: str) -> Token[str | None]:
+    """Lines logged from here until `leave_request` belong to the request `request_id`.
+
+    A plain set and reset (not a context manager): it runs on every request.
+    """
+    return _request_id.set(request_id)
+
+
+def leave_request(scope: Token[str | None]) -> None:
+    _request_id.reset(scope)
 
 
 class CloudLoggingFormatter(logging.Formatter):
