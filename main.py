@@ -1,31 +1,58 @@
-"""Cloud Functions gen2 / Cloud Run entry point: the functions-framework HTTP target `models`.
+"""Cloud Functions gen2 / Cloud Run entry points, from one source upload:
 
-Only wiring lives here. Settings are read at import so a misconfigured instance fails to
-start with a clear message instead of answering requests.
+- `models`: GET /models, the model catalog (the service);
+- `drift_check`: the daily drift check (a second function, invoked by Cloud Scheduler).
+
+Only wiring lives here. Each function's platform sets FUNCTION_TARGET to its entry point, and
+only that target's settings are read, at import, so a misconfigured instance fails to start
+with a clear message instead of answering requests (unset: `models`, as for a local run).
 """
 
+import json
 import os
 
 import functions_framework
 from flask import Request, Response, current_app, has_app_context
 
-from models_api import build_models_handler
-from models_api.config import Settings
-from models_api.flask_glue import adapt_framework_app
-from models_api.graceful_shutdown import install as drain_connections_on_sigterm
-from models_api.malloc_arenas import limit_malloc_arenas
-from models_api.wsgi_fast_path import install_fast_path
+from models_api.errors import ConfigError
 
-limit_malloc_arenas(os.environ)  # before any thread starts: workers inherit it when forked
-_handle = build_models_handler(Settings.from_env(os.environ))
-drain_connections_on_sigterm()  # gunicorn starts after this module is imported
+_TARGET = os.environ.get("FUNCTION_TARGET") or "models"
 
-if has_app_context():  # functions-framework imports this module inside its app's context
-    adapt_framework_app(current_app)
-    install_fast_path(current_app, _handle)  # our requests skip Flask (wsgi_fast_path.py)
+if _TARGET == "drift_check":
+    from drift_check.app import build_drift_check
+    from drift_check.settings import DriftSettings
+
+    _run_drift_check = build_drift_check(DriftSettings.from_env(os.environ))
+elif _TARGET == "models":
+    from models_api import build_models_handler
+    from models_api.config import Settings
+    from models_api.flask_glue import adapt_framework_app
+    from models_api.graceful_shutdown import install as drain_connections_on_sigterm
+    from models_api.malloc_arenas import limit_malloc_arenas
+    from models_api.wsgi_fast_path import install_fast_path
+
+    limit_malloc_arenas(os.environ)  # before any thread starts: workers inherit it when forked
+    _handle = build_models_handler(Settings.from_env(os.environ))
+    drain_connections_on_sigterm()  # gunicorn starts after this module is imported
+
+    if has_app_context():  # functions-framework imports this module inside its app's context
+        adapt_framework_app(current_app)
+        install_fast_path(current_app, _handle)  # our requests skip Flask (wsgi_fast_path.py)
+else:
+    raise ConfigError(f"FUNCTION_TARGET {_TARGET!r}: this source serves models or drift_check.")
 
 
 @functions_framework.http
 def models(request: Request) -> Response:
     """GET /models: the model catalog. See openapi.yaml."""
     return _handle(request)
+
+
+@functions_framework.http
+def drift_check(request: Request) -> Response:
+    """POST (Cloud Scheduler): one drift check; 200 when it completed, 500 when it could not."""
+    if request.method != "POST":
+        return Response(status=405, headers={"Allow": "POST"})
+    outcome = _run_drift_check()
+    body = json.dumps(outcome.summary())
+    return Response(body, status=200 if outcome.complete else 500, mimetype="application/json")

@@ -2,12 +2,13 @@
 
 Targets the emulator when FIRESTORE_EMULATOR_HOST is set, otherwise the project given by
 --project (or GOOGLE_CLOUD_PROJECT) with Application Default Credentials.
-`python -m catalog_seed audit --against FILE` compares the data with a public dataset instead
-(LiteLLM's model_prices_and_context_window.json, or a models.dev checkout); see
-`python -m catalog_seed audit --help`.
-`python -m catalog_seed table` prints the README's table of served models and prices.
-Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / price
-mismatch in an audit, 2 Firestore failure, 64 bad usage.
+`python -m catalog_seed audit --against FILE [--against FILE ...]` compares the served models
+with public datasets instead (LiteLLM's JSON, OpenRouter's /api/v1/models and endpoints
+answers, a models.dev checkout); see `python -m catalog_seed audit --help`.
+`python -m catalog_seed table [--on YYYY-MM-DD]` prints docs/catalog.md's table of the models
+served on that day (default: today, UTC) and their prices.
+Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / an audit
+failure, 2 Firestore failure, 64 bad usage or an unreadable dataset.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from catalog_seed import audit as audit_module
-from catalog_seed.audit import AuditError, audit, load_dataset
+from catalog_audit import audit as audit_module
+from catalog_audit import datasets as datasets_module
+from catalog_audit.audit import audit, served_models
+from catalog_audit.datasets import DatasetError, load_datasets
 from catalog_seed.dataset import load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
 from catalog_seed.seed import (
@@ -31,15 +34,33 @@ from catalog_seed.seed import (
     read_existing,
 )
 from catalog_seed.table import markdown_table
+from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_SECONDS = 30.0
 PROBE_TIMEOUT_SECONDS = 10.0
 
 
+# Subcommands dispatched before the seed's own options are parsed; the usage line lists them.
+SUBCOMMANDS = {
+    "audit": "audit --against FILE [--data-dir DIR] [--pricing FILE]",
+    "table": "table",
+}
+USAGE = "\n".join(
+    [
+        "%(prog)s [-h] [--project PROJECT] [--database DATABASE]",
+        "                              [--collection COLLECTION] [--data-dir DATA_DIR]",
+        "                              [--pricing PRICING] [--dry-run] [--delete-removed]",
+        "                              [--confirm] [--validate-only]",
+    ]
+    + [f"       %(prog)s {synopsis}" for synopsis in SUBCOMMANDS.values()]
+)
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m catalog_seed",
+        usage=USAGE,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -88,48 +109,77 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+AUDIT_EPILOG = """\
+Exit status: 0 no failure; 1 a failure (below cost, past shutdown, a price that differs, a
+billed price we do not charge, no allowed endpoint, a dataset that lists no served model) or,
+with --require-coverage, a served model no independent dataset confirmed; 64 a dataset that
+cannot be read (named, with what was expected) or bad usage.
+"""
+
+
 def parse_audit_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m catalog_seed audit",
-        description=audit_module.__doc__,
+        description=f"{audit_module.__doc__}\n{datasets_module.__doc__}",
+        epilog=AUDIT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--against",
         type=Path,
+        action="append",
         required=True,
-        help="LiteLLM's model_prices_and_context_window.json, or a models.dev checkout",
+        metavar="FILE",
+        help="a dataset file or models.dev folder (format detected); repeat for several: "
+        "e.g. LiteLLM's JSON, OpenRouter's /api/v1/models answer and one endpoints answer "
+        "per routed model",
     )
     parser.add_argument("--data-dir", type=Path, default=HERE / "models")
     parser.add_argument("--pricing", type=Path, default=HERE / "pricing.toml")
+    parser.add_argument(
+        "--require-coverage",
+        action="store_true",
+        help="fail when a served model is confirmed by no independent dataset",
+    )
+    parser.add_argument(
+        "--on",
+        type=dt.date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="audit the models served on this day (default: today, UTC)",
+    )
     return parser.parse_args(argv)
 
 
 def run_audit(argv: list[str]) -> int:
     arguments = parse_audit_arguments(argv)
-    loaded = _load(arguments.data_dir, arguments.pricing)
+    today = arguments.on or dt.datetime.now(dt.timezone.utc).date()
+    loaded = _load(arguments.data_dir, arguments.pricing, today)
     if isinstance(loaded, int):
         return loaded
-    desired, _ = loaded
+    desired, policy = loaded
     try:
-        kind, dataset = load_dataset(arguments.against)
-        result = audit(desired, kind, dataset)
-    except AuditError as error:
+        datasets = load_datasets(arguments.against)
+        models, _ = served_models(desired.items(), today)
+        report = audit(models, datasets, policy, today)
+    except DatasetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 64
-    for line in result.lines(f"{kind} {arguments.against}"):
+    for line in report.lines(today):
         print(line)
-    return 1 if result.price_mismatches else 0
+    return 1 if report.failed(arguments.require_coverage) else 0
 
 
-def _load(data_dir: Path, pricing: Path) -> tuple[dict[str, dict[str, Any]], PricingPolicy] | int:
+def _load(
+    data_dir: Path, pricing: Path, today: dt.date | None = None
+) -> tuple[dict[str, dict[str, Any]], PricingPolicy] | int:
     """The validated catalog documents and the pricing policy, or the exit status."""
     try:
         policy = PricingPolicy.load(pricing)
     except PricingError as error:
         print(f"error: invalid pricing policy: {error}", file=sys.stderr)
         return 1
-    desired, errors = load_catalog(data_dir, policy)
+    desired, errors = load_catalog(data_dir, policy, today)
     if errors:
         for line in errors:
             print(f"invalid: {line}", file=sys.stderr)
@@ -139,6 +189,19 @@ def _load(data_dir: Path, pricing: Path) -> tuple[dict[str, dict[str, Any]], Pri
         )
         return 1
     return desired, policy
+
+
+def _table_day(argv: list[str]) -> dt.date | None:
+    """`table`'s one option: --on YYYY-MM-DD (default today, UTC); None after a usage error."""
+    if not argv:
+        return dt.datetime.now(dt.timezone.utc).date()
+    if len(argv) == 2 and argv[0] == "--on":
+        try:
+            return dt.date.fromisoformat(argv[1])
+        except ValueError:
+            pass
+    print("usage: python -m catalog_seed table [--on YYYY-MM-DD]", file=sys.stderr)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +218,10 @@ def _run(argv: list[str]) -> int:
         loaded = _load(HERE / "models", HERE / "pricing.toml")
         if isinstance(loaded, int):
             return loaded
-        print("\n".join(markdown_table(loaded[0])))
+        served_on = _table_day(argv[1:])
+        if served_on is None:
+            return 64
+        print("\n".join(markdown_table(loaded[0], served_on)))
         return 0
     arguments = parse_arguments(argv)
     loaded = _load(arguments.data_dir, arguments.pricing)
@@ -223,4 +289,4 @@ def _run(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tolerating_a_closed_pipe(main))

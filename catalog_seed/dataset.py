@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog_seed.pricing import PricingPolicy
+from catalog_seed.routing_prices import endpoint_price_problems
 from models_api.model_schema import (
     BILLING_UNITS,
     LIFECYCLES,
@@ -24,6 +25,7 @@ from models_api.model_schema import (
     STORAGE_STATUSES,
     InvalidCatalogDocument,
     model_from_document,
+    routing_from_document,
 )
 
 _MODEL_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -44,6 +46,7 @@ _MODEL_FIELDS: dict[str, type | tuple[type, ...]] = {
     "upstream": dict,
     "price": dict,
     "price_note": str,
+    "routing": dict,
 }
 _REQUIRED_MODEL_FIELDS = (
     "id",
@@ -76,7 +79,28 @@ _TIER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "input_per_1m": str,
     "output_per_1m": str,
     "cached_input_per_1m": str,
+    "cache_write_per_1m": str,
 }
+# `[models.routing]`: the aggregator's model id and the provider preferences to request.
+_ROUTING_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "aggregator": str,
+    "model": str,
+    "order": list,
+    "only": list,
+    "allow_fallbacks": bool,
+    "source": str,
+    "checked": dt.date,
+    "endpoints": list,
+}
+_REQUIRED_ROUTING_FIELDS = (
+    "aggregator",
+    "model",
+    "order",
+    "allow_fallbacks",
+    "source",
+    "checked",
+    "endpoints",
+)
 UPSTREAM_DATASETS = ("litellm", "models_dev", "openrouter")
 PLATFORM_BASIS = "runs_on"
 
@@ -234,6 +258,16 @@ def _document_for(
             document[name] = data[name]
     if upstream:
         document["upstream"] = dict(upstream)
+    if "routing" in data:
+        routing = _routing_fields(entry, data["routing"], today, report)
+        if routing is None:
+            return None
+        document.update(routing)
+    try:  # the service's rule: an aggregator's model is never served without its routing
+        routing_from_document(data["id"], data["provider"], document.get("routing"))
+    except InvalidCatalogDocument as error:
+        entry.add(report, "(model)", str(error).removeprefix(f"{data['id']}: "))
+        return None
 
     price = data.get("price")
     if price is None:
@@ -246,12 +280,51 @@ def _document_for(
     if priced is None or len(report.errors) > errors_before:
         return None
     document.update(priced)
+    if "routing" in data:
+        allowed = document["routing"]["provider"]["only"]
+        endpoints = data["routing"]["endpoints"]
+        for field_name, problem in endpoint_price_problems(
+            endpoints, allowed, priced["upstream_usd"]
+        ):
+            entry.add(report, field_name, problem)
+        if len(report.errors) > errors_before:
+            return None
     try:  # every priced model passes the service's own validator before it is written
         model_from_document(data["id"], document)
     except InvalidCatalogDocument as error:
         entry.add(report, "(model)", str(error).removeprefix(f"{data['id']}: "))
         return None
     return document
+
+
+def _routing_fields(
+    entry: _Entry, routing: dict[str, Any], today: dt.date, report: ValidationReport
+) -> dict[str, Any] | None:
+    """`[models.routing]` as the document stores it: the served object, then its citation."""
+    errors_before = len(report.errors)
+    if not _check_types(entry, routing, _ROUTING_FIELDS, "routing.", report):
+        return None
+    for name in _REQUIRED_ROUTING_FIELDS:
+        if name not in routing:
+            entry.add(report, f"routing.{name}", "missing")
+    if "checked" in routing and routing["checked"] > today:
+        entry.add(report, "routing.checked", "is in the future: use the date of the source")
+    if len(report.errors) > errors_before:
+        return None
+    return {
+        "routing": {
+            "aggregator": routing["aggregator"],
+            "model": routing["model"],
+            "provider": {
+                "order": list(routing["order"]),
+                "only": list(routing.get("only", routing["order"])),
+                "allow_fallbacks": routing["allow_fallbacks"],
+            },
+        },
+        "routing_source": routing["source"],
+        "routing_checked": routing["checked"].isoformat(),
+        "routing_endpoints": _plain(routing["endpoints"]),
+    }
 
 
 def _price_fields(
@@ -335,8 +408,9 @@ def _price_fields(
         for name in ("above_input_tokens", "input_per_1m", "output_per_1m"):
             if name not in tier:
                 entry.add(report, where + name, "missing: a tier prices input and output")
-        if "cached_input_per_1m" in upstream_usd and "cached_input_per_1m" not in tier:
-            entry.add(report, where + "cached_input_per_1m", "missing: the base prices it")
+        for name in ("cached_input_per_1m", "cache_write_per_1m"):
+            if name in upstream_usd and name not in tier:
+                entry.add(report, where + name, "missing: the base prices it")
         tier_credits = {
             name: credits(name, number, where)
             for name, value in tier.items()
@@ -348,6 +422,7 @@ def _price_fields(
                 "input_per_1k_tokens": tier_credits.get("input_per_1m"),
                 "output_per_1k_tokens": tier_credits.get("output_per_1m"),
                 "cached_input_per_1k_tokens": tier_credits.get("cached_input_per_1m"),
+                "cache_write_per_1k_tokens": tier_credits.get("cache_write_per_1m"),
             }
         )
     for name in allow_zero:

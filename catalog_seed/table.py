@@ -1,18 +1,29 @@
-"""The catalog as a Markdown table for README (`python -m catalog_seed table`); a test keeps
-README's copy equal to what this prints from the data."""
+"""The served catalog as a Markdown table for docs/catalog.md (`python -m catalog_seed table`).
+
+The table names the day it describes in its first line; a test regenerates it from the data for
+that day, so the copy cannot drift from the data and does not go stale by the calendar alone.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-TABLE_START = "<!-- catalog-table:start (python -m catalog_seed table) -->"
+TABLE_START_PREFIX = "<!-- catalog-table:start (python -m catalog_seed table --on "
+TABLE_START = TABLE_START_PREFIX + "{served_on}) -->"
 TABLE_END = "<!-- catalog-table:end -->"
 
 
-def markdown_table(documents: dict[str, dict[str, Any]]) -> list[str]:
-    """One row per model, ordered like the API (provider, then id); prices in credits."""
+def markdown_table(documents: dict[str, dict[str, Any]], served_on: dt.date) -> list[str]:
+    """One row per model served on `served_on`, ordered like the API; prices in credits.
+
+    Served means what the service lists that day: stored as active, priced, and not past its
+    retirement date (a model stops being served at 00:00 UTC on that date).
+    """
     lines = [
-        TABLE_START,
+        TABLE_START.format(served_on=served_on.isoformat()),
+        f"Models served on {served_on.isoformat()} (UTC):",
+        "",
         "| id | provider | lifecycle | context / max output | input / output per 1k"
         " | cached input per 1k | long prompts | other |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -21,6 +32,9 @@ def markdown_table(documents: dict[str, dict[str, Any]]) -> list[str]:
     for doc in ordered:
         pricing = doc.get("pricing")
         if doc.get("status") != "active" or pricing is None:
+            continue
+        retirement = doc.get("retirement_date")
+        if retirement is not None and dt.date.fromisoformat(retirement) <= served_on:
             continue
         lifecycle = doc["lifecycle"]
         if doc.get("retirement_date"):
@@ -42,6 +56,9 @@ def markdown_table(documents: dict[str, dict[str, Any]]) -> list[str]:
             other.append(f"cache write {_n(pricing['cache_write_per_1k_tokens'])}")
         if pricing["audio_input_per_1k_tokens"] is not None:
             other.append(f"audio input {_n(pricing['audio_input_per_1k_tokens'])}")
+        if doc.get("routing"):
+            endpoints = ", ".join(doc["routing"]["provider"]["only"])
+            other.append(f"{doc['routing']['aggregator']} endpoints: {endpoints}")
         if doc.get("price_basis"):
             other.append("platform price: " + doc["price_basis"].split(",")[0].split(": ")[-1])
         lines.append(
@@ -56,3 +73,9 @@ def markdown_table(documents: dict[str, dict[str, Any]]) -> list[str]:
 
 def _n(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+def table_date(page: str) -> dt.date:
+    """The day a page's table describes, read from its first line."""
+    start = page.index(TABLE_START_PREFIX) + len(TABLE_START_PREFIX)
+    return dt.date.fromisoformat(page[start : page.index(")", start)])

@@ -1,22 +1,32 @@
-# Firestore security rules: deny every client SDK request (see firestore.rules). The service and
-# the operator tools use server credentials, which rules do not apply to. Without this, a web
-# app on the same project could read api_keys under the default or test-mode rules.
+# Firestore security rules releases.
 #
-# A database created in the Firebase console comes with a "cloud.firestore" release (its
-# default or test-mode rules); creating it again fails with "Resource already exists"
-# (hashicorp/terraform-provider-google#20917), so an existing release is imported
-# (adopt_existing_firestore_rules_release, default: same as adopt_existing_firestore_database).
+# The catalog database (often the project's (default) database, which the web app also uses):
+# left alone unless manage_firestore_rules is true, and then released with the project's own
+# rules file with the service's denials merged in (firestore_rules.tf), never swapped for ours.
+# The API keys database is the service's alone: it always gets firestore.rules (deny all).
+#
+# A database created in the Firebase console comes with a "cloud.firestore" release; creating
+# it again fails with "Resource already exists" (hashicorp/terraform-provider-google#20917), so
+# an existing catalog release is imported (adopt_existing_firestore_rules_release, default: same
+# as adopt_existing_firestore_database).
+#
+# Destroy: a release cannot be abandoned by the provider. infra/README.md ("Tearing down") has
+# the `terraform state rm` that keeps the releases, the databases and the pepper before a destroy.
 
 locals {
   # The (default) database's release is "cloud.firestore"; a named one's "cloud.firestore/<id>".
-  rules_release_name   = var.firestore_database_id == "(default)" ? "cloud.firestore" : "cloud.firestore/${var.firestore_database_id}"
-  rules_releases       = var.manage_firestore_rules ? toset([local.rules_release_name]) : toset([])
-  adopt_rules_release  = var.adopt_existing_firestore_rules_release == null ? var.adopt_existing_firestore_database : var.adopt_existing_firestore_rules_release
-  rules_file_in_module = "${path.module}/firestore.rules"
+  catalog_release_name  = var.firestore_database_id == "(default)" ? "cloud.firestore" : "cloud.firestore/${var.firestore_database_id}"
+  api_keys_release_name = "cloud.firestore/${var.api_keys_database_id}"
+  adopt_rules_release   = var.adopt_existing_firestore_rules_release == null ? var.adopt_existing_firestore_database : var.adopt_existing_firestore_rules_release
+
+  rules_releases = merge(
+    var.manage_firestore_rules ? { (local.catalog_release_name) = local.catalog_rules } : {},
+    { (local.api_keys_release_name) = local.standalone_rules },
+  )
 }
 
 import {
-  for_each = local.adopt_rules_release ? local.rules_releases : toset([])
+  for_each = var.manage_firestore_rules && local.adopt_rules_release ? toset([local.catalog_release_name]) : toset([])
 
   to = google_firebaserules_release.firestore[each.key]
   id = "projects/${var.project_id}/releases/${each.key}"
@@ -30,17 +40,23 @@ resource "google_firebaserules_ruleset" "firestore" {
   source {
     files {
       name    = "firestore.rules"
-      content = file(local.rules_file_in_module)
+      content = each.value
     }
   }
 
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = length(local.rules_merge_problems) == 0
+      error_message = "firestore_rules_base_file ${var.firestore_rules_base_file}: ${join("; ", local.rules_merge_problems)}."
+    }
   }
 
   depends_on = [
     google_project_service.apis["firebaserules.googleapis.com"],
     google_firestore_database.main,
+    google_firestore_database.api_keys,
   ]
 }
 

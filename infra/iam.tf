@@ -3,7 +3,10 @@
 # on a resource elsewhere, conditions where a project-level grant is the only way.
 
 locals {
-  database_condition = "resource.name == \"projects/${var.project_id}/databases/${var.firestore_database_id}\""
+  # Firestore IAM conditions can name a database (resource.name), not a collection or document:
+  # the catalog and the API keys are in two databases so editors of one cannot write the other.
+  database_condition          = "resource.name == \"projects/${var.project_id}/databases/${var.firestore_database_id}\""
+  api_keys_database_condition = "resource.name == \"projects/${var.project_id}/databases/${var.api_keys_database_id}\""
   # gen2 builds fetch the source from gcf-v2-sources-<project number>-<region> (the function
   # service copies our upload there). That bucket is created by the service on the first deploy,
   # so a bucket-level grant cannot exist before it: the grant is project-level, conditioned on
@@ -11,7 +14,7 @@ locals {
   sources_bucket_resource = "projects/_/buckets/${local.names.gcf_sources_bucket_prefix}${data.google_project.this.number}-${var.region}"
 }
 
-# --- runtime: read Firestore (this database only) and the one pepper secret. No write anywhere.
+# --- runtime: read Firestore (the two databases only) and the one pepper secret. No write anywhere.
 
 resource "google_project_iam_member" "runtime_reads_firestore" {
   project = var.project_id
@@ -22,6 +25,20 @@ resource "google_project_iam_member" "runtime_reads_firestore" {
     title       = "only-the-catalog-database"
     description = "Read access to the service's Firestore database only."
     expression  = local.database_condition
+  }
+
+  depends_on = [google_project_service.apis["cloudresourcemanager.googleapis.com"]]
+}
+
+resource "google_project_iam_member" "runtime_reads_api_keys" {
+  project = var.project_id
+  role    = "roles/datastore.viewer"
+  member  = "serviceAccount:${google_service_account.runtime.email}"
+
+  condition {
+    title       = "only-the-api-keys-database"
+    description = "Read access to the service's API keys database only."
+    expression  = local.api_keys_database_condition
   }
 
   depends_on = [google_project_service.apis["cloudresourcemanager.googleapis.com"]]
@@ -71,17 +88,51 @@ resource "google_artifact_registry_repository_iam_member" "build_pushes_images" 
   member     = "serviceAccount:${google_service_account.build.email}"
 }
 
-# --- invocation. Deliberately public: the handler authenticates every request itself (API key,
-# or Firebase ID token + App Check), and browsers cannot send Google IAM credentials.
+# --- invocation. Public on purpose: the handler authenticates every request itself (API key,
+# or Firebase ID token + App Check), and browsers cannot send Google IAM credentials. Two ways,
+# chosen by public_access: an allUsers invoker binding, refused under domain-restricted sharing
+# (organisation policy iam.allowedPolicyMemberDomains), or Cloud Run's invoker IAM check turned
+# off, which that policy does not govern.
 
 resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
-  count = var.public_invocation ? 1 : 0
+  count = var.public_access == "all_users" ? 1 : 0
 
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.main.service_config[0].service
   role     = "roles/run.invoker"
   member   = "allUsers"
+}
+
+# google_cloudfunctions2_function has no invoker_iam_disabled (provider 6.50.0: only
+# google_cloud_run_v2_service has it, and the function's service belongs to Cloud Functions, so
+# a second resource for it would fight the function). The supported way is Cloud Run's own
+# `gcloud run services update SERVICE --no-invoker-iam-check`, run here after every change of
+# the function (a redeploy must not bring the check back). No destroy-time undo: a replacement
+# (every change of the function) would run it too and close the service for a moment; switching
+# back to another public_access is one documented command (README, Public access).
+resource "terraform_data" "invoker_check_disabled" {
+  count = var.public_access == "invoker_check_disabled" ? 1 : 0
+
+  input = {
+    project = var.project_id
+    region  = var.region
+    service = google_cloudfunctions2_function.main.service_config[0].service
+  }
+  triggers_replace = [
+    google_cloudfunctions2_function.main.id,
+    google_storage_bucket_object.source.name,
+    sha256(jsonencode(google_cloudfunctions2_function.main.service_config)),
+  ]
+
+  provisioner "local-exec" {
+    command = "gcloud run services update \"$SERVICE\" --project=\"$PROJECT\" --region=\"$REGION\" --no-invoker-iam-check --quiet"
+    environment = {
+      PROJECT = self.input.project
+      REGION  = self.input.region
+      SERVICE = self.input.service
+    }
+  }
 }
 
 # --- people and CI (optional, named principals).
@@ -102,9 +153,10 @@ resource "google_service_account_iam_member" "deployer_acts_as" {
   member             = each.value.member
 }
 
-# Seeding the catalog and administering keys write Firestore: this database only.
-resource "google_project_iam_member" "operators_write_firestore" {
-  for_each = toset(distinct(concat(var.catalog_editors, var.key_admins)))
+# Seeding the catalog writes the catalog database only; administering keys writes the API keys
+# database only. Neither grant reaches the other database (IAM condition on its name).
+resource "google_project_iam_member" "catalog_editors_write_catalog" {
+  for_each = toset(var.catalog_editors)
 
   project = var.project_id
   role    = "roles/datastore.user"
@@ -112,14 +164,30 @@ resource "google_project_iam_member" "operators_write_firestore" {
 
   condition {
     title       = "only-the-catalog-database"
-    description = "Catalog seeding and API key administration on the service's database only."
+    description = "Catalog seeding on the service's catalog database only."
     expression  = local.database_condition
   }
 
   depends_on = [google_project_service.apis["cloudresourcemanager.googleapis.com"]]
 }
 
-# Minting keys needs the pepper: the same pinned version the function reads.
+resource "google_project_iam_member" "key_admins_write_api_keys" {
+  for_each = toset(var.key_admins)
+
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = each.value
+
+  condition {
+    title       = "only-the-api-keys-database"
+    description = "API key administration on the service's API keys database only."
+    expression  = local.api_keys_database_condition
+  }
+
+  depends_on = [google_project_service.apis["cloudresourcemanager.googleapis.com"]]
+}
+
+# Minting keys needs the pepper: the same pinned current version the function reads.
 resource "google_secret_manager_secret_iam_member" "key_admins_read_pepper" {
   for_each = toset(var.key_admins)
 

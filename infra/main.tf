@@ -1,6 +1,6 @@
-# The service: APIs, Firestore database, pepper secret, service accounts, image repository,
-# source upload and the function. Names and settings come from settings.tf, the uploaded file
-# list from source_files.tf (driven by .gcloudignore), grants from iam.tf.
+# The service: APIs, Firestore databases, service accounts, image repository, source upload and
+# the function. The pepper is in pepper.tf, names and settings in settings.tf, the uploaded file
+# list in source_files.tf (driven by .gcloudignore), grants in iam.tf.
 
 data "google_project" "this" {
   project_id = var.project_id
@@ -16,9 +16,11 @@ resource "google_project_service" "apis" {
 
 # ---------------------------------------------------------------------------------------------
 # Firestore. Most Firebase projects already have the (default) database: creating it again
-# returns 409, so with adopt_existing_firestore_database = true it is imported (then managed:
-# PITR and delete protection are applied in place). for_each with one key only because an
-# `import` block can be conditional only through for_each, which needs an expanded resource.
+# returns 409, so with adopt_existing_firestore_database = true it is imported. An adopted
+# database is the project's, not ours: its settings are left as they are (ignore_changes) and
+# `terraform destroy` abandons it (deletion_policy ABANDON), whatever deletion_protection says.
+# for_each with one key only because an `import` block can be conditional only through
+# for_each, which needs an expanded resource.
 # ---------------------------------------------------------------------------------------------
 
 import {
@@ -31,8 +33,37 @@ import {
 resource "google_firestore_database" "main" {
   for_each = toset([var.firestore_database_id])
 
+  project = var.project_id
+  name    = each.key
+  type    = "FIRESTORE_NATIVE"
+  # Applied when Terraform creates the database; an adopted one keeps its own (ignore_changes).
+  location_id                       = var.firestore_location
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  deletion_policy                   = var.adopt_existing_firestore_database || var.deletion_protection ? "ABANDON" : "DELETE"
+
+  lifecycle {
+    # A location or type cannot change, and an adopted database's protection and recovery
+    # settings are its owners' to choose: never plan a change (or a replacement) of them.
+    ignore_changes = [location_id, type, point_in_time_recovery_enablement, delete_protection_state]
+
+    # The service needs Firestore in Native mode; a Datastore-mode database is refused here
+    # rather than replaced.
+    postcondition {
+      condition     = self.type == "FIRESTORE_NATIVE"
+      error_message = "Firestore database ${each.key} is in ${self.type} mode; the service needs FIRESTORE_NATIVE (choose another firestore_database_id)."
+    }
+  }
+
+  depends_on = [google_project_service.apis["firestore.googleapis.com"]]
+}
+
+# The API keys live in a database of their own, created here, so the catalog editors' grant
+# (conditioned on the catalog database's name) cannot reach them: Firestore IAM conditions tell
+# databases apart, not collections (README, Least privilege).
+resource "google_firestore_database" "api_keys" {
   project                           = var.project_id
-  name                              = each.key
+  name                              = var.api_keys_database_id
   location_id                       = var.firestore_location
   type                              = "FIRESTORE_NATIVE"
   point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
@@ -40,45 +71,10 @@ resource "google_firestore_database" "main" {
   deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
 
   lifecycle {
-    # A location cannot change: never plan a replacement of an adopted database because
-    # firestore_location differs from where it really is.
     ignore_changes = [location_id]
   }
 
   depends_on = [google_project_service.apis["firestore.googleapis.com"]]
-}
-
-# ---------------------------------------------------------------------------------------------
-# The API-key pepper. Terraform generates it as an ephemeral value and writes it through a
-# write-only argument, so it never appears in the plan or the state. The function is pinned to
-# the version written here (not `latest`): a stray `versions add` cannot make new instances
-# disagree with running ones, and key minting uses the same version (output
-# pepper_secret_version). Rotation is a deliberate pepper_version bump and redeploy.
-# ---------------------------------------------------------------------------------------------
-
-resource "google_secret_manager_secret" "pepper" {
-  project   = var.project_id
-  secret_id = local.names.pepper_secret_id
-  labels    = var.labels
-  # Deleting the secret would invalidate every API key.
-  deletion_protection = var.deletion_protection
-
-  replication {
-    auto {}
-  }
-
-  depends_on = [google_project_service.apis["secretmanager.googleapis.com"]]
-}
-
-ephemeral "random_password" "pepper" {
-  length  = 48
-  special = false
-}
-
-resource "google_secret_manager_secret_version" "pepper" {
-  secret                 = google_secret_manager_secret.pepper.id
-  secret_data_wo         = ephemeral.random_password.pepper.result
-  secret_data_wo_version = var.pepper_version
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -212,6 +208,7 @@ resource "time_sleep" "iam_propagation" {
         google_project_iam_member.build_reads_function_sources.id,
         google_artifact_registry_repository_iam_member.build_pushes_images.id,
         google_project_iam_member.runtime_reads_firestore.id,
+        google_project_iam_member.runtime_reads_api_keys.id,
         google_secret_manager_secret_iam_member.runtime_reads_pepper.id,
       ],
     ))
@@ -250,13 +247,18 @@ resource "google_cloudfunctions2_function" "main" {
     timeout_seconds                  = var.timeout_seconds
     ingress_settings                 = var.ingress
     all_traffic_on_latest_revision   = true
-    environment_variables            = local.environment
+    environment_variables            = merge(local.environment, local.pepper_environment)
 
-    secret_environment_variables {
-      key        = "API_KEY_PEPPER"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.pepper.secret_id
-      version    = google_secret_manager_secret_version.pepper.version
+    # The current pepper and, during a rotation, the previous one (pepper.tf), each pinned.
+    dynamic "secret_environment_variables" {
+      for_each = local.pepper_secret_environment
+
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.pepper.secret_id
+        version    = secret_environment_variables.value
+      }
     }
   }
 
@@ -266,6 +268,7 @@ resource "google_cloudfunctions2_function" "main" {
     google_project_service.apis["run.googleapis.com"],
     google_project_service.apis["artifactregistry.googleapis.com"],
     google_firestore_database.main,
+    google_firestore_database.api_keys,
     time_sleep.iam_propagation,
   ]
 }

@@ -1,7 +1,7 @@
 # Operating the service: an uptime check, alert policies, log-based metrics from the service's
 # JSON logs (README, Logs), a dashboard and Data Access audit logs for the pepper. Each part is
-# switched by one variable (enable_*); all are on by default and need nothing else to work
-# (alerts without a channel still open incidents in the console).
+# switched by one variable (enable_*); all are on by default. Where alerts go is asked for
+# (notification_channels, alert_email: no defaults).
 #
 # Cloud Run (and so gen2 functions) turns each JSON line on stdout into a log entry: `severity`,
 # `httpRequest` and `logging.googleapis.com/trace` become the entry's own fields, the rest is
@@ -53,7 +53,8 @@ locals {
     [for c in google_monitoring_notification_channel.email : c.id],
   )
   alerts_on_logs = var.enable_alerts && var.enable_log_metrics
-  uptime_check   = var.enable_uptime_check && var.ingress == "ALLOW_ALL"
+  # External checkers reach the function only with public ingress and public access.
+  uptime_check = var.enable_uptime_check && var.ingress == "ALLOW_ALL" && var.public_access != "none"
 }
 
 # --- log-based metrics -----------------------------------------------------------------------
@@ -88,6 +89,20 @@ resource "google_logging_metric" "service" {
   depends_on = [google_project_service.apis["logging.googleapis.com"]]
 }
 
+# A new log-based metric can take minutes before an alert policy may name it (404 meanwhile,
+# hashicorp/terraform-provider-google#11102): every alert policy on a log-based metric depends
+# on this wait (tests/infra check it), so the first apply succeeds in one run. Re-armed when the
+# set of metrics changes.
+resource "time_sleep" "log_metrics_usable" {
+  count = local.alerts_on_logs ? 1 : 0
+
+  create_duration = var.alert_policy_wait
+
+  triggers = {
+    metrics = join(",", sort([for m in google_logging_metric.service : m.id]))
+  }
+}
+
 # --- Data Access audit logs for Secret Manager (reads of the pepper) -------------------------
 # Off by default in every project. An audit config is per service and project (there is none per
 # secret), and this resource is authoritative for secretmanager.googleapis.com's config.
@@ -120,6 +135,7 @@ resource "google_monitoring_notification_channel" "email" {
   display_name = "${var.function_name} alerts (${each.value})"
   type         = "email"
   labels       = { email_address = each.value }
+  user_labels  = var.labels
 
   depends_on = [google_project_service.apis["monitoring.googleapis.com"]]
 }
@@ -136,6 +152,7 @@ resource "google_monitoring_uptime_check_config" "models" {
   display_name = "${var.function_name} /models answers"
   timeout      = "10s"
   period       = "300s"
+  user_labels  = var.labels
 
   http_check {
     path           = "/models"
@@ -342,7 +359,10 @@ resource "google_monitoring_alert_policy" "stale_catalog" {
     content   = "${var.function_name} serves a catalog older than its TTL because Firestore reads fail; past CATALOG_MAX_STALE_SECONDS it answers 503."
   }
 
-  depends_on = [google_project_service.apis["monitoring.googleapis.com"]]
+  depends_on = [
+    google_project_service.apis["monitoring.googleapis.com"],
+    time_sleep.log_metrics_usable,
+  ]
 }
 
 resource "google_monitoring_alert_policy" "auth_failures" {
@@ -376,7 +396,10 @@ resource "google_monitoring_alert_policy" "auth_failures" {
     content   = "Failed authentications at ${var.function_name} spike: key guessing, a revoked key still in use, or a web app release without App Check. The metric's reason label tells which."
   }
 
-  depends_on = [google_project_service.apis["monitoring.googleapis.com"]]
+  depends_on = [
+    google_project_service.apis["monitoring.googleapis.com"],
+    time_sleep.log_metrics_usable,
+  ]
 }
 
 # --- dashboard ------------------------------------------------------------------------------
@@ -407,6 +430,7 @@ resource "google_monitoring_dashboard" "service" {
   project = var.project_id
   dashboard_json = jsonencode({
     displayName = "${var.function_name} (GET /models)"
+    labels      = var.labels
     mosaicLayout = {
       columns = 48
       tiles = [

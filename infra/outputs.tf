@@ -29,18 +29,28 @@ output "pepper_secret" {
 }
 
 output "pepper_secret_version" {
-  description = "The pepper version the function is pinned to (projects/N/secrets/S/versions/V): set API_KEY_PEPPER_SECRET to it when minting keys."
-  value       = google_secret_manager_secret_version.pepper.name
+  description = "The current pepper version the function is pinned to (projects/N/secrets/S/versions/V): set API_KEY_PEPPER_SECRET to it when minting keys."
+  value       = local.current_pepper.name
+}
+
+output "previous_pepper_secret_version" {
+  description = "The previous pepper version still accepted during a rotation (null when previous_pepper_version is 0)."
+  value       = local.previous_pepper == null ? null : local.previous_pepper.name
 }
 
 output "firestore_database" {
-  description = "Firestore database that holds the catalog and the API keys."
+  description = "Firestore database that holds the catalog."
   value       = google_firestore_database.main[var.firestore_database_id].name
 }
 
-output "firestore_rules_release" {
-  description = "Name of the Firebase Rules release serving infra/firestore.rules (null when manage_firestore_rules is false)."
-  value       = var.manage_firestore_rules ? google_firebaserules_release.firestore[local.rules_release_name].name : null
+output "api_keys_database" {
+  description = "Firestore database that holds the API keys and their index (API_KEYS_DATABASE for key_admin)."
+  value       = google_firestore_database.api_keys.name
+}
+
+output "firestore_rules_releases" {
+  description = "Firebase Rules releases this module manages: the API keys database's always, the catalog database's only with manage_firestore_rules."
+  value       = sort([for r in google_firebaserules_release.firestore : r.name])
 }
 
 output "source_bucket" {
@@ -66,4 +76,19 @@ output "uptime_check_id" {
 output "app_check_site_key" {
   description = "reCAPTCHA Enterprise site key for the web app's initializeAppCheck (null when App Check is off)."
   value       = local.app_check ? google_recaptcha_enterprise_key.web[0].name : null
+}
+
+output "drift_check_function" {
+  description = "Name of the daily drift check function (null when enable_drift_check is false); its logs hold one JSON line per finding."
+  value       = var.enable_drift_check ? google_cloudfunctions2_function.drift_check[0].name : null
+}
+
+output "drift_check_service_account" {
+  description = "Email of the account the drift check runs as (Firestore read only; null when off)."
+  value       = var.enable_drift_check ? google_service_account.drift_check[0].email : null
+}
+
+output "drift_check_scheduler_job" {
+  description = "Cloud Scheduler job that runs the drift check daily (null when off): `gcloud scheduler jobs run` it to check now."
+  value       = var.enable_drift_check ? google_cloud_scheduler_job.drift_check[0].id : null
 }

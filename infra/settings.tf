@@ -20,21 +20,29 @@ locals {
 
   firebase_project_id = var.firebase_project_id != "" ? var.firebase_project_id : var.project_id
 
+  # The client address is the X-Forwarded-For entry this many from the right
+  # (models_api/request_context.py). Google's front end appends the client it sees; an external
+  # Application Load Balancer appends "<client>,<load balancer>" (README, Client addresses).
+  trusted_proxy_hops = var.trusted_proxy_hops != null ? var.trusted_proxy_hops : lookup(
+    { ALLOW_ALL = 1, ALLOW_INTERNAL_ONLY = 1, ALLOW_INTERNAL_AND_GCLB = 2 }, var.ingress, 1
+  )
+
   # One gunicorn worker per vCPU, threads_per_worker threads each (README, Performance).
   workers = tonumber(var.cpu)
 
   # The service's environment. Every name is read by models_api/config.py (checked by
-  # tests/infra, which also checks deploy.sh sets exactly the same values). The pepper is not
-  # here: it is a secret environment variable pinned to one version (see main.tf).
+  # tests/infra, which also checks deploy.sh sets exactly the same values). The peppers and
+  # their version numbers are not here: they come from the secret versions (see pepper.tf).
   environment = {
     GOOGLE_CLOUD_PROJECT      = var.project_id
     FIREBASE_PROJECT_ID       = local.firebase_project_id
     FIRESTORE_DATABASE        = var.firestore_database_id
+    API_KEYS_DATABASE         = var.api_keys_database_id
     CORS_ALLOWED_ORIGINS      = join(",", var.cors_allowed_origins)
     CATALOG_CACHE_TTL_SECONDS = tostring(var.catalog_cache_ttl_seconds)
     API_KEY_REFRESH_SECONDS   = tostring(var.api_key_refresh_seconds)
     BACKEND_TIMEOUT_SECONDS   = tostring(var.backend_timeout_seconds)
-    TRUSTED_PROXY_HOPS        = "1"
+    TRUSTED_PROXY_HOPS        = tostring(local.trusted_proxy_hops)
     WORKERS                   = tostring(local.workers)
     THREADS                   = tostring(var.threads_per_worker)
   }
@@ -50,7 +58,7 @@ locals {
     max_instances   = tostring(var.max_instances)
     timeout_seconds = tostring(var.timeout_seconds)
     ingress         = var.ingress
-    public          = tostring(var.public_invocation)
+    public_access   = var.public_access
   }
 
   # The APIs the service needs (deploy.sh enables the same list; App Check adds two when on).
@@ -59,6 +67,7 @@ locals {
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com", # the daily drift check (drift_check.tf)
     "firebaserules.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",

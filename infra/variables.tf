@@ -193,10 +193,25 @@ variable "ingress" {
   }
 }
 
-variable "public_invocation" {
-  description = "Let anyone invoke the function (allUsers). Deliberate: the handler authenticates every request itself (API key or Firebase tokens)."
-  type        = bool
-  default     = true
+variable "public_access" {
+  description = "How anyone on the internet may invoke the function (the handler authenticates every request itself): \"all_users\" grants allUsers roles/run.invoker (refused where the organisation policy iam.allowedPolicyMemberDomains, domain-restricted sharing, applies); \"invoker_check_disabled\" turns off Cloud Run's invoker IAM check instead (works under domain-restricted sharing; needs gcloud on the machine running apply, see README); \"none\": only principals granted roles/run.invoker can call it. No default: infra/up.sh reads the organisation policy and chooses."
+  type        = string
+
+  validation {
+    condition     = contains(["all_users", "invoker_check_disabled", "none"], var.public_access)
+    error_message = "public_access must be all_users, invoker_check_disabled or none."
+  }
+}
+
+variable "trusted_proxy_hops" {
+  description = "How many proxies in front of the function append to X-Forwarded-For (the client address is the entry that many from the right; it keys the auth-failure throttle). null: 1 for ingress ALLOW_ALL and ALLOW_INTERNAL_ONLY (Google's front end appends the client), 2 for ALLOW_INTERNAL_AND_GCLB (an external Application Load Balancer appends the client and itself). See README, Client addresses."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.trusted_proxy_hops == null || try(var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 10 && floor(var.trusted_proxy_hops) == var.trusted_proxy_hops, false)
+    error_message = "trusted_proxy_hops must be null or a whole number between 0 and 10."
+  }
 }
 
 variable "cors_allowed_origins" {
@@ -256,7 +271,7 @@ variable "backend_timeout_seconds" {
 }
 
 variable "pepper_version" {
-  description = "Bump to generate and store a new API-key pepper (a new, pinned secret version). Changing it invalidates every existing API key."
+  description = "The current API-key pepper generation: Terraform keeps one Secret Manager version per generation 1..pepper_version (never destroying one) and the function uses this one for new keys. Raise it by one to rotate (set previous_pepper_version to the old value in the same apply): no key is invalidated."
   type        = number
   default     = 1
 
@@ -266,8 +281,30 @@ variable "pepper_version" {
   }
 }
 
+variable "previous_pepper_version" {
+  description = "The pepper generation still accepted for keys minted before the last rotation (API_KEY_PREVIOUS_PEPPER). 0: none. Set to 0 only after `python -m key_admin pepper-usage` shows no live key on it (README, Pepper rotation)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.previous_pepper_version == 0 || (var.previous_pepper_version >= 1 && var.previous_pepper_version < var.pepper_version && floor(var.previous_pepper_version) == var.previous_pepper_version)
+    error_message = "previous_pepper_version must be 0 (none) or a whole number below pepper_version."
+  }
+}
+
+variable "retired_pepper_versions" {
+  description = "Pepper generations retired in an explicit step: their Secret Manager versions are disabled (not destroyed; `gcloud secrets versions destroy` is a separate, manual act). Never the current or the previous generation."
+  type        = list(number)
+  default     = []
+
+  validation {
+    condition     = alltrue([for v in var.retired_pepper_versions : v >= 1 && v < var.pepper_version && v != var.previous_pepper_version])
+    error_message = "retired_pepper_versions: generations below pepper_version, never the current or the previous one."
+  }
+}
+
 variable "deletion_protection" {
-  description = "Protect the Firestore database (delete protection; abandoned, not deleted, on destroy) and the pepper secret (Terraform deletion protection). Recommended."
+  description = "Protect the databases Terraform creates (delete protection; abandoned, not deleted, on destroy) and the pepper secret (Terraform deletion protection). An adopted database is always abandoned on destroy, whatever this says."
   type        = bool
   default     = true
 }
@@ -317,7 +354,7 @@ variable "deployer_members" {
 }
 
 variable "catalog_editors" {
-  description = "Principals that seed the catalog (python -m catalog_seed): granted roles/datastore.user on this Firestore database only."
+  description = "Principals that seed the catalog (python -m catalog_seed): granted roles/datastore.user on the catalog database only (not on api_keys_database_id)."
   type        = list(string)
   default     = []
 
@@ -328,7 +365,7 @@ variable "catalog_editors" {
 }
 
 variable "key_admins" {
-  description = "Principals that mint, list and revoke API keys (python -m key_admin): roles/datastore.user on this database and roles/secretmanager.secretAccessor on the pepper secret."
+  description = "Principals that mint, list and revoke API keys (python -m key_admin): roles/datastore.user on the API keys database only and roles/secretmanager.secretAccessor on the pepper secret."
   type        = list(string)
   default     = []
 
@@ -339,15 +376,32 @@ variable "key_admins" {
 }
 
 variable "manage_firestore_rules" {
-  description = "Deploy infra/firestore.rules (deny all client SDK access) to the database. Turn off only if another deployment owns this database's rules, and merge the api_keys and catalog denials into them."
+  description = "Deploy Firestore security rules to the database. Default false: an existing project's rules are left exactly as they are. true with firestore_rules_base_file: the project's own rules file with the service's denials merged in; true without it: infra/firestore.rules (deny every client), for a database only this service uses."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "firestore_rules_base_file" {
+  description = "Path (relative to infra/, or absolute) of the project's own firestore.rules (the web app's, usually deployed with `firebase deploy`). With manage_firestore_rules, the service's denials for its collections are merged into it (infra/firestore_rules.tf) and the result is released. Empty: no merge."
+  type        = string
+  default     = ""
 }
 
 variable "adopt_existing_firestore_rules_release" {
-  description = "true: the database already has a rules release (a database made in the Firebase console does) and it is imported, then pointed at firestore.rules. null: same as adopt_existing_firestore_database."
+  description = "true: the database already has a rules release (a database made in the Firebase console does) and it is imported, then pointed at the merged rules. null: same as adopt_existing_firestore_database."
   type        = bool
   default     = null
+}
+
+variable "api_keys_database_id" {
+  description = "Firestore database holding the API keys and their index, apart from the catalog's so catalog editors cannot write keys (IAM conditions tell databases apart, not collections). Created by Terraform, its own deny-all rules released. Must differ from firestore_database_id."
+  type        = string
+  default     = "api-keys"
+
+  validation {
+    condition     = var.api_keys_database_id != var.firestore_database_id && can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.api_keys_database_id))
+    error_message = "api_keys_database_id must be a named database id (4-63 lowercase letters, digits and hyphens) other than firestore_database_id."
+  }
 }
 
 variable "enable_uptime_check" {
@@ -381,9 +435,8 @@ variable "enable_pepper_audit_logs" {
 }
 
 variable "notification_channels" {
-  description = "Existing Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) the alerts notify."
+  description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) the alerts notify. No default: name at least one channel, or set alert_email, or pass [] with alert_email = \"\" to say on purpose that alerts only open incidents in the console."
   type        = list(string)
-  default     = []
 
   validation {
     condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[0-9]+$", c))])
@@ -392,13 +445,23 @@ variable "notification_channels" {
 }
 
 variable "alert_email" {
-  description = "If set, an email notification channel is created for this address and added to every alert."
+  description = "An email notification channel is created for this address and added to every alert. No default: an address, or \"\" for none."
   type        = string
-  default     = ""
 
   validation {
     condition     = var.alert_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alert_email))
     error_message = "alert_email must be empty or an email address."
+  }
+}
+
+variable "alert_policy_wait" {
+  description = "How long the alert policies on log-based metrics wait after those metrics are created: a new metric can take minutes before an alert policy may refer to it (404 otherwise, hashicorp/terraform-provider-google#11102)."
+  type        = string
+  default     = "180s"
+
+  validation {
+    condition     = can(regex("^[0-9]+(s|m)$", var.alert_policy_wait))
+    error_message = "alert_policy_wait must be a duration such as 180s or 3m."
   }
 }
 
@@ -492,5 +555,68 @@ variable "labels" {
   validation {
     condition     = alltrue([for k, v in var.labels : can(regex("^[a-z][a-z0-9_-]{0,62}$", k)) && can(regex("^[a-z0-9_-]{0,63}$", v))]) && length(var.labels) <= 64
     error_message = "labels: keys 1-63 characters starting with a lowercase letter, values 0-63 characters; lowercase letters, digits, _ and - only."
+  }
+}
+
+# --- the daily drift check (drift_check.tf) ---------------------------------------------------
+
+variable "enable_drift_check" {
+  description = "Provision the daily drift check: a second function from the same source (entry point drift_check) that Cloud Scheduler runs once a day, auditing the served catalog against OpenRouter's and LiteLLM's public data, with its log-based metrics and alerts."
+  type        = bool
+  default     = true
+}
+
+variable "drift_check_schedule" {
+  description = "When the drift check runs (cron, 5 fields, in UTC)."
+  type        = string
+  default     = "17 6 * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.drift_check_schedule))) == 5
+    error_message = "drift_check_schedule must be a 5-field cron expression such as \"17 6 * * *\"."
+  }
+}
+
+variable "drift_check_timeout_seconds" {
+  description = "How long one drift check may take (downloads included), 60-1800 seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.drift_check_timeout_seconds >= 60 && var.drift_check_timeout_seconds <= 1800
+    error_message = "drift_check_timeout_seconds must be between 60 and 1800."
+  }
+}
+
+variable "drift_check_litellm_url" {
+  description = "URL of LiteLLM's model_prices_and_context_window.json. Empty: its public raw GitHub URL (drift_check/settings.py)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.drift_check_litellm_url == "" || can(regex("^https://", var.drift_check_litellm_url))
+    error_message = "drift_check_litellm_url must be empty or an https:// URL."
+  }
+}
+
+variable "drift_check_openrouter_models_url" {
+  description = "URL of OpenRouter's models API. Empty: https://openrouter.ai/api/v1/models."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.drift_check_openrouter_models_url == "" || can(regex("^https://", var.drift_check_openrouter_models_url))
+    error_message = "drift_check_openrouter_models_url must be empty or an https:// URL."
+  }
+}
+
+variable "drift_check_openrouter_endpoints_url" {
+  description = "URL template of OpenRouter's per-model endpoints API, with {model} for the routed model's id. Empty: https://openrouter.ai/api/v1/models/{model}/endpoints."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.drift_check_openrouter_endpoints_url == "" || (can(regex("^https://", var.drift_check_openrouter_endpoints_url)) && strcontains(var.drift_check_openrouter_endpoints_url, "{model}"))
+    error_message = "drift_check_openrouter_endpoints_url must be empty or an https:// URL containing {model}."
   }
 }

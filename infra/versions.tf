@@ -3,6 +3,13 @@ terraform {
   # validations refer to other variables (>= 1.9); import blocks take for_each (>= 1.7).
   required_version = ">= 1.11.0"
 
+  # Remote state, locked and versioned: a GCS bucket (README, Remote state; infra/up.sh creates
+  # it with object versioning on). Partial configuration, so no bucket name is committed:
+  #   terraform init -backend-config="bucket=<project_id>-tfstate"
+  backend "gcs" {
+    prefix = "models-api"
+  }
+
   required_providers {
     google = {
       source = "hashicorp/google"

@@ -1,8 +1,9 @@
 """python -m key_admin: mint, list, revoke, disable, enable and expire API keys; build and
 check the key index that the service answers from.
 
-Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, FIRESTORE_DATABASE,
-API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET), with the operator's own
+Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, API_KEYS_DATABASE (default:
+FIRESTORE_DATABASE), API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET), with
+the operator's own
 credentials (Application Default Credentials), or the emulator when FIRESTORE_EMULATOR_HOST
 is set. The full key is printed once, by `create`, and is never stored. Every change writes
 the key document and the key index in one transaction; running instances see it within
@@ -16,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from key_admin.operations import (
     KeyAdminError,
@@ -31,21 +32,15 @@ from key_admin.operations import (
 from models_api.config import Settings
 from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconfigured
 from models_api.pepper import SecretManagerPepper, static_pepper
+from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
+from operator_cli.times import parse_time
 
 PROBE_TIMEOUT_SECONDS = 10.0
 
 
 def parse_expiry(value: str) -> datetime:
-    """`30d`, `12h`, or an ISO 8601 date/time (UTC if no offset)."""
-    try:
-        if value[-1:] in ("d", "h") and value[:-1].isdigit():
-            amount = int(value[:-1])
-            delta = timedelta(days=amount) if value[-1] == "d" else timedelta(hours=amount)
-            return datetime.now(timezone.utc) + delta
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not 30d, 12h or an ISO 8601 time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    """`90s`, `15m`, `12h`, `30d` from now, or an ISO 8601 date/time (UTC if no offset)."""
+    return parse_time(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create", help="mint a key and print it once")
     create.add_argument("--owner", required=True, help="who the key belongs to (account id)")
     create.add_argument("--label", default="", help="free text, e.g. 'ci pipeline'")
-    create.add_argument("--expires", type=parse_expiry, help="30d, 12h or ISO 8601 time")
+    create.add_argument(
+        "--expires", type=parse_expiry, help="90s, 15m, 12h, 30d or an ISO 8601 time"
+    )
     listing = commands.add_parser("list", help="an owner's keys (never the keys themselves)")
     listing.add_argument("--owner", required=True)
     for action, text in (
@@ -70,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("key_id", help="the key id printed by create/list")
     expire = commands.add_parser("expire", help="set when a key stops working (default: now)")
     expire.add_argument("key_id", help="the key id printed by create/list")
-    expire.add_argument("--at", type=parse_expiry, help="30d, 12h or ISO 8601 time; default now")
+    expire.add_argument(
+        "--at", type=parse_expiry, help="90s, 15m, 12h, 30d or an ISO 8601 time; default now"
+    )
     commands.add_parser(
         "rebuild-index",
         help="build the key index from the key documents (migration or repair); says what it did",
@@ -98,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return 64
     from google.cloud import firestore
 
-    client = firestore.Client(project=settings.project_id, database=settings.firestore_database)
+    client = firestore.Client(project=settings.project_id, database=settings.api_keys_database)
     collection = settings.api_keys_collection
     try:
         ensure_reachable(client, collection, PROBE_TIMEOUT_SECONDS)
@@ -167,4 +166,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tolerating_a_closed_pipe(main))

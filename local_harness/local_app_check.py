@@ -1,16 +1,22 @@
 """The local run's App Check: a signing key that only this run holds, and tokens shaped as
 Google's App Check service issues them.
 
-App Check has no emulator. `make run` creates a fresh RSA key pair at each start, keeps the
-private key in memory, signs App Check tokens with it, and gives the service only the public
-JWKS (LOCAL_APP_CHECK_JWKS_FILE). The service verifies them with firebase-admin's own App
-Check verifier, so a local token passes exactly the checks a production one does.
+App Check has no emulator. `make run` signs App Check tokens with an RSA key of its own and
+gives the service only the public JWKS (LOCAL_APP_CHECK_JWKS_FILE). The service verifies them
+with firebase-admin's own App Check verifier, so a local token passes exactly the checks a
+production one does. The key is kept in the local run directory (`.run/`, git-ignored, mode
+0600) and reused by the next `make run`, so a web page's App Check token, which the Firebase
+JS SDK caches in the browser, stays valid across restarts. It signs nothing but tokens for a
+service running with LOCAL_APP_CHECK_JWKS_FILE, which the service refuses where K_SERVICE is
+set.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -57,17 +63,38 @@ class LocalAppCheckSigner:
         kid: str | None = None,
         project_number: str = LOCAL_PROJECT_NUMBER,
         app_id: str = LOCAL_APP_ID,
+        private_key: rsa.RSAPrivateKey | None = None,
     ):
         self.project_id = project_id
         self.project_number = project_number
         self.app_id = app_id
-        self.kid = kid or f"local-{secrets.token_hex(8)}"
-        self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._private_key = private_key or rsa.generate_private_key(
+            public_exponent=65537, key_size=2048
+        )
+        self.kid = kid or (
+            _kid_of(self._private_key) if private_key else f"local-{secrets.token_hex(8)}"
+        )
         self._private_pem = self._private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+
+    @classmethod
+    def kept_in(cls, key_file: Path, project_id: str) -> LocalAppCheckSigner:
+        """The signer whose private key is in `key_file`, created there (mode 0600) if absent."""
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            loaded = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        except (FileNotFoundError, ValueError):
+            loaded = None
+        if isinstance(loaded, rsa.RSAPrivateKey):
+            return cls(project_id, private_key=loaded)
+        signer = cls(project_id, private_key=rsa.generate_private_key(65537, 2048))
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(signer._private_pem)
+        return signer
 
     def jwks(self) -> dict[str, Any]:
         """The public half only, as Google serves its App Check keys."""
@@ -94,3 +121,12 @@ class LocalAppCheckSigner:
         }
         headers = {"kid": self.kid, "typ": "JWT"}
         return jwt.encode(claims, self._private_pem, algorithm="RS256", headers=headers)
+
+
+def _kid_of(private_key: rsa.RSAPrivateKey) -> str:
+    """A key id that names the key itself, so the same key keeps the same kid across runs."""
+    modulus = private_key.public_key().public_numbers().n
+    return (
+        "local-"
+        + hashlib.sha256(modulus.to_bytes((modulus.bit_length() + 7) // 8, "big")).hexdigest()[:16]
+    )

@@ -17,6 +17,15 @@ from typing import Self
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def run_directory() -> Path:
+    """Where local processes keep their logs and state: LOCAL_RUN_DIR, or .run/ by default.
+
+    The tests point LOCAL_RUN_DIR at a temporary directory, so a test run leaves nothing in
+    .run/ (tests/conftest.py)."""
+    configured = os.environ.get("LOCAL_RUN_DIR", "").strip()
+    return Path(configured) if configured else ROOT / ".run"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -51,6 +60,9 @@ class FirestoreEmulator:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session: Ctrl-C in a terminal reaches only `make run`, which stops the
+            # server before this emulator (workers would otherwise log lost connections).
+            start_new_session=True,
         )
         wait_for_port(self.port, self._process)
         return self
@@ -77,7 +89,7 @@ class AuthEmulator:
 
     The repository's firebase.json is the template; each instance writes its own copy, with its
     own ports (the emulator hub's and logging's too, so several can run at once), into
-    `workdir` (default .run/auth-emulator-PORT) and runs there, where firebase-tools also
+    `workdir` (default run_directory()/auth-emulator-PORT) and runs there, where firebase-tools also
     leaves its debug log. It runs in its own session and is stopped with SIGINT to the
     `firebase` process itself, its own clean exit.
     """
@@ -86,7 +98,7 @@ class AuthEmulator:
         self.project_id = project_id
         self.port = port or free_port()
         self.host = f"127.0.0.1:{self.port}"
-        self.workdir = workdir or ROOT / ".run" / f"auth-emulator-{self.port}"
+        self.workdir = workdir or run_directory() / f"auth-emulator-{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def spawn(self) -> Self:
@@ -131,7 +143,9 @@ class AuthEmulator:
 
 
 class FunctionServer:
-    """`functions-framework --target models` as a separate process, like production.
+    """`functions-framework --target models` (or another target) as a separate process.
+
+    The target is also put in FUNCTION_TARGET, as Cloud Functions does: main.py reads it.
 
     It runs in its own session, so only `stop()` ends it: SIGTERM to its process group, then
     SIGKILL if it has not exited within 10 s (a gunicorn worker can hang on exit).
@@ -148,20 +162,28 @@ class FunctionServer:
         port: int | None = None,
         host: str = "127.0.0.1",
         to_terminal: bool = False,
+        target: str = "models",
     ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._env = {**os.environ, **env, "WORKERS": str(workers), "THREADS": str(threads)}
+        self._target = target
+        self._env = {
+            **os.environ,
+            **env,
+            "WORKERS": str(workers),
+            "THREADS": str(threads),
+            "FUNCTION_TARGET": target,
+        }
         self._source = source
         self._host = host
         self._to_terminal = to_terminal
         self._process: subprocess.Popen[bytes] | None = None
-        self.log_path = log_path or ROOT / ".run" / f"server-{self.port}.log"
+        self.log_path = log_path or run_directory() / f"server-{self.port}.log"
 
     def spawn(self) -> float:
         """Start the process without waiting; returns the perf_counter time it was started."""
         command = [
-            sys.executable, "-m", "functions_framework", "--target", "models",
+            sys.executable, "-m", "functions_framework", "--target", self._target,
             "--source", str(self._source), "--host", self._host, "--port", str(self.port),
         ]  # fmt: skip
         started = time.perf_counter()

@@ -1,11 +1,13 @@
 """`make run`: the service on this machine, on real local parts, with both auth paths.
 
-Checks its three ports first (and prints nothing else if one is taken), starts the Firestore
+Checks its four ports first (and prints nothing else if one is taken), starts the Firestore
 emulator and the Firebase Auth emulator, seeds the catalog with the operators' seed script,
 mints a dev API key with the operators' key code, signs in a dev user on the Auth emulator,
-creates this run's App Check signing key, serves http://localhost:$PORT/models with
-functions-framework, and prints ready curl lines for both auth paths and an `export` block for
-the operator CLIs. Ctrl-C stops everything.
+loads (or creates) the local App Check signing key, serves http://localhost:$PORT/models with
+functions-framework and local App Check tokens for web pages on LOCAL_APP_CHECK_PORT, and
+prints ready curl lines for both auth paths, what a web page needs (the dev user, the allowed
+origins, the token endpoint) and an `export` block for the operator CLIs. Ctrl-C stops
+everything and says so once every port is free again.
 """
 
 from __future__ import annotations
@@ -16,12 +18,20 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from local_harness.app_check_token_endpoint import AppCheckTokenEndpoint
 from local_harness.emulator_users import signed_in_user
 from local_harness.local_app_check import LocalAppCheckSigner
-from local_harness.processes import ROOT, AuthEmulator, FirestoreEmulator, FunctionServer
+from local_harness.processes import (
+    ROOT,
+    AuthEmulator,
+    FirestoreEmulator,
+    FunctionServer,
+    run_directory,
+)
 
 # A demo- project: firebase-tools then emulates everything and never reaches a real project.
 PROJECT_ID = "demo-models-local"
@@ -30,12 +40,15 @@ DEV_PEPPER = "local-dev-pepper-not-a-secret-0123456789"
 DEV_KEY_OWNER = "local-dev"
 DEV_USER_EMAIL = "dev@example.com"
 DEV_USER_PASSWORD = "local-dev-password"  # noqa: S105 - an emulator user, public on purpose
+# A web app's dev server, by either loopback name (a page's origin is exactly what its URL says).
+DEFAULT_CORS_ALLOWED_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"
 
 # (variable, default): the ports this run listens on, each chosen by an environment variable.
 PORT_VARIABLES = (
     ("PORT", 8080),
     ("FIRESTORE_EMULATOR_PORT", 8181),
     ("FIREBASE_AUTH_EMULATOR_PORT", 9099),
+    ("LOCAL_APP_CHECK_PORT", 8082),
 )
 
 
@@ -48,10 +61,11 @@ class LocalPorts:
     server: int
     firestore: int
     auth: int
+    app_check: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LocalPorts:
-        """The three ports, each valid, distinct and free; PortProblem naming the variable."""
+        """The four ports, each valid, distinct and free; PortProblem naming the variable."""
         chosen: dict[str, int] = {}
         for variable, default in PORT_VARIABLES:
             raw = environ.get(variable, "").strip() or str(default)
@@ -97,25 +111,49 @@ def _stop_on_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def banner(
-    port: int,
-    api_key: str,
-    id_token: str,
-    app_check_token: str,
-    cli_env: Mapping[str, str],
-) -> str:
-    """What `make run` prints once the service answers: both curls and the CLIs' exports."""
-    url = f"http://localhost:{port}/models"
-    exports = "\n".join(f"export {name}={shlex.quote(value)}" for name, value in cli_env.items())
+@dataclass(frozen=True)
+class BannerFacts:
+    """What the banner shows, gathered once everything answers."""
+
+    ports: LocalPorts
+    api_key: str
+    id_token: str
+    app_check_token: str
+    app_check_url: str
+    allowed_origins: tuple[str, ...]
+    cli_env: Mapping[str, str]
+
+
+def allowed_origins(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The origins the local service grants CORS: CORS_ALLOWED_ORIGINS, or both loopback names."""
+    raw = environ.get("CORS_ALLOWED_ORIGINS", "").strip() or DEFAULT_CORS_ALLOWED_ORIGINS
+    return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
+
+
+def banner(facts: BannerFacts) -> str:
+    """What `make run` prints once the service answers: both curls, what a web page needs,
+    and the CLIs' exports."""
+    url = f"http://localhost:{facts.ports.server}/models"
+    exports = "\n".join(
+        f"export {name}={shlex.quote(value)}" for name, value in facts.cli_env.items()
+    )
+    origins = ",".join(facts.allowed_origins)
     return (
         f"\nServing {url} (Firestore and Auth emulators in memory; Ctrl-C stops everything)\n\n"
         f"API key path (dev key of owner {DEV_KEY_OWNER!r}):\n"
-        f"  curl -H 'X-Api-Key: {api_key}' {url}\n\n"
+        f"  curl -H 'X-Api-Key: {facts.api_key}' {url}\n\n"
         f"Browser path (Auth emulator ID token of {DEV_USER_EMAIL}, which firebase-admin does "
-        "not check for expiry in emulator mode, + local App Check token, valid 12 h; restart "
-        "for new ones):\n"
-        f"  curl -H 'Authorization: Bearer {id_token}' "
-        f"-H 'X-Firebase-AppCheck: {app_check_token}' {url}\n\n"
+        "not check for expiry in emulator mode, + local App Check token, valid 12 h):\n"
+        f"  curl -H 'Authorization: Bearer {facts.id_token}' "
+        f"-H 'X-Firebase-AppCheck: {facts.app_check_token}' {url}\n\n"
+        "A web page (README, 'From a web page'):\n"
+        f"  dev user:          {DEV_USER_EMAIL} / {DEV_USER_PASSWORD} "
+        f"(Auth emulator http://127.0.0.1:{facts.ports.auth}, project {PROJECT_ID})\n"
+        f"  App Check tokens:  GET {facts.app_check_url} (for a CustomProvider; "
+        "the same signing key across restarts)\n"
+        f"  allowed origins:   {' '.join(facts.allowed_origins)}\n"
+        f"  add an origin:     CORS_ALLOWED_ORIGINS={origins},http://localhost:5173 make run\n"
+        "  why a 401:         its request_id's log line above has the reason (auth_failure)\n\n"
         "For python -m catalog_seed / python -m key_admin against this emulator "
         "(paste into another shell; keep this one running):\n"
         f". {shlex.quote(str(ROOT / '.venv' / 'bin' / 'activate'))}\n"
@@ -128,6 +166,13 @@ def main() -> int:
     # from whatever started it) into a clean stop of each, even if it inherited SIGINT ignored.
     signal.signal(signal.SIGINT, _stop_on_signal)
     signal.signal(signal.SIGTERM, _stop_on_signal)
+    if os.environ.get("K_SERVICE"):
+        print(
+            "make run: K_SERVICE is set, so this looks like a deployed instance; make run "
+            "(emulators, local App Check tokens, a public pepper) is for development only",
+            file=sys.stderr,
+        )
+        return 2
     try:
         ports = LocalPorts.from_env(os.environ)
     except PortProblem as problem:
@@ -136,6 +181,8 @@ def main() -> int:
     auth_emulator = AuthEmulator(PROJECT_ID, ports.auth).spawn()  # slowest to start: first
     firestore = FirestoreEmulator(ports.firestore)
     server: FunctionServer | None = None
+    endpoint: AppCheckTokenEndpoint | None = None
+    status = 0
     try:
         firestore.start()
         cli_env = {
@@ -144,13 +191,15 @@ def main() -> int:
             "API_KEY_PEPPER": DEV_PEPPER,
             "FIREBASE_AUTH_EMULATOR_HOST": auth_emulator.host,
         }
-        signer = LocalAppCheckSigner(PROJECT_ID)
-        jwks_file = signer.write_jwks(ROOT / ".run" / f"local-app-check-jwks-{ports.server}.json")
+        state = run_directory()
+        signer = LocalAppCheckSigner.kept_in(state / "local-app-check-key.pem", PROJECT_ID)
+        jwks_file = signer.write_jwks(state / f"local-app-check-jwks-{ports.server}.json")
+        origins = allowed_origins(os.environ)
         env = {
             **os.environ,
             **cli_env,
             "LOCAL_APP_CHECK_JWKS_FILE": str(jwks_file),
-            "CORS_ALLOWED_ORIGINS": os.environ.get("CORS_ALLOWED_ORIGINS", "http://localhost:3000"),
+            "CORS_ALLOWED_ORIGINS": ",".join(origins),
             "WORKERS": os.environ.get("WORKERS", "2"),
             "THREADS": os.environ.get("THREADS", "4"),
         }
@@ -165,24 +214,53 @@ def main() -> int:
         api_key = minted.stdout.strip().splitlines()[-1]
         auth_emulator.wait_until_ready()
         user = signed_in_user(auth_emulator.host, DEV_USER_EMAIL, DEV_USER_PASSWORD)
+        # Loopback unless asked: the dev pepper, the emulators' data and the tokens are public.
+        host = os.environ.get("HOST", "127.0.0.1")
         server = FunctionServer(
-            env,
-            env["WORKERS"],
-            env["THREADS"],
-            port=ports.server,
-            # Loopback unless asked: the dev pepper and the emulators' data are public.
-            host=os.environ.get("HOST", "127.0.0.1"),
-            to_terminal=True,
+            env, env["WORKERS"], env["THREADS"], port=ports.server, host=host, to_terminal=True
         ).start()
-        print(banner(ports.server, api_key, user.id_token, signer.token(), cli_env), flush=True)
-        return server.wait()
+        endpoint = AppCheckTokenEndpoint(
+            signer, ports.app_check, origins, os.environ, host=host
+        ).start()
+        facts = BannerFacts(
+            ports, api_key, user.id_token, signer.token(), endpoint.url, origins, cli_env
+        )
+        print(banner(facts), flush=True)
+        status = server.wait()
     except KeyboardInterrupt:
-        return 0
+        status = 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        if endpoint is not None:
+            endpoint.stop()
         if server is not None:
             server.stop()  # before the emulators: a worker can hang on a vanishing backend
         firestore.stop()
         auth_emulator.stop()
+    print(stopped_line(ports), flush=True)
+    return status
+
+
+def stopped_line(ports: LocalPorts) -> str:
+    """The last line of a run: whether every process stopped and every port is free again."""
+    numbers = [ports.server, ports.firestore, ports.auth, ports.app_check]
+    busy = [port for port in numbers if not _free_within(port, seconds=5)]
+    if busy:
+        return f"make run: stopped, but port(s) {', '.join(map(str, busy))} still in use"
+    listed = ", ".join(map(str, numbers))
+    return (
+        "make run: stopped the service, both emulators and the App Check token endpoint; "
+        f"ports {listed} are free"
+    )
+
+
+def _free_within(port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not port_is_free(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 if __name__ == "__main__":

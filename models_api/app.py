@@ -25,6 +25,11 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
     backend = FirestoreBackend(
         settings.project_id, settings.firestore_database, settings.backend_timeout_seconds
     )
+    keys_backend = backend
+    if settings.api_keys_database != settings.firestore_database:
+        keys_backend = FirestoreBackend(
+            settings.project_id, settings.api_keys_database, settings.backend_timeout_seconds
+        )
     if settings.api_key_pepper is not None:
         pepper = static_pepper(settings.api_key_pepper)
     else:
@@ -32,7 +37,7 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         pepper = SecretManagerPepper(
             settings.api_key_pepper_secret, settings.backend_timeout_seconds
         )
-    key_store = FirestoreKeyStore(backend, settings.api_keys_collection)
+    key_store = FirestoreKeyStore(keys_backend, settings.api_keys_collection)
     key_index = KeyIndex(
         key_store,
         refresh_seconds=settings.api_key_refresh_seconds,
@@ -68,7 +73,8 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         ),
         request_logger=RequestLogger(
             settings.project_id,
-            read_count=lambda: backend.reads.total,
+            read_count=lambda: backend.reads.total
+            + (keys_backend.reads.total if keys_backend is not backend else 0),
         ),
         allowed_origins=settings.cors_allowed_origins,
         trusted_proxy_hops=settings.trusted_proxy_hops,

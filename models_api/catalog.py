@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import format_datetime
 from typing import Any, Protocol
 
@@ -21,44 +21,72 @@ from models_api.background import run_in_background
 from models_api.content_coding import IDENTITY, compressed_variants
 from models_api.errors import BackendUnavailable
 from models_api.firestore_backend import FirestoreBackend
-from models_api.model_schema import InvalidCatalogDocument, Model, model_from_document
+from models_api.model_schema import (
+    RETIRED_STATUS,
+    InvalidCatalogDocument,
+    Model,
+    Retirement,
+    model_from_document,
+    retirement_from_document,
+)
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class StoredCatalog:
+    """What the store holds: the active models, and the retired ones (answered with 410)."""
+
+    models: list[Model]
+    retired: list[Retirement] = field(default_factory=list)
+
+
 class CatalogStore(Protocol):
-    def fetch_active_models(self) -> list[Model]:
-        """All active models; BackendUnavailable when the store cannot answer."""
+    def fetch_catalog(self) -> StoredCatalog:
+        """Active and retired models; BackendUnavailable when the store cannot answer."""
         ...
 
 
+# The statuses the service reads: active documents are served, retired ones answer 410.
+# Disabled documents (the operator's switch) are not read at all: their ids answer 404.
+_READ_STATUSES = ["active", "retired"]
+
+
 class FirestoreCatalogStore:
-    """Reads `status == "active"` documents of the catalog collection (one simple query)."""
+    """Reads the active and retired documents of the catalog collection (one simple query)."""
 
     def __init__(self, backend: FirestoreBackend, collection: str):
         self._backend = backend
         self._collection = collection
 
-    def fetch_active_models(self) -> list[Model]:
+    def fetch_documents(self) -> list[tuple[str, dict[str, Any]]]:
+        """(id, data) of every active or retired document, as stored."""
+
         def query(client: Any, timeout: float) -> list[Any]:
             from google.cloud.firestore import FieldFilter
 
             return list(
                 client.collection(self._collection)
-                .where(filter=FieldFilter("status", "==", "active"))
+                .where(filter=FieldFilter("status", "in", _READ_STATUSES))
                 .stream(retry=None, timeout=timeout)
             )
 
         documents = self._backend.call(query, "catalog query")
         self._backend.reads.add(max(1, len(documents)))  # an empty result still bills one read
-        models = []
-        for document in documents:
+        return [(document.id, document.to_dict() or {}) for document in documents]
+
+    def fetch_catalog(self) -> StoredCatalog:
+        catalog = StoredCatalog(models=[], retired=[])
+        for doc_id, data in self.fetch_documents():
+            if data.get("status") == RETIRED_STATUS:
+                catalog.retired.append(retirement_from_document(doc_id, data))
+                continue
             try:
-                models.append(model_from_document(document.id, document.to_dict() or {}))
+                catalog.models.append(model_from_document(doc_id, data))
             except InvalidCatalogDocument as error:
                 # One bad document must not take the whole catalog down; it is left out, loudly.
                 logger.error("catalog document skipped: %s", error)
-        return models
+        return catalog
 
 
 @dataclass(frozen=True)
@@ -137,7 +165,13 @@ class CatalogSnapshot:
     cache builds a new snapshot from the same documents: no re-seed and no read needed.
     """
 
-    def __init__(self, models: Iterable[Model], fetched_at: float, served_on: dt.date):
+    def __init__(
+        self,
+        models: Iterable[Model],
+        fetched_at: float,
+        served_on: dt.date,
+        retired: Iterable[Retirement] = (),
+    ):
         stored = tuple(models)
         self.models = tuple(
             sorted(
@@ -146,6 +180,7 @@ class CatalogSnapshot:
             )
         )
         self.stored_models = stored
+        self.stored_retired = tuple(retired)
         self.fetched_at = fetched_at
         retirements = [
             _midnight_utc(model.retirement_date)
@@ -154,6 +189,7 @@ class CatalogSnapshot:
         ]
         self.valid_until = min(retirements, default=float("inf"))
         self._by_id = {model.id: model for model in self.models}
+        self._retired = _retirements(stored, self.stored_retired, self._by_id, served_on)
         self._headers = {model.id: lifecycle_headers(model) for model in self.models}
         self._lists: dict[ModelFilter, Representation] = {}
         self._singles: dict[str, Representation] = {}
@@ -172,6 +208,10 @@ class CatalogSnapshot:
         """Lifecycle headers for a response about one model (empty unless deprecated)."""
         return self._headers.get(model_id, [])
 
+    def retirement(self, model_id: str) -> Retirement | None:
+        """How a model that is no longer served was retired (None: served, or never was)."""
+        return self._retired.get(model_id)
+
     def model_representation(self, model_id: str) -> Representation | None:
         found = self._singles.get(model_id)
         if found is None:
@@ -182,6 +222,34 @@ class CatalogSnapshot:
             with self._lock:
                 self._singles[model_id] = found
         return found
+
+
+def _retirements(
+    stored: tuple[Model, ...],
+    retired: tuple[Retirement, ...],
+    served: dict[str, Model],
+    served_on: dt.date,
+) -> dict[str, Retirement]:
+    """Every id that is retired on `served_on`, each with the served model that succeeds it.
+
+    A retired model is one stored as retired, or one past its retirement date. Its successor
+    is its replacement, followed through replacements that are themselves retired until a
+    served model is reached (None when the chain ends elsewhere).
+    """
+    found = {entry.model_id: entry for entry in retired}
+    for model in stored:
+        if not model.is_served_on(served_on) and model.id not in served:
+            found[model.id] = Retirement(model.id, model.replacement, model.retirement_date)
+    resolved = {}
+    for model_id, entry in found.items():
+        successor, seen = entry.replacement, {model_id}
+        while successor is not None and successor not in served and successor not in seen:
+            seen.add(successor)
+            successor = found[successor].replacement if successor in found else None
+        if successor is not None and successor not in served:
+            successor = None
+        resolved[model_id] = Retirement(model_id, successor, entry.retirement_date)
+    return resolved
 
 
 class CatalogCache:
@@ -248,7 +316,7 @@ class CatalogCache:
         if snapshot is not None and self._clock() - snapshot.fetched_at < self._ttl_seconds:
             return snapshot
         try:
-            models = self._store.fetch_active_models()
+            stored = self._store.fetch_catalog()
         except BackendUnavailable as error:
             if snapshot is None:
                 raise
@@ -258,7 +326,9 @@ class CatalogCache:
                 raise
             logger.warning("serving a stale catalog (%.0f s old): %s", age, error)
             return snapshot
-        self._snapshot = CatalogSnapshot(models, self._clock(), self._today())
+        self._snapshot = CatalogSnapshot(
+            stored.models, self._clock(), self._today(), stored.retired
+        )
         return self._snapshot
 
     def _today(self) -> dt.date:
@@ -266,6 +336,8 @@ class CatalogCache:
 
     def _rebuild_for_today(self, snapshot: CatalogSnapshot) -> CatalogSnapshot:
         """A retirement date has come: the same documents, without the models it retires."""
-        rebuilt = CatalogSnapshot(snapshot.stored_models, snapshot.fetched_at, self._today())
+        rebuilt = CatalogSnapshot(
+            snapshot.stored_models, snapshot.fetched_at, self._today(), snapshot.stored_retired
+        )
         self._snapshot = rebuilt
         return rebuilt

@@ -25,6 +25,9 @@ class Settings:
     project_id: str
     firebase_project_id: str
     firestore_database: str
+    # The API keys may live in a database of their own (the deployment puts them apart from the
+    # catalog so the catalog's editors cannot write them: IAM conditions name databases).
+    api_keys_database: str
     catalog_collection: str
     api_keys_collection: str
     api_key_pepper: str | None
@@ -94,6 +97,11 @@ class Settings:
             project_id=project_id,
             firebase_project_id=_text(environ, "FIREBASE_PROJECT_ID") or project_id,
             firestore_database=_text(environ, "FIRESTORE_DATABASE") or "(default)",
+            api_keys_database=(
+                _text(environ, "API_KEYS_DATABASE")
+                or _text(environ, "FIRESTORE_DATABASE")
+                or "(default)"
+            ),
             catalog_collection=_text(environ, "CATALOG_COLLECTION") or "models",
             api_keys_collection=_text(environ, "API_KEYS_COLLECTION") or "api_keys",
             api_key_pepper=pepper,

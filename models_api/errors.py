@@ -8,6 +8,7 @@
           +-- BadRequest                400  invalid_argument   (bad query parameter)
           +-- Unauthenticated           401  unauthenticated    (one body for every auth failure)
           +-- NotFound                  404  not_found          (unknown path or model id)
+          +-- Gone                      410  gone               (retired model; names successor)
           +-- MethodNotAllowed          405  method_not_allowed (carries the Allow header)
           +-- TooManyRequests           429  rate_limited       (carries Retry-After)
           +-- InternalError             500  internal           (never carries internals)
@@ -55,6 +56,8 @@ class ApiError(Exception):
         if message is not None:
             self.message = message
         self.headers: dict[str, str] = dict(headers or {})
+        # Additive members of the error object besides code, message and request_id.
+        self.details: dict[str, str | None] = {}
 
 
 class BadRequest(ApiError):
@@ -82,6 +85,25 @@ class NotFound(ApiError):
     status = 404
     code = "not_found"
     message = "Not found."
+
+
+class Gone(ApiError):
+    """A model that was served and is retired: the body and a Link name its successor."""
+
+    status = 410
+    code = "gone"
+    message = "This model is retired."
+
+    def __init__(self, model_id: str, successor: str | None, retired_on: str | None):
+        since = f" on {retired_on}" if retired_on else ""
+        advice = (
+            f" Use its successor '{successor}' (GET /models/{successor})."
+            if successor
+            else " It has no successor in the catalog; pick another model from GET /models."
+        )
+        headers = {"Link": f'</models/{successor}>; rel="successor-version"'} if successor else {}
+        super().__init__(f"Model '{model_id}' was retired{since}.{advice}", headers=headers)
+        self.details = {"successor": successor, "retirement_date": retired_on}
 
 
 class MethodNotAllowed(ApiError):

@@ -23,6 +23,7 @@ from models_api.errors import (
     BackendUnavailable,
     BadRequest,
     DependencyMisconfigured,
+    Gone,
     InternalError,
     MethodNotAllowed,
     NotFound,
@@ -190,6 +191,14 @@ class ModelsHandler:
         else:
             found = snapshot.model_representation(route.model_id)
             if found is None:
+                retired = snapshot.retirement(route.model_id)
+                if retired is not None:
+                    retired_on = retired.retirement_date
+                    raise Gone(
+                        route.model_id,
+                        retired.replacement,
+                        retired_on.isoformat() if retired_on is not None else None,
+                    )
                 raise NotFound(f"No model with id '{route.model_id}' in the catalog.")
             representation = found
         coding = negotiate(environ.get("HTTP_ACCEPT_ENCODING"), representation.variants)

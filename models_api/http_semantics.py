@@ -46,7 +46,13 @@ class Reply:
 
 
 def error_reply(error: ApiError, request_id: str) -> Reply:
-    payload = {"error": {"code": error.code, "message": error.message, "request_id": request_id}}
+    body: dict[str, str | None] = {
+        "code": error.code,
+        "message": error.message,
+        "request_id": request_id,
+    }
+    body.update(error.details)
+    payload = {"error": body}
     headers = [("Content-Type", JSON_CONTENT_TYPE), ("Cache-Control", "no-store")]
     headers.extend(error.headers.items())
     return Reply(error.status, json.dumps(payload).encode("utf-8"), headers)

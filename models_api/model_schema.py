@@ -7,6 +7,9 @@ can never disagree about what a valid model is.
 Prices in a document are in credits (1 credit = US$0.01), margin included. The contract's flat
 `cost_per_1k_input` / `cost_per_1k_output` are the base tier; `pricing` carries every other way
 the upstream bills (cached input, cache writes, long-prompt tiers, audio input, per image).
+`routing` is how a request for the model must be sent through an aggregator (OpenRouter): its
+model id there and the `provider` preferences to send verbatim, which pin the upstream endpoints
+whose prices the catalog price covers. It is required for an aggregator's models.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ LIFECYCLES = ("preview", "active", "deprecated")
 # The stored switch the service's query reads: only "active" documents are served.
 STORAGE_STATUSES = ("active", "disabled", "retired")
 BILLING_UNITS = ("token", "image")
+# Aggregators a model can be routed through, and the providers whose models must say how.
+AGGREGATORS = ("openrouter",)
+PROVIDERS_REQUIRING_ROUTING = ("openrouter",)
+ROUTING_PREFERENCES = ("order", "only", "allow_fallbacks")
+_AGGREGATOR_MODEL = re.compile(r"[a-z0-9][a-z0-9._:/-]{0,127}")
+_ENDPOINT_SLUG = re.compile(r"[a-z0-9][a-z0-9._/-]{0,63}")
 MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MODEL_ID_RULE = "[a-z0-9][a-z0-9._-]{0,63}"
 
@@ -38,6 +47,7 @@ class PriceTier:
     input_per_1k_tokens: float
     output_per_1k_tokens: float
     cached_input_per_1k_tokens: float | None
+    cache_write_per_1k_tokens: float | None
 
 
 @dataclass(frozen=True)
@@ -69,9 +79,36 @@ class Pricing:
                     "input_per_1k_tokens": tier.input_per_1k_tokens,
                     "output_per_1k_tokens": tier.output_per_1k_tokens,
                     "cached_input_per_1k_tokens": tier.cached_input_per_1k_tokens,
+                    "cache_write_per_1k_tokens": tier.cache_write_per_1k_tokens,
                 }
                 for tier in self.long_context_tiers
             ],
+        }
+
+
+@dataclass(frozen=True)
+class Routing:
+    """How a request for this model goes through an aggregator, and which endpoints it may use.
+
+    `order`, `only` and `allow_fallbacks` are OpenRouter's request `provider` preferences;
+    `public_dict()["provider"]` is that object exactly, so /chat can send it as it is.
+    """
+
+    aggregator: str
+    model: str
+    order: tuple[str, ...]
+    only: tuple[str, ...]
+    allow_fallbacks: bool
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "aggregator": self.aggregator,
+            "model": self.model,
+            "provider": {
+                "order": list(self.order),
+                "only": list(self.only),
+                "allow_fallbacks": self.allow_fallbacks,
+            },
         }
 
 
@@ -93,6 +130,7 @@ class Model:
     retirement_date: dt.date | None
     replacement: str | None
     pricing: Pricing
+    routing: Routing | None
 
     def is_served_on(self, day: dt.date) -> bool:
         """False from the retirement date on: a retired model stops being served by itself."""
@@ -114,6 +152,7 @@ class Model:
             "retirement_date": _iso(self.retirement_date),
             "replacement": self.replacement,
             "pricing": self.pricing.public_dict(),
+            "routing": self.routing.public_dict() if self.routing is not None else None,
         }
 
 
@@ -219,6 +258,7 @@ def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
         raise read.fail("lifecycle", "must be deprecated when a deprecation_date is set")
     if deprecation_date and retirement_date and retirement_date < deprecation_date:
         raise read.fail("retirement_date", "must not be before deprecation_date")
+    routing = routing_from_document(doc_id, provider, data.get("routing"))
 
     return Model(
         id=model_id,
@@ -235,7 +275,62 @@ def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
         retirement_date=retirement_date,
         replacement=replacement,
         pricing=pricing,
+        routing=routing,
     )
+
+
+def routing_from_document(doc_id: str, provider: str, value: Any) -> Routing | None:
+    """A document's `routing` (None when it has none); required for an aggregator's models."""
+    read = _Reader(doc_id, {"routing": value})
+    if value is None:
+        if provider in PROVIDERS_REQUIRING_ROUTING:
+            raise read.fail(
+                "routing",
+                f"is required for a model served through {provider}: "
+                "record the endpoints it may use",
+            )
+        return None
+    data = read.table("routing")
+    read = _Reader(doc_id, data, "routing.")
+    unknown = sorted(set(data) - {"aggregator", "model", "provider"})
+    if unknown:
+        raise read.fail(unknown[0], "is not a routing field (aggregator, model, provider)")
+    aggregator = read.choice("aggregator", AGGREGATORS)
+    if provider in PROVIDERS_REQUIRING_ROUTING and aggregator != provider:
+        raise read.fail("aggregator", f"must be {provider}, the model's provider")
+    model = read.text("model")
+    if not _AGGREGATOR_MODEL.fullmatch(model):
+        raise read.fail("model", "must be the aggregator's model id, e.g. qwen/qwen3-32b")
+    preferences = read.table("provider")
+    read = _Reader(doc_id, preferences, "routing.provider.")
+    unknown = sorted(set(preferences) - set(ROUTING_PREFERENCES))
+    if unknown:
+        raise read.fail(unknown[0], f"is not one of {', '.join(ROUTING_PREFERENCES)}")
+    order = _endpoint_slugs(read, preferences, "order")
+    only = _endpoint_slugs(read, preferences, "only")
+    outside = [slug for slug in order if slug not in only]
+    if outside:
+        raise read.fail("order", f"names {outside[0]!r}, which only does not allow")
+    return Routing(
+        aggregator=aggregator,
+        model=model,
+        order=order,
+        only=only,
+        allow_fallbacks=read.flag("allow_fallbacks"),
+    )
+
+
+def _endpoint_slugs(read: _Reader, data: dict[str, Any], field: str) -> tuple[str, ...]:
+    value = data.get(field)
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(slug, str) and _ENDPOINT_SLUG.fullmatch(slug) for slug in value)
+    ):
+        raise read.fail(field, "must be a non-empty list of endpoint slugs, e.g. deepinfra")
+    if len(set(value)) != len(value):
+        raise read.fail(field, "must not name an endpoint twice")
+    return tuple(value)
 
 
 def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
@@ -256,6 +351,7 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
         raise read.fail("output_per_image", "is only for models billed per image")
     base_input = read.price("input_per_1k_tokens")
     cached = read.optional_price("cached_input_per_1k_tokens")
+    cache_write = read.optional_price("cache_write_per_1k_tokens")
     tiers_data = data.get("long_context_tiers") or []
     if not isinstance(tiers_data, list):
         raise read.fail("long_context_tiers", "must be a list")
@@ -269,6 +365,7 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
             input_per_1k_tokens=tier_read.price("input_per_1k_tokens"),
             output_per_1k_tokens=tier_read.price("output_per_1k_tokens"),
             cached_input_per_1k_tokens=tier_read.optional_price("cached_input_per_1k_tokens"),
+            cache_write_per_1k_tokens=tier_read.optional_price("cache_write_per_1k_tokens"),
         )
         if tier.above_input_tokens >= context_window:
             raise tier_read.fail("above_input_tokens", "must be below context_window")
@@ -277,6 +374,10 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
         if cached is not None and tier.cached_input_per_1k_tokens is None:
             raise tier_read.fail(
                 "cached_input_per_1k_tokens", "is required: the base tier prices cached input"
+            )
+        if cache_write is not None and tier.cache_write_per_1k_tokens is None:
+            raise tier_read.fail(
+                "cache_write_per_1k_tokens", "is required: the base tier prices cache writes"
             )
         previous = tiers[-1] if tiers else None
         floor_input = previous.input_per_1k_tokens if previous else base_input
@@ -289,8 +390,36 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
         input_per_1k_tokens=base_input,
         output_per_1k_tokens=output,
         cached_input_per_1k_tokens=cached,
-        cache_write_per_1k_tokens=read.optional_price("cache_write_per_1k_tokens"),
+        cache_write_per_1k_tokens=cache_write,
         audio_input_per_1k_tokens=read.optional_price("audio_input_per_1k_tokens"),
         output_per_image=output_per_image,
         long_context_tiers=tuple(tiers),
     )
+
+
+RETIRED_STATUS = "retired"
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """A model that is no longer served: `GET /models/{id}` answers 410 naming the successor."""
+
+    model_id: str
+    replacement: str | None
+    retirement_date: dt.date | None
+
+
+def retirement_from_document(doc_id: str, data: dict[str, Any]) -> Retirement:
+    """What a retired document still says: its successor and since when (both optional).
+
+    A retired document may lack a price and other fields a served model needs; only the two
+    fields read here matter, and a malformed one is dropped rather than failing the catalog.
+    """
+    replacement = data.get("replacement")
+    if not isinstance(replacement, str) or not MODEL_ID.fullmatch(replacement):
+        replacement = None
+    try:
+        retired_on = _Reader(doc_id, data).optional_date("retirement_date")
+    except InvalidCatalogDocument:
+        retired_on = None
+    return Retirement(doc_id, replacement if replacement != doc_id else None, retired_on)

@@ -4,6 +4,8 @@ API keys."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +16,23 @@ import pytest
 from local_harness.processes import ROOT, AuthEmulator, FirestoreEmulator
 
 DEV_PEPPER = "test-pepper-0123456789abcdef0123456789abcdef"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Local processes started by tests (servers, emulators, `make run`) keep their logs in a
+    directory of this run, removed at its end: a test run leaves nothing in .run/."""
+    if "LOCAL_RUN_DIR" not in os.environ:
+        os.environ["LOCAL_RUN_DIR"] = tempfile.mkdtemp(prefix="models-api-tests-")
+        config.stash[_OWN_RUN_DIRECTORY] = os.environ["LOCAL_RUN_DIR"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = config.stash.get(_OWN_RUN_DIRECTORY, None)
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)
+
+
+_OWN_RUN_DIRECTORY = pytest.StashKey[str]()
 
 
 @pytest.fixture(autouse=True)

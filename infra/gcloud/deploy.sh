@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # The gcloud path: deploys the same service as infra/ (Terraform) without Terraform. Same names,
-# APIs, grants, pinned pepper version, image repository with cleanup policies, Firestore rules,
-# upload contents (.gcloudignore is the one list both read) and environment. Monitoring, audit
-# logs, App Check and the optional operator bindings are Terraform-only (infra/README.md).
+# APIs, databases, grants, pinned pepper versions, image repository with cleanup policies,
+# Firestore rules, upload contents (.gcloudignore is the one list both read), environment and
+# public access. Monitoring, audit logs, App Check and the optional operator bindings are
+# Terraform-only (infra/README.md).
 #
-#   PROJECT=my-project infra/gcloud/deploy.sh            # settings: the variables below
-#   DRY_RUN=1 PROJECT=my-project infra/gcloud/deploy.sh  # print the commands, run nothing
+#   PROJECT=my-project ADOPT_EXISTING_FIRESTORE_DATABASE=true PUBLIC_ACCESS=all_users \
+#     infra/gcloud/deploy.sh                       # settings: the variables below
+#   DRY_RUN=1 PROJECT=... infra/gcloud/deploy.sh   # print the commands, run nothing
 #
 # Every setting defaults to the Terraform variable of the same meaning (infra/variables.tf);
 # tests/infra run this script with DRY_RUN=1 and compare what it would set with what Terraform
-# sets for the same inputs. Re-running it is safe: existing accounts, secret, repository and
-# database are kept; the function is redeployed.
+# sets for the same inputs, and run it twice against a fake gcloud that keeps state: the second
+# run creates, adds and deploys nothing. Re-running is safe: what exists is kept (an adopted
+# database is only checked, never changed), the pinned pepper version is created only when it is
+# the next one (a rotation), the rules are released only when their text changed, and the
+# function is redeployed only when its source or settings changed (a fingerprint label).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,10 +24,14 @@ REGION=${REGION:-us-central1}
 FUNCTION_NAME=${FUNCTION_NAME:-models}
 NAME_PREFIX=${NAME_PREFIX:-$FUNCTION_NAME}
 FIRESTORE_DATABASE=${FIRESTORE_DATABASE:-(default)}
+API_KEYS_DATABASE=${API_KEYS_DATABASE:-api-keys}
 FIRESTORE_LOCATION=${FIRESTORE_LOCATION:-nam5}
-# true: the database exists (most Firebase projects); false: create it.
+# true: the database exists (most Firebase projects) and is left as it is; false: create it.
 ADOPT_EXISTING_FIRESTORE_DATABASE=${ADOPT_EXISTING_FIRESTORE_DATABASE:?set ADOPT_EXISTING_FIRESTORE_DATABASE to true or false}
-MANAGE_FIRESTORE_RULES=${MANAGE_FIRESTORE_RULES:-true}
+# all_users | invoker_check_disabled | none (infra/README.md, Public access).
+PUBLIC_ACCESS=${PUBLIC_ACCESS:?set PUBLIC_ACCESS to all_users, invoker_check_disabled or none}
+MANAGE_FIRESTORE_RULES=${MANAGE_FIRESTORE_RULES:-false}
+FIRESTORE_RULES_BASE_FILE=${FIRESTORE_RULES_BASE_FILE:-}   # the project's own rules file
 PYTHON_RUNTIME=${PYTHON_RUNTIME:-python311}
 CPU=${CPU:-1}
 MEMORY=${MEMORY:-512Mi}
@@ -31,18 +40,38 @@ MIN_INSTANCES=${MIN_INSTANCES:-1}
 MAX_INSTANCES=${MAX_INSTANCES:-20}
 TIMEOUT_SECONDS=${TIMEOUT_SECONDS:-10}
 INGRESS=${INGRESS:-ALLOW_ALL}
-PUBLIC_INVOCATION=${PUBLIC_INVOCATION:-true}
 THREADS_PER_WORKER=${THREADS_PER_WORKER:-4}
 CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-}   # comma-separated
 FIREBASE_PROJECT_ID=${FIREBASE_PROJECT_ID:-$PROJECT}
 CATALOG_CACHE_TTL_SECONDS=${CATALOG_CACHE_TTL_SECONDS:-60}
 API_KEY_REFRESH_SECONDS=${API_KEY_REFRESH_SECONDS:-4}
 BACKEND_TIMEOUT_SECONDS=${BACKEND_TIMEOUT_SECONDS:-3}
-PEPPER_VERSION=${PEPPER_VERSION:-1}              # the secret version the function is pinned to
+# The Secret Manager version numbers of the current and (during a rotation) previous pepper.
+PEPPER_VERSION=${PEPPER_VERSION:-1}
+PREVIOUS_PEPPER_VERSION=${PREVIOUS_PEPPER_VERSION:-0}   # 0: none
 IMAGE_KEEP_COUNT=${IMAGE_KEEP_COUNT:-5}
 IMAGE_MAX_AGE_DAYS=${IMAGE_MAX_AGE_DAYS:-30}
 IAM_PROPAGATION_WAIT=${IAM_PROPAGATION_WAIT:-90s}
+LABELS=${LABELS:-service=models-api}               # key=value,key=value
 DRY_RUN=${DRY_RUN:-}
+
+# The client address is the X-Forwarded-For entry this many from the right (infra/README.md,
+# Client addresses): 1 behind Google's front end alone, 2 behind an external Application LB.
+case $INGRESS in
+  ALLOW_ALL) ingress=all default_hops=1 ;;
+  ALLOW_INTERNAL_ONLY) ingress=internal-only default_hops=1 ;;
+  ALLOW_INTERNAL_AND_GCLB) ingress=internal-and-gclb default_hops=2 ;;
+  *) echo "INGRESS must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB" >&2; exit 64 ;;
+esac
+TRUSTED_PROXY_HOPS=${TRUSTED_PROXY_HOPS:-$default_hops}
+case $PUBLIC_ACCESS in
+  all_users | invoker_check_disabled | none) ;;
+  *) echo "PUBLIC_ACCESS must be all_users, invoker_check_disabled or none" >&2; exit 64 ;;
+esac
+if [[ $PREVIOUS_PEPPER_VERSION != 0 ]] && ((PREVIOUS_PEPPER_VERSION >= PEPPER_VERSION)); then
+  echo "PREVIOUS_PEPPER_VERSION must be 0 or below PEPPER_VERSION" >&2
+  exit 64
+fi
 
 RUNTIME_SA="${NAME_PREFIX}-run@${PROJECT}.iam.gserviceaccount.com"
 BUILD_SA="${NAME_PREFIX}-build@${PROJECT}.iam.gserviceaccount.com"
@@ -53,6 +82,7 @@ APIS=(
   cloudbuild.googleapis.com
   cloudfunctions.googleapis.com
   cloudresourcemanager.googleapis.com
+  cloudscheduler.googleapis.com  # the daily drift check (block at the end)
   firebaserules.googleapis.com
   firestore.googleapis.com
   iam.googleapis.com
@@ -79,6 +109,12 @@ exists() {
   [[ -z $DRY_RUN ]] && "$@" >/dev/null 2>&1
 }
 
+# A read whose answer decides what to do ("" in a dry run).
+query() {
+  [[ -z $DRY_RUN ]] || return 0
+  "$@" 2>/dev/null || true
+}
+
 new_pepper() {  # 48 random bytes, base64 without padding or symbols: >= 32 characters
   [[ -z $DRY_RUN ]] || return 0
   openssl rand -base64 48 | tr -d '\n=+/'
@@ -90,22 +126,35 @@ else
   PROJECT_NUMBER=$(gcloud projects describe "$PROJECT" --format='value(projectNumber)')
 fi
 DATABASE_CONDITION="resource.name == \"projects/${PROJECT}/databases/${FIRESTORE_DATABASE}\""
+API_KEYS_DATABASE_CONDITION="resource.name == \"projects/${PROJECT}/databases/${API_KEYS_DATABASE}\""
 SOURCES_BUCKET="projects/_/buckets/gcf-v2-sources-${PROJECT_NUMBER}-${REGION}"
 SOURCES_CONDITION="resource.name == \"${SOURCES_BUCKET}\" || resource.name.startsWith(\"${SOURCES_BUCKET}/objects/\")"
 
-# --- APIs ------------------------------------------------------------------------------------
+# --- APIs (enabling an enabled API changes nothing) --------------------------------------------
 run gcloud services enable "${APIS[@]}" --project="$PROJECT"
 
-# --- Firestore: adopt or create, with point-in-time recovery and delete protection ----------
-if [[ $ADOPT_EXISTING_FIRESTORE_DATABASE == true ]]; then
-  run gcloud firestore databases update --project="$PROJECT" --database="$FIRESTORE_DATABASE" \
-    --enable-pitr --delete-protection
-else
-  run gcloud firestore databases create --project="$PROJECT" --database="$FIRESTORE_DATABASE" \
+# --- Firestore --------------------------------------------------------------------------------
+# The catalog database: an adopted one is only checked (its settings are its owners'); one this
+# script creates gets point-in-time recovery and delete protection. The API keys database is
+# always the service's own.
+create_database() {
+  run gcloud firestore databases create --project="$PROJECT" --database="$1" \
     --location="$FIRESTORE_LOCATION" --type=firestore-native --enable-pitr --delete-protection
+}
+if [[ $ADOPT_EXISTING_FIRESTORE_DATABASE == true ]]; then
+  if [[ -z $DRY_RUN ]] && ! exists gcloud firestore databases describe --project="$PROJECT" \
+    --database="$FIRESTORE_DATABASE"; then
+    echo "ADOPT_EXISTING_FIRESTORE_DATABASE=true but database ${FIRESTORE_DATABASE} does not exist" >&2
+    exit 1
+  fi
+else
+  exists gcloud firestore databases describe --project="$PROJECT" --database="$FIRESTORE_DATABASE" ||
+    create_database "$FIRESTORE_DATABASE"
 fi
+exists gcloud firestore databases describe --project="$PROJECT" --database="$API_KEYS_DATABASE" ||
+  create_database "$API_KEYS_DATABASE"
 
-# --- service accounts ----------------------------------------------------------------------
+# --- service accounts -------------------------------------------------------------------------
 exists gcloud iam service-accounts describe "$RUNTIME_SA" --project="$PROJECT" ||
   run gcloud iam service-accounts create "${NAME_PREFIX}-run" --project="$PROJECT" \
     --display-name="Runtime of the ${FUNCTION_NAME} catalog function (read-only)"
@@ -113,16 +162,36 @@ exists gcloud iam service-accounts describe "$BUILD_SA" --project="$PROJECT" ||
   run gcloud iam service-accounts create "${NAME_PREFIX}-build" --project="$PROJECT" \
     --display-name="Builds the ${FUNCTION_NAME} function from source"
 
-# --- the pepper: generated here, stored only in Secret Manager; version 1 is the first -------
-if ! exists gcloud secrets describe "$PEPPER_SECRET" --project="$PROJECT"; then
-  new_pepper | run gcloud secrets create "$PEPPER_SECRET" --project="$PROJECT" \
-    --replication-policy=automatic --data-file=-
+# --- the pepper: one Secret Manager version per generation, never destroyed here --------------
+exists gcloud secrets describe "$PEPPER_SECRET" --project="$PROJECT" ||
+  run gcloud secrets create "$PEPPER_SECRET" --project="$PROJECT" \
+    --replication-policy=automatic --labels="$LABELS"
+# The pinned version must exist. If it is the next one (a rotation, or the first deployment),
+# it is generated here; any other missing version is an error, never silently pinned.
+ensure_pepper_version() {
+  local version=$1 count
+  exists gcloud secrets versions describe "$version" --secret="$PEPPER_SECRET" \
+    --project="$PROJECT" && return 0
+  count=$(query gcloud secrets versions list "$PEPPER_SECRET" --project="$PROJECT" \
+    --format='value(name.basename())' | grep -c . || true)
+  if [[ -z $DRY_RUN ]] && ((version != count + 1)); then
+    echo "pepper version ${version} does not exist and is not the next one ($((count + 1)))" >&2
+    exit 1
+  fi
+  new_pepper | run gcloud secrets versions add "$PEPPER_SECRET" --project="$PROJECT" --data-file=-
+}
+ensure_pepper_version "$PEPPER_VERSION"
+if [[ $PREVIOUS_PEPPER_VERSION != 0 && -z $DRY_RUN ]] &&
+  ! exists gcloud secrets versions describe "$PREVIOUS_PEPPER_VERSION" \
+    --secret="$PEPPER_SECRET" --project="$PROJECT"; then
+  echo "PREVIOUS_PEPPER_VERSION ${PREVIOUS_PEPPER_VERSION} does not exist" >&2
+  exit 1
 fi
 
-# --- image repository with cleanup policies (same two as Terraform) --------------------------
+# --- image repository with cleanup policies (same two as Terraform) ----------------------------
 exists gcloud artifacts repositories describe "$REPOSITORY" --location="$REGION" --project="$PROJECT" ||
   run gcloud artifacts repositories create "$REPOSITORY" --project="$PROJECT" \
-    --location="$REGION" --repository-format=docker \
+    --location="$REGION" --repository-format=docker --labels="$LABELS" \
     --description="Images of the ${FUNCTION_NAME} function (built by Cloud Build)"
 policies=$(mktemp)
 trap 'rm -f "$policies"' EXIT
@@ -138,10 +207,13 @@ JSON
 run gcloud artifacts repositories set-cleanup-policies "$REPOSITORY" --project="$PROJECT" \
   --location="$REGION" --policy="$policies" --no-dry-run
 
-# --- grants (the same as infra/iam.tf) ------------------------------------------------------
+# --- grants (the same as infra/iam.tf; adding an existing binding changes nothing) -------------
 run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${RUNTIME_SA}" \
   --role=roles/datastore.viewer \
   --condition="expression=${DATABASE_CONDITION},title=only-the-catalog-database"
+run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${RUNTIME_SA}" \
+  --role=roles/datastore.viewer \
+  --condition="expression=${API_KEYS_DATABASE_CONDITION},title=only-the-api-keys-database"
 run gcloud secrets add-iam-policy-binding "$PEPPER_SECRET" --project="$PROJECT" \
   --member="serviceAccount:${RUNTIME_SA}" --role=roles/secretmanager.secretAccessor
 run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${BUILD_SA}" \
@@ -151,66 +223,192 @@ run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:$
   --condition="expression=${SOURCES_CONDITION},title=only-the-gcf-v2-sources-bucket"
 run gcloud artifacts repositories add-iam-policy-binding "$REPOSITORY" --project="$PROJECT" \
   --location="$REGION" --member="serviceAccount:${BUILD_SA}" --role=roles/artifactregistry.writer
-# IAM changes take a while to reach Cloud Build (Terraform waits the same time).
-run sleep "$IAM_PROPAGATION_WAIT"
 
-# --- Firestore rules: infra/firestore.rules through the Firebase Rules API -------------------
-deploy_firestore_rules() {
-  local release=cloud.firestore
-  [[ $FIRESTORE_DATABASE == "(default)" ]] || release="cloud.firestore/${FIRESTORE_DATABASE}"
+# --- Firestore rules through the Firebase Rules API ---------------------------------------------
+# The API keys database always gets infra/firestore.rules (deny all). The catalog database's
+# rules are left alone unless MANAGE_FIRESTORE_RULES=true; then FIRESTORE_RULES_BASE_FILE (the
+# project's own rules) is released with the service's denials merged in, or firestore.rules
+# when no base file is given. A new ruleset is created only when the text differs from the
+# released one, so re-runs do not pile rulesets up.
+release_rules() {
+  local release=$1 file=$2
   if [[ -n $DRY_RUN ]]; then
-    printf '+ firestore-rules %q %q\n' "$release" infra/firestore.rules
+    printf '+ firestore-rules %q %q\n' "$release" "$file"
     return
   fi
   local api="https://firebaserules.googleapis.com/v1/projects/${PROJECT}"
   local auth=(-H "Authorization: Bearer $(gcloud auth print-access-token)"
     -H "x-goog-user-project: ${PROJECT}" -H "Content-Type: application/json")
+  local current="" released_ruleset
+  released_ruleset=$(curl -sS "${auth[@]}" "${api}/releases/${release}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get("rulesetName", ""))' || true)
+  if [[ -n $released_ruleset ]]; then
+    current=$(curl -sSf "${auth[@]}" "https://firebaserules.googleapis.com/v1/${released_ruleset}" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["source"]["files"][0]["content"], end="")')
+  fi
+  if [[ $current == "$(cat "$file")" ]]; then
+    echo "Firestore rules: ${release} already serves ${file}"
+    return
+  fi
   local ruleset
-  ruleset=$(python3 -c 'import json,sys; print(json.dumps({"source": {"files": [{"name": "firestore.rules", "content": open(sys.argv[1]).read()}]}}))' infra/firestore.rules |
+  ruleset=$(python3 -c 'import json,sys; print(json.dumps({"source": {"files": [{"name": "firestore.rules", "content": open(sys.argv[1]).read()}]}}))' "$file" |
     curl -sSf "${auth[@]}" -X POST "${api}/rulesets" --data-binary @- |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
-  local body="{\"release\": {\"name\": \"projects/${PROJECT}/releases/${release}\", \"rulesetName\": \"${ruleset}\"}}"
-  curl -sSf "${auth[@]}" -X PATCH "${api}/releases/${release}" --data "$body" >/dev/null ||
-    curl -sSf "${auth[@]}" -X POST "${api}/releases" \
-      --data "{\"name\": \"projects/${PROJECT}/releases/${release}\", \"rulesetName\": \"${ruleset}\"}" >/dev/null
+  local body="{\"name\": \"projects/${PROJECT}/releases/${release}\", \"rulesetName\": \"${ruleset}\"}"
+  if [[ -n $released_ruleset ]]; then
+    curl -sSf "${auth[@]}" -X PATCH "${api}/releases/${release}" --data "{\"release\": ${body}}" >/dev/null
+  else
+    curl -sSf "${auth[@]}" -X POST "${api}/releases" --data "$body" >/dev/null
+  fi
   echo "Firestore rules: ${ruleset} released as ${release}"
 }
-[[ $MANAGE_FIRESTORE_RULES != true ]] || deploy_firestore_rules
+release_rules "cloud.firestore/${API_KEYS_DATABASE}" infra/firestore.rules
+if [[ $MANAGE_FIRESTORE_RULES == true ]]; then
+  catalog_release=cloud.firestore
+  [[ $FIRESTORE_DATABASE == "(default)" ]] || catalog_release="cloud.firestore/${FIRESTORE_DATABASE}"
+  catalog_rules=infra/firestore.rules
+  if [[ -n $FIRESTORE_RULES_BASE_FILE ]]; then
+    merged_rules=$(mktemp)
+    trap 'rm -f "$policies" "$merged_rules"' EXIT
+    python3 infra/gcloud/merge_firestore_rules.py "$FIRESTORE_RULES_BASE_FILE" \
+      infra/firestore_rules/service_collections.rules >"$merged_rules"
+    catalog_rules=$merged_rules
+  fi
+  release_rules "$catalog_release" "$catalog_rules"
+fi
 
-# --- the function ----------------------------------------------------------------------------
-case $INGRESS in
-  ALLOW_ALL) ingress=all ;;
-  ALLOW_INTERNAL_ONLY) ingress=internal-only ;;
-  ALLOW_INTERNAL_AND_GCLB) ingress=internal-and-gclb ;;
-  *) echo "INGRESS must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB" >&2; exit 64 ;;
-esac
+# --- the function -------------------------------------------------------------------------------
 invocation=--no-allow-unauthenticated
-[[ $PUBLIC_INVOCATION != true ]] || invocation=--allow-unauthenticated
+[[ $PUBLIC_ACCESS != all_users ]] || invocation=--allow-unauthenticated
+secrets="API_KEY_PEPPER=${PEPPER_SECRET}:${PEPPER_VERSION}"
 env_vars=(
   "GOOGLE_CLOUD_PROJECT=${PROJECT}"
   "FIREBASE_PROJECT_ID=${FIREBASE_PROJECT_ID}"
   "FIRESTORE_DATABASE=${FIRESTORE_DATABASE}"
+  "API_KEYS_DATABASE=${API_KEYS_DATABASE}"
   "CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS}"
   "CATALOG_CACHE_TTL_SECONDS=${CATALOG_CACHE_TTL_SECONDS}"
   "API_KEY_REFRESH_SECONDS=${API_KEY_REFRESH_SECONDS}"
   "BACKEND_TIMEOUT_SECONDS=${BACKEND_TIMEOUT_SECONDS}"
-  "TRUSTED_PROXY_HOPS=1"
+  "TRUSTED_PROXY_HOPS=${TRUSTED_PROXY_HOPS}"
   "WORKERS=${CPU}"
   "THREADS=${THREADS_PER_WORKER}"
+  "API_KEY_PEPPER_VERSION=${PEPPER_VERSION}"
 )
+if [[ $PREVIOUS_PEPPER_VERSION != 0 ]]; then
+  secrets+=",API_KEY_PREVIOUS_PEPPER=${PEPPER_SECRET}:${PREVIOUS_PEPPER_VERSION}"
+  env_vars+=("API_KEY_PREVIOUS_PEPPER_VERSION=${PREVIOUS_PEPPER_VERSION}")
+fi
 joined=$(IFS=';'; echo "${env_vars[*]}")
-
-# --source=. uploads what .gcloudignore lets through (main.py, requirements.txt, models_api/).
-run gcloud functions deploy "$FUNCTION_NAME" --gen2 --project="$PROJECT" --region="$REGION" \
-  --runtime="$PYTHON_RUNTIME" --source=. --entry-point=models --trigger-http "$invocation" \
-  --service-account="$RUNTIME_SA" \
-  --build-service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}" \
-  --docker-repository="projects/${PROJECT}/locations/${REGION}/repositories/${REPOSITORY}" \
-  --set-secrets="API_KEY_PEPPER=${PEPPER_SECRET}:${PEPPER_VERSION}" \
-  --set-env-vars="^;^${joined}" \
-  --cpu="$CPU" --memory="$MEMORY" --concurrency="$CONCURRENCY" \
-  --min-instances="$MIN_INSTANCES" --max-instances="$MAX_INSTANCES" \
+deploy_flags=(
+  --gen2 --project="$PROJECT" --region="$REGION"
+  --runtime="$PYTHON_RUNTIME" --source=. --entry-point=models --trigger-http "$invocation"
+  --service-account="$RUNTIME_SA"
+  --build-service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}"
+  --docker-repository="projects/${PROJECT}/locations/${REGION}/repositories/${REPOSITORY}"
+  --set-secrets="$secrets"
+  --set-env-vars="^;^${joined}"
+  --cpu="$CPU" --memory="$MEMORY" --concurrency="$CONCURRENCY"
+  --min-instances="$MIN_INSTANCES" --max-instances="$MAX_INSTANCES"
   --timeout="${TIMEOUT_SECONDS}s" --ingress-settings="$ingress"
+)
+# What decides a redeploy: the files .gcloudignore lets through (main.py, requirements.txt,
+# models_api/ without caches and dot-files) and every flag. Stored as a label on the function,
+# compared on the next run.
+fingerprint=$( {
+  printf '%s\n' "${deploy_flags[@]}"
+  find main.py requirements.txt models_api -type f ! -path '*/__pycache__/*' ! -name '*.pyc' \
+    ! -name '.*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+} | sha256sum | cut -c1-40)
+deployed=$(query gcloud functions describe "$FUNCTION_NAME" --gen2 --project="$PROJECT" \
+  --region="$REGION" --format='value(labels.deploy_fingerprint)')
+if [[ $deployed == "$fingerprint" ]]; then
+  echo "Function ${FUNCTION_NAME}: already deployed with these files and settings"
+else
+  # IAM changes take a while to reach Cloud Build (Terraform waits the same time).
+  run sleep "$IAM_PROPAGATION_WAIT"
+  # --source=. uploads what .gcloudignore lets through (main.py, requirements.txt, models_api/).
+  run gcloud functions deploy "$FUNCTION_NAME" "${deploy_flags[@]}" \
+    --update-labels="${LABELS},deploy_fingerprint=${fingerprint}"
+fi
 
-echo "Mint keys against the same pinned pepper version:"
+# Public access without an allUsers binding (domain-restricted sharing): Cloud Run's invoker
+# check off, set on the function's service; "none" and "all_users" keep the check on.
+want_disabled=False
+[[ $PUBLIC_ACCESS != invoker_check_disabled ]] || want_disabled=True
+is_disabled=$(query gcloud run services describe "$FUNCTION_NAME" --project="$PROJECT" \
+  --region="$REGION" --format='value(metadata.annotations."run.googleapis.com/invoker-iam-disabled")')
+[[ ${is_disabled,,} == true ]] && is_disabled=True || is_disabled=False
+if [[ -n $DRY_RUN || $is_disabled != "$want_disabled" ]]; then
+  check=--invoker-iam-check
+  [[ $want_disabled != True ]] || check=--no-invoker-iam-check
+  run gcloud run services update "$FUNCTION_NAME" --project="$PROJECT" --region="$REGION" \
+    "$check" --quiet
+fi
+
+echo "Mint keys against the current pinned pepper version, in the API keys database:"
+echo "  API_KEYS_DATABASE=${API_KEYS_DATABASE}"
 echo "  API_KEY_PEPPER_SECRET=projects/${PROJECT}/secrets/${PEPPER_SECRET}/versions/${PEPPER_VERSION}"
+
+# === BEGIN daily drift check (infra/drift_check.tf; set DRIFT_CHECK=false to skip) ===========
+# A second function from the same upload (entry point drift_check), run daily by Cloud
+# Scheduler with the OIDC token of an account that alone may invoke it. Its own account reads
+# this Firestore database only: it never writes the catalog. Metrics and alerts: Terraform.
+DRIFT_CHECK=${DRIFT_CHECK:-true}
+DRIFT_CHECK_SCHEDULE=${DRIFT_CHECK_SCHEDULE:-17 6 * * *}
+DRIFT_CHECK_TIMEOUT_SECONDS=${DRIFT_CHECK_TIMEOUT_SECONDS:-300}
+DRIFT_CHECK_LITELLM_URL=${DRIFT_CHECK_LITELLM_URL:-}
+DRIFT_CHECK_OPENROUTER_MODELS_URL=${DRIFT_CHECK_OPENROUTER_MODELS_URL:-}
+DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL=${DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL:-}
+if [[ $DRIFT_CHECK == true ]]; then
+  DRIFT_FUNCTION="${NAME_PREFIX}-drift-check"
+  DRIFT_SA="${NAME_PREFIX}-drift@${PROJECT}.iam.gserviceaccount.com"
+  SCHEDULER_SA="${NAME_PREFIX}-sched@${PROJECT}.iam.gserviceaccount.com"
+  DRIFT_JOB="${NAME_PREFIX}-drift-check-daily"
+
+  exists gcloud iam service-accounts describe "$DRIFT_SA" --project="$PROJECT" ||
+    run gcloud iam service-accounts create "${NAME_PREFIX}-drift" --project="$PROJECT" \
+      --display-name="Runs the daily drift check of the ${FUNCTION_NAME} catalog (read-only)"
+  exists gcloud iam service-accounts describe "$SCHEDULER_SA" --project="$PROJECT" ||
+    run gcloud iam service-accounts create "${NAME_PREFIX}-sched" --project="$PROJECT" \
+      --display-name="Invokes the daily drift check of ${FUNCTION_NAME} (Cloud Scheduler)"
+  run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${DRIFT_SA}" \
+    --role=roles/datastore.viewer \
+    --condition="expression=${DATABASE_CONDITION},title=only-the-catalog-database"
+
+  drift_env=(
+    "GOOGLE_CLOUD_PROJECT=${PROJECT}"
+    "FIRESTORE_DATABASE=${FIRESTORE_DATABASE}"
+    "DRIFT_LITELLM_URL=${DRIFT_CHECK_LITELLM_URL}"
+    "DRIFT_OPENROUTER_MODELS_URL=${DRIFT_CHECK_OPENROUTER_MODELS_URL}"
+    "DRIFT_OPENROUTER_ENDPOINTS_URL=${DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL}"
+  )
+  drift_joined=$(IFS=';'; echo "${drift_env[*]}")
+  run gcloud functions deploy "$DRIFT_FUNCTION" --gen2 --project="$PROJECT" --region="$REGION" \
+    --runtime="$PYTHON_RUNTIME" --source=. --entry-point=drift_check --trigger-http \
+    --no-allow-unauthenticated --service-account="$DRIFT_SA" \
+    --build-service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}" \
+    --docker-repository="projects/${PROJECT}/locations/${REGION}/repositories/${REPOSITORY}" \
+    --set-env-vars="^;^${drift_joined}" \
+    --cpu=1 --memory=512Mi --concurrency=1 --min-instances=0 --max-instances=1 \
+    --timeout="${DRIFT_CHECK_TIMEOUT_SECONDS}s" --ingress-settings=internal-only
+  run gcloud functions add-invoker-policy-binding "$DRIFT_FUNCTION" --project="$PROJECT" \
+    --region="$REGION" --member="serviceAccount:${SCHEDULER_SA}"
+
+  if [[ -n $DRY_RUN ]]; then
+    drift_uri="https://${DRIFT_FUNCTION}-uri.run.app"
+  else
+    drift_uri=$(gcloud functions describe "$DRIFT_FUNCTION" --gen2 --project="$PROJECT" \
+      --region="$REGION" --format='value(serviceConfig.uri)')
+  fi
+  job_verb=create
+  ! exists gcloud scheduler jobs describe "$DRIFT_JOB" --location="$REGION" --project="$PROJECT" ||
+    job_verb=update
+  run gcloud scheduler jobs "$job_verb" http "$DRIFT_JOB" --project="$PROJECT" \
+    --location="$REGION" --schedule="$DRIFT_CHECK_SCHEDULE" --time-zone=Etc/UTC \
+    --uri="$drift_uri" --http-method=POST --oidc-service-account-email="$SCHEDULER_SA" \
+    --oidc-token-audience="$drift_uri" --attempt-deadline="$((DRIFT_CHECK_TIMEOUT_SECONDS + 30))s" \
+    --max-retry-attempts=2 --min-backoff=600s --max-backoff=1800s
+  echo "Drift check: gcloud scheduler jobs run ${DRIFT_JOB} --location=${REGION} --project=${PROJECT}"
+fi
+# === END daily drift check ===================================================================

@@ -9,14 +9,9 @@ the first must reach the service (each answer has its own request id, found in t
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +21,7 @@ from local_harness.processes import FunctionServer
 from models_api.api_key_format import generate_api_key
 from tests.conftest import Project, mint_key
 from tests.support.catalog_documents import served_model_ids
+from tests.support.chromium import PageOrigin
 
 PAGE_SCRIPT = """
 const service = %(service)s;
@@ -60,79 +56,18 @@ scenario();
 """
 
 
-class PageOrigin:
-    """An origin (a port of its own) serving one page and collecting what the page reports."""
-
-    def __init__(self) -> None:
-        self.results: dict[str, Any] | None = None
-        self.reported = threading.Event()
-        self.page = b""
-        origin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                page = origin.page if self.path == "/page.html" else b""
-                self.send_response(200 if page else 404)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                self.wfile.write(page)
-
-            def do_POST(self) -> None:  # noqa: N802
-                origin.results = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                origin.reported.set()
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def serve(self, service_url: str, steps: list[Any]) -> str:
-        """Serve a page running `steps` (name, request headers) against the service."""
-        script = PAGE_SCRIPT % {"service": json.dumps(service_url), "steps": json.dumps(steps)}
-        self.page = f"<!doctype html><html><body><script>{script}</script></body></html>".encode()
-        return f"{self.url}/page.html"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+def serve(origin: PageOrigin, service_url: str, steps: list[Any]) -> str:
+    """Serve a page running `steps` (name, request headers) against the service; its path."""
+    script = PAGE_SCRIPT % {"service": json.dumps(service_url), "steps": json.dumps(steps)}
+    page = f"<!doctype html><html><body><script>{script}</script></body></html>".encode()
+    origin.files["/page.html"] = (page, "text/html")
+    return "/page.html"
 
 
-def chromium_binary() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:  # not a skip: `make test` and .ci/run install it
-        pytest.fail("headless Chromium is missing: apt-get install -y chromium (make test does)")
-    return found
-
-
-def visit(page_url: str, origin: PageOrigin, timeout: float = 60) -> dict[str, Any]:
+def visit(path: str, origin: PageOrigin, timeout: float = 60) -> dict[str, Any]:
     """Open the page in a fresh headless Chromium; what the page reported."""
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        browser = subprocess.Popen(
-            [
-                chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
-                "--disable-background-networking", "--disable-component-update",
-                f"--user-data-dir={profile}", page_url,
-            ],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        try:
-            reported = origin.reported.wait(timeout)
-        finally:
-            os.killpg(browser.pid, signal.SIGTERM)
-            try:
-                browser.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(browser.pid, signal.SIGKILL)
-                browser.wait()
-    assert reported, "the page reported nothing"
-    assert origin.results is not None
-    return origin.results
+        return origin.visit(path, Path(profile), timeout)
 
 
 @pytest.fixture
@@ -153,7 +88,8 @@ def test_chromium_on_an_allowed_origin_and_on_another(
     ).start()
     try:
         seen = visit(
-            allowed.serve(
+            serve(
+                allowed,
                 server.url,
                 [
                     ["valid", {"X-Api-Key": key}],
@@ -165,7 +101,7 @@ def test_chromium_on_an_allowed_origin_and_on_another(
             ),
             allowed,
         )
-        seen_elsewhere = visit(other.serve(server.url, [["blocked", {"X-Api-Key": key}]]), other)
+        seen_elsewhere = visit(serve(other, server.url, [["blocked", {"X-Api-Key": key}]]), other)
     finally:
         server.stop()
 

@@ -25,7 +25,13 @@ ENV = {
     "TF_IN_AUTOMATION": "1",
 }
 # The minimum every evaluation needs (variables without a default).
-REQUIRED = {"project_id": "my-project-1", "adopt_existing_firestore_database": True}
+REQUIRED = {
+    "project_id": "my-project-1",
+    "adopt_existing_firestore_database": True,
+    "public_access": "all_users",
+    "notification_channels": [],
+    "alert_email": "",
+}
 
 
 def terraform() -> str:

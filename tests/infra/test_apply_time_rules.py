@@ -68,6 +68,23 @@ BAD = [
     ({"app_check_token_ttl": "1h"}, "app_check_token_ttl must be"),
     ({"iam_propagation_wait": "soon"}, "iam_propagation_wait must be"),
     ({"image_keep_count": 0}, "image_keep_count must be"),
+    ({"public_access": "public"}, "public_access must be"),
+    ({"trusted_proxy_hops": 11}, "trusted_proxy_hops must be"),
+    ({"trusted_proxy_hops": 1.5}, "trusted_proxy_hops must be"),
+    ({"pepper_version": 2, "previous_pepper_version": 2}, "previous_pepper_version must be"),
+    ({"pepper_version": 2, "previous_pepper_version": 3}, "previous_pepper_version must be"),
+    ({"pepper_version": 3, "retired_pepper_versions": [3]}, "retired_pepper_versions"),
+    (
+        {"pepper_version": 3, "previous_pepper_version": 2, "retired_pepper_versions": [2]},
+        "retired_pepper_versions",
+    ),
+    ({"api_keys_database_id": "(default)"}, "api_keys_database_id must be"),
+    (
+        {"firestore_database_id": "catalog-db", "api_keys_database_id": "catalog-db"},
+        "api_keys_database_id must be",
+    ),
+    ({"alert_policy_wait": "later"}, "alert_policy_wait must be"),
+    ({"notification_channels": ["projects/p/alertPolicies/1"]}, "notification_channels"),
 ]
 
 GOOD: list[dict[str, Any]] = [
@@ -83,6 +100,9 @@ GOOD: list[dict[str, Any]] = [
     {"app_check_web_app_id": "1:123456:web:abc123", "app_check_domains": ["app.example.com"]},
     {"deployer_members": ["serviceAccount:ci@p.iam.gserviceaccount.com"]},
     {"min_instances": 0, "max_instances": 1, "timeout_seconds": 3600},
+    {"pepper_version": 3, "previous_pepper_version": 2, "retired_pepper_versions": [1]},
+    {"public_access": "invoker_check_disabled", "trusted_proxy_hops": 0},
+    {"public_access": "none", "alert_email": "oncall@example.com"},
 ]
 
 

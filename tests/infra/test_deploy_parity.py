@@ -33,8 +33,16 @@ INGRESS = {
 # (Terraform variables, the same inputs as the script's environment)
 SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
     (
-        {"project_id": "my-project-1", "adopt_existing_firestore_database": True},
-        {"PROJECT": "my-project-1", "ADOPT_EXISTING_FIRESTORE_DATABASE": "true"},
+        {
+            "project_id": "my-project-1",
+            "adopt_existing_firestore_database": True,
+            "public_access": "all_users",
+        },
+        {
+            "PROJECT": "my-project-1",
+            "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
+            "PUBLIC_ACCESS": "all_users",
+        },
     ),
     (
         {
@@ -52,7 +60,9 @@ SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
             "max_instances": 5,
             "timeout_seconds": 30,
             "ingress": "ALLOW_INTERNAL_AND_GCLB",
-            "public_invocation": False,
+            "public_access": "invoker_check_disabled",
+            "api_keys_database_id": "catalog-keys",
+            "manage_firestore_rules": True,
             "threads_per_worker": 8,
             "cors_allowed_origins": ["https://app.example.com", "http://localhost:5173"],
             "firebase_project_id": "web-project",
@@ -60,6 +70,7 @@ SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
             "api_key_refresh_seconds": 2,
             "backend_timeout_seconds": 2.5,
             "pepper_version": 3,
+            "previous_pepper_version": 2,
             "python_runtime": "python312",
             "image_keep_count": 7,
             "image_max_age_days": 14,
@@ -79,7 +90,9 @@ SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
             "MAX_INSTANCES": "5",
             "TIMEOUT_SECONDS": "30",
             "INGRESS": "ALLOW_INTERNAL_AND_GCLB",
-            "PUBLIC_INVOCATION": "false",
+            "PUBLIC_ACCESS": "invoker_check_disabled",
+            "API_KEYS_DATABASE": "catalog-keys",
+            "MANAGE_FIRESTORE_RULES": "true",
             "THREADS_PER_WORKER": "8",
             "CORS_ALLOWED_ORIGINS": "https://app.example.com,http://localhost:5173",
             "FIREBASE_PROJECT_ID": "web-project",
@@ -87,6 +100,7 @@ SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
             "API_KEY_REFRESH_SECONDS": "2",
             "BACKEND_TIMEOUT_SECONDS": "2.5",
             "PEPPER_VERSION": "3",
+            "PREVIOUS_PEPPER_VERSION": "2",
             "PYTHON_RUNTIME": "python312",
             "IMAGE_KEEP_COUNT": "7",
             "IMAGE_MAX_AGE_DAYS": "14",
@@ -170,10 +184,13 @@ def _terraform_grants(variables: dict[str, Any], outputs: dict[str, Any]) -> set
         tf_locals.update({k: v for k, v in block.items() if not k.startswith("__")})
     region = variables.get("region", "us-central1")
     database = variables.get("firestore_database_id", "(default)")
+    keys_database = variables.get("api_keys_database_id", "api-keys")
 
     def resolve(text: str) -> str:
         replacements = {
             "${local.database_condition}": tf_locals["database_condition"],
+            "${local.api_keys_database_condition}": tf_locals["api_keys_database_condition"],
+            "${var.api_keys_database_id}": keys_database,
             "${local.sources_bucket_resource}": tf_locals["sources_bucket_resource"],
             "${var.project_id}": variables["project_id"],
             "${var.firestore_database_id}": database,
@@ -237,6 +254,8 @@ def _script_grants(run: DryRun, env: dict[str, str]) -> set[tuple[str, ...]]:
                 match = re.fullmatch(r"expression=(.*),title=[\w-]+", condition)
                 assert match, condition
                 expression = match.group(1)
+            if given["member"] not in accounts:  # the drift check's (test_drift_check_infra.py)
+                continue
             grants.add((accounts[given["member"]], given["role"], scope, expression))
     return grants
 
@@ -247,18 +266,27 @@ def test_both_paths_deploy_the_same_service(
 ) -> None:
     tf = scratch.outputs(variables)
     run = DryRun(env)
-    deploy = run.one("gcloud", "functions", "deploy")
+    # The service's deploy (the drift check's is compared in test_drift_check_infra.py).
+    function_name = variables.get("function_name", "models")
+    (deploy,) = [c for c in run.find("gcloud", "functions", "deploy") if c[3] == function_name]
     given = flags(deploy)
 
     # Same APIs.
     assert sorted(run.one("gcloud", "services", "enable")[3:-1]) == sorted(tf["apis"])
-    # Same environment, and the same pinned pepper version (never `latest`).
+    # Same environment; the same pinned pepper versions (never `latest`), current and previous,
+    # each with its version number (Terraform takes them from the versions it writes).
     delimiter_form = given["set-env-vars"]
     assert delimiter_form.startswith("^;^")
     script_env = dict(item.split("=", 1) for item in delimiter_form[3:].split(";"))
-    assert script_env == tf["environment"]
     pepper_version = str(variables.get("pepper_version", 1))
-    pepper = f"API_KEY_PEPPER={tf['names']['pepper_secret_id']}:{pepper_version}"
+    previous = str(variables.get("previous_pepper_version", 0))
+    pepper_env = {"API_KEY_PEPPER_VERSION": pepper_version}
+    secret = tf["names"]["pepper_secret_id"]
+    pepper = f"API_KEY_PEPPER={secret}:{pepper_version}"
+    if previous != "0":
+        pepper_env["API_KEY_PREVIOUS_PEPPER_VERSION"] = previous
+        pepper += f",API_KEY_PREVIOUS_PEPPER={secret}:{previous}"
+    assert script_env == {**tf["environment"], **pepper_env}
     assert given["set-secrets"] == pepper
     # Same service settings.
     settings = tf["settings"]
@@ -272,9 +300,14 @@ def test_both_paths_deploy_the_same_service(
     assert given["max-instances"] == settings["max_instances"]
     assert given["timeout"] == f"{settings['timeout_seconds']}s"
     assert given["ingress-settings"] == INGRESS[settings["ingress"]]
-    public = "allow-unauthenticated" in given
-    assert public == (settings["public"] == "true")
-    assert public != ("no-allow-unauthenticated" in given)
+    all_users = "allow-unauthenticated" in given
+    assert all_users == (settings["public_access"] == "all_users")
+    assert all_users != ("no-allow-unauthenticated" in given)
+    (invoker,) = run.find("gcloud", "run", "services", "update")
+    wanted = "--no-invoker-iam-check"
+    if settings["public_access"] != "invoker_check_disabled":
+        wanted = "--invoker-iam-check"
+    assert wanted in invoker
     # Same accounts, repository and upload.
     project = variables["project_id"]
     names = tf["names"]
@@ -290,7 +323,7 @@ def test_both_paths_deploy_the_same_service(
     assert given["source"] == "."
     assert run.one("gcloud", "artifacts", "repositories", "create")[4] == names["repository_id"]
     created = {c[4] for c in run.find("gcloud", "iam", "service-accounts", "create")}
-    assert created == {names["runtime_account_id"], names["build_account_id"]}
+    assert {names["runtime_account_id"], names["build_account_id"]} <= created
     assert run.one("gcloud", "secrets", "create")[3] == names["pepper_secret_id"]
     # Same cleanup policies.
     keep, delete = run.policies
@@ -298,39 +331,56 @@ def test_both_paths_deploy_the_same_service(
     assert delete["condition"] == {"tagState": "any", "olderThan": tf["image_max_age"]}
     # Same grants, scopes and conditions.
     grants = _terraform_grants(variables, tf)
-    assert len(grants) == 5, grants
+    assert len(grants) == 6, grants
     assert _script_grants(run, env) == grants
-    # Same database protection, same rules.
+    # Same databases: an adopted one is never changed, a created one and the API keys
+    # database get PITR and delete protection. Same rules releases.
     database = variables.get("firestore_database_id", "(default)")
-    verb = "update" if variables["adopt_existing_firestore_database"] else "create"
-    db_command = run.one("gcloud", "firestore", "databases", verb)
-    assert flags(db_command)["database"] == database
-    assert {"enable-pitr", "delete-protection"} <= set(flags(db_command))
-    release = "cloud.firestore" if database == "(default)" else f"cloud.firestore/{database}"
-    assert run.one("firestore-rules") == ["firestore-rules", release, "infra/firestore.rules"]
+    keys_database = variables.get("api_keys_database_id", "api-keys")
+    databases_created = {
+        flags(c)["database"]: c for c in run.find("gcloud", "firestore", "databases", "create")
+    }
+    expected_databases = {keys_database}
+    if not variables["adopt_existing_firestore_database"]:
+        expected_databases.add(database)
+    assert set(databases_created) == expected_databases
+    assert not run.find("gcloud", "firestore", "databases", "update")
+    for command in databases_created.values():
+        assert {"enable-pitr", "delete-protection"} <= set(flags(command))
+    releases = {tuple(c[1:]) for c in run.find("firestore-rules")}
+    expected_releases = {(f"cloud.firestore/{keys_database}", "infra/firestore.rules")}
+    if variables.get("manage_firestore_rules", False):
+        catalog = "cloud.firestore" if database == "(default)" else f"cloud.firestore/{database}"
+        expected_releases.add((catalog, "infra/firestore.rules"))
+    assert releases == expected_releases
     # Key minting uses the version the function is pinned to.
     assert f"secrets/{names['pepper_secret_id']}/versions/{pepper_version}" in run.output
 
 
-def test_terraform_pins_the_version_it_writes_and_protects_the_database_like_the_script() -> None:
-    main = _tf("main.tf")
+def test_terraform_pins_the_versions_it_writes_and_protects_the_databases_like_the_script() -> None:
     bodies = {
         (kind, name): body
-        for block in main["resource"]
+        for name_of_file in ("main.tf", "pepper.tf")
+        for block in _tf(name_of_file)["resource"]
         for kind, named in block.items()
         for name, body in named.items()
     }
     service = bodies[("google_cloudfunctions2_function", "main")]["service_config"][0]
-    (secret_env,) = service["secret_environment_variables"]
-    database = bodies[("google_firestore_database", "main")]
+    (secret_env,) = service["dynamic"]
+    pepper_locals: dict[str, Any] = {}
+    for block in _tf("pepper.tf")["locals"]:
+        pepper_locals.update(block)
 
-    assert secret_env["version"] == "${google_secret_manager_secret_version.pepper.version}"
-    assert database["point_in_time_recovery_enablement"] == "POINT_IN_TIME_RECOVERY_ENABLED"
-    assert "DELETE_PROTECTION_ENABLED" in database["delete_protection_state"]
-    assert _tf("variables.tf")  # parsed
-    rules = (INFRA / "firestore.tf").read_text(encoding="utf-8")
-    assert "file(local.rules_file_in_module)" in rules
-    assert 'rules_file_in_module = "${path.module}/firestore.rules"' in rules
+    content = secret_env["secret_environment_variables"]["content"][0]
+    assert content["version"] == "${secret_environment_variables.value}"
+    assert "local.current_pepper.version" in pepper_locals["pepper_secret_environment"]
+    assert "local.previous_pepper.version" in pepper_locals["pepper_secret_environment"]
+    for name in ("main", "api_keys"):
+        database = bodies[("google_firestore_database", name)]
+        assert database["point_in_time_recovery_enablement"] == "POINT_IN_TIME_RECOVERY_ENABLED"
+        assert "DELETE_PROTECTION_ENABLED" in database["delete_protection_state"]
+    rules = (INFRA / "firestore_rules.tf").read_text(encoding="utf-8")
+    assert 'standalone_rules = file("${path.module}/firestore.rules")' in rules
 
 
 def test_the_readme_sends_gcloud_users_to_the_script() -> None:

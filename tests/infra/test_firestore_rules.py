@@ -83,6 +83,8 @@ DOCUMENTS = [
     "models/gpt-4o/prices/2024",
     "api_keys/k_123",
     "api_keys/k_123/history/1",
+    "api_keys_index/head",
+    "api_keys_changes/00.1",
     "anything_else/x",
 ]
 
@@ -141,7 +143,9 @@ def test_the_evaluator_sees_an_allow_that_would_leak() -> None:
 
 
 def test_terraform_deploys_this_file() -> None:
+    rules_tf = (RULES.parent / "firestore_rules.tf").read_text(encoding="utf-8")
     firestore_tf = (RULES.parent / "firestore.tf").read_text(encoding="utf-8")
 
-    assert 'rules_file_in_module = "${path.module}/firestore.rules"' in firestore_tf
+    assert 'standalone_rules = file("${path.module}/firestore.rules")' in rules_tf
+    assert "{ (local.api_keys_release_name) = local.standalone_rules }" in firestore_tf
     assert 'resource "google_firebaserules_release" "firestore"' in firestore_tf

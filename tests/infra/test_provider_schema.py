@@ -22,6 +22,8 @@ INFRA = Path(__file__).resolve().parents[2] / "infra"
 META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner"}
 # Resources of the other providers versions.tf declares (checked for being declared only).
 OTHER_PROVIDERS = {"time": "time_sleep", "random": "random_password", "archive": "archive_file"}
+# Built into Terraform itself (no provider to declare or lock).
+BUILT_IN = {"terraform_data"}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +120,7 @@ def check_documents(
                             continue
                         where = f"{file_name}: {section} {tf_type}.{name}"
                         if not tf_type.startswith("google_"):
-                            if tf_type not in OTHER_PROVIDERS.values():
+                            if tf_type not in {*OTHER_PROVIDERS.values(), *BUILT_IN}:
                                 problems.append(f"{where}: provider not declared in versions.tf")
                             continue
                         if tf_type not in schema[kinds]:

@@ -184,6 +184,7 @@ def test_the_runtime_account_reads_firestore_and_one_secret_and_nothing_else() -
 
     assert grants == {
         ("google_project_iam_member", "runtime_reads_firestore", "roles/datastore.viewer"),
+        ("google_project_iam_member", "runtime_reads_api_keys", "roles/datastore.viewer"),
         (
             "google_secret_manager_secret_iam_member",
             "runtime_reads_pepper",
@@ -195,6 +196,9 @@ def test_the_runtime_account_reads_firestore_and_one_secret_and_nothing_else() -
     assert firestore["condition"][0]["expression"] == "${local.database_condition}"
     condition = _iam_locals()["database_condition"]
     assert "databases/${var.firestore_database_id}" in condition
+    keys = bodies[("google_project_iam_member", "runtime_reads_api_keys")]
+    assert keys["condition"][0]["expression"] == "${local.api_keys_database_condition}"
+    assert "databases/${var.api_keys_database_id}" in _iam_locals()["api_keys_database_condition"]
     pepper = bodies[("google_secret_manager_secret_iam_member", "runtime_reads_pepper")]
     assert pepper["secret_id"] == "${google_secret_manager_secret.pepper.secret_id}"
 
@@ -269,19 +273,45 @@ def test_the_image_repository_cleans_up_after_itself() -> None:
 def test_deployers_and_operators_are_optional_named_bindings() -> None:
     bodies = {(kind, name): body for kind, name, body in _resources()}
     acts_as = bodies[("google_service_account_iam_member", "deployer_acts_as")]
-    writers = bodies[("google_project_iam_member", "operators_write_firestore")]
+    editors = bodies[("google_project_iam_member", "catalog_editors_write_catalog")]
+    key_admins = bodies[("google_project_iam_member", "key_admins_write_api_keys")]
     minters = bodies[("google_secret_manager_secret_iam_member", "key_admins_read_pepper")]
 
     assert acts_as["role"] == "roles/iam.serviceAccountUser"
     assert "var.deployer_members" in acts_as["for_each"]
     assert "runtime" in acts_as["for_each"] and "build" in acts_as["for_each"]
-    assert writers["role"] == "roles/datastore.user"
-    assert writers["condition"][0]["expression"] == "${local.database_condition}"
-    assert "var.catalog_editors" in writers["for_each"] and "var.key_admins" in writers["for_each"]
+    assert editors["for_each"] == "${toset(var.catalog_editors)}"
+    assert key_admins["for_each"] == "${toset(var.key_admins)}"
     assert minters["for_each"] == "${toset(var.key_admins)}"
     variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
     for name in ("deployer_members", "catalog_editors", "key_admins"):
         assert variables[name]["default"] == [], name
+
+
+def test_catalog_editors_cannot_write_the_api_keys() -> None:
+    """Editors write only the catalog database, key admins only the keys database (IAM
+    conditions on the database name; the keys are in a database of their own)."""
+    bodies = {(kind, name): body for kind, name, body in _resources()}
+    writes = {
+        name: body["condition"][0]["expression"]
+        for (kind, name), body in bodies.items()
+        if kind == "google_project_iam_member" and body.get("role") == "roles/datastore.user"
+    }
+    conditions = _iam_locals()
+
+    assert writes == {
+        "catalog_editors_write_catalog": "${local.database_condition}",
+        "key_admins_write_api_keys": "${local.api_keys_database_condition}",
+    }
+    assert conditions["database_condition"] != conditions["api_keys_database_condition"]
+    assert "var.api_keys_database_id != var.firestore_database_id" in repr(
+        {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}[
+            "api_keys_database_id"
+        ]["validation"]
+    )
+    key_store = (ROOT / "models_api" / "app.py").read_text(encoding="utf-8")
+    assert "settings.api_keys_database" in key_store
+    assert _locals()["environment"]["API_KEYS_DATABASE"] == "${var.api_keys_database_id}"
 
 
 # The API each resource type needs enabled first (reached through depends_on, directly or via a
@@ -302,6 +332,7 @@ API_OF = {
     "google_project_iam_audit_config": "cloudresourcemanager.googleapis.com",
     "google_service_account_iam_member": "iam.googleapis.com",
     "google_cloud_run_v2_service_iam_member": "run.googleapis.com",
+    "google_cloud_scheduler_job": "cloudscheduler.googleapis.com",
     "google_logging_metric": "logging.googleapis.com",
     "google_monitoring_uptime_check_config": "monitoring.googleapis.com",
     "google_monitoring_alert_policy": "monitoring.googleapis.com",
@@ -354,7 +385,11 @@ def test_the_build_waits_for_every_grant_to_propagate() -> None:
     runtime_or_build = {
         name
         for kind, name, _, member in _iam_bindings()
-        if member.startswith("serviceAccount:${google_service_account.")
+        if member
+        in (
+            "serviceAccount:${google_service_account.runtime.email}",
+            "serviceAccount:${google_service_account.build.email}",
+        )
     }
 
     assert "${time_sleep.iam_propagation}" in function["depends_on"]
@@ -428,6 +463,23 @@ def test_secret_access_is_never_granted_project_wide() -> None:
             assert kind == "google_secret_manager_secret_iam_member"
 
 
+def _pepper_locals() -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for block in _load("pepper.tf")["locals"]:
+        merged.update(block)
+    return merged
+
+
+def _pepper_environment_names() -> tuple[set[str], set[str]]:
+    """(secret variable names, plain variable names) the function gets from pepper.tf."""
+    found = _pepper_locals()
+    names = re.compile(r"\b(API_KEY_[A-Z_]+)\s*=")
+    return (
+        set(names.findall(found["pepper_secret_environment"])),
+        set(names.findall(found["pepper_environment"])),
+    )
+
+
 def test_the_function_runs_as_the_dedicated_account_with_the_pepper_as_a_secret() -> None:
     bodies = {(kind, name): body for kind, name, body in _resources()}
     function = bodies[("google_cloudfunctions2_function", "main")]
@@ -436,12 +488,46 @@ def test_the_function_runs_as_the_dedicated_account_with_the_pepper_as_a_secret(
     assert service["service_account_email"] == "${google_service_account.runtime.email}"
     assert function["build_config"][0]["entry_point"] == "${local.service_settings.entry_point}"
     assert _locals()["service_settings"]["entry_point"] == "models"
-    secret_env = service["secret_environment_variables"]
-    assert [entry["key"] for entry in secret_env] == ["API_KEY_PEPPER"]
-    assert "API_KEY_PEPPER" not in _locals()["environment"]
+    (secret_env,) = service["dynamic"]
+    assert secret_env["secret_environment_variables"]["for_each"] == (
+        "${local.pepper_secret_environment}"
+    )
+    secrets, plain = _pepper_environment_names()
+    assert secrets == {"API_KEY_PEPPER", "API_KEY_PREVIOUS_PEPPER"}
+    assert plain == {"API_KEY_PEPPER_VERSION", "API_KEY_PREVIOUS_PEPPER_VERSION"}
+    assert service["environment_variables"] == (
+        "${merge(local.environment, local.pepper_environment)}"
+    )
+    assert not secrets & set(_locals()["environment"])
     version = bodies[("google_secret_manager_secret_version", "pepper")]
     assert "secret_data" not in version, "the pepper must go through the write-only argument"
-    assert version["secret_data_wo"] == "${ephemeral.random_password.pepper.result}"
+    assert version["secret_data_wo"] == "${ephemeral.random_password.pepper[each.key].result}"
+
+
+def test_no_apply_destroys_a_pepper_version() -> None:
+    """One version per generation, written once: rotation adds, retirement disables."""
+    version = {(k, n): b for k, n, b in _resources()}[
+        ("google_secret_manager_secret_version", "pepper")
+    ]
+    pepper_locals = _pepper_locals()
+
+    assert version["for_each"] == "${local.pepper_generations}"
+    assert "range(1, var.pepper_version + 1)" in pepper_locals["pepper_generations"]
+    # Constant per instance: a changed write-only version would force a replacement.
+    assert version["secret_data_wo_version"] == "${tonumber(each.key)}"
+    assert version["deletion_policy"] == "ABANDON"
+    assert "var.retired_pepper_versions" in version["enabled"]
+    assert "lifecycle" not in version or "replace_triggered_by" not in repr(version["lifecycle"])
+    assert "var.previous_pepper_version" in pepper_locals["previous_pepper"]
+
+
+# Agreed in the pepper-version interface; models_api/config.py reads them once the service
+# side of the rotation (another branch) is merged. Remove each name once config.py reads it.
+PEPPER_NAMES_PENDING_IN_CONFIG = {
+    "API_KEY_PEPPER_VERSION",
+    "API_KEY_PREVIOUS_PEPPER",
+    "API_KEY_PREVIOUS_PEPPER_VERSION",
+}
 
 
 def test_environment_names_match_what_the_service_reads() -> None:
@@ -451,15 +537,13 @@ def test_environment_names_match_what_the_service_reads() -> None:
         re.findall(r'_(?:text|number)\(\s*environ,\s*"([A-Z_]+)"', config_source)
     )
     read_by_framework = {"WORKERS", "THREADS"}
-    function = dict(((k, n), b) for k, n, b in _resources())[
-        ("google_cloudfunctions2_function", "main")
-    ]
-    secret_keys = {e["key"] for e in function["service_config"][0]["secret_environment_variables"]}
+    secrets, plain = _pepper_environment_names()
 
-    names = set(_locals()["environment"]) | secret_keys
+    names = set(_locals()["environment"]) | secrets | plain
 
-    assert names <= read_by_service | read_by_framework, names - read_by_service
-    assert {"GOOGLE_CLOUD_PROJECT", "API_KEY_PEPPER"} <= names
+    allowed = read_by_service | read_by_framework | PEPPER_NAMES_PENDING_IN_CONFIG
+    assert names <= allowed, names - allowed
+    assert {"GOOGLE_CLOUD_PROJECT", "API_KEY_PEPPER", "API_KEYS_DATABASE"} <= names
 
 
 def test_every_variable_has_a_description_and_a_type() -> None:

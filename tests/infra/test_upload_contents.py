@@ -21,7 +21,26 @@ RUNTIME = {
     "models_api/__init__.py",
     "models_api/app.py",
     "models_api/nested/deeper.py",
+    # the drift check (second function, same upload) and the pricing policy it shares
+    "catalog_audit/__init__.py",
+    "catalog_audit/audit.py",
+    "drift_check/__init__.py",
+    "drift_check/job.py",
+    "catalog_seed/__init__.py",
+    "catalog_seed/pricing.py",
+    "catalog_seed/pricing.toml",
 }
+# What the real tree uploads: these files and everything git tracks under these folders.
+UPLOADED_PATHS = (
+    "main.py",
+    "requirements.txt",
+    "models_api",
+    "catalog_audit",
+    "drift_check",
+    "catalog_seed/__init__.py",
+    "catalog_seed/pricing.py",
+    "catalog_seed/pricing.toml",
+)
 JUNK = [
     "requirements-dev.txt",
     "requirements-infra.txt",
@@ -48,6 +67,10 @@ JUNK = [
     "tests/test_x.py",
     "tests/__pycache__/test_x.cpython-311.pyc",
     "catalog_seed/seed.py",
+    "catalog_seed/__main__.py",
+    "catalog_seed/models/openai.toml",
+    "catalog_audit/__pycache__/audit.cpython-311.pyc",
+    "drift_check/.pytest_cache/x",
     "bench/run_bench.py",
     "scripts/run_local.py",
     "infra/main.tf",
@@ -117,7 +140,7 @@ def test_the_real_tree_uploads_main_requirements_and_the_package(tmp_path: Path)
         ),
     )
     tracked = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "main.py", "requirements.txt", "models_api"],
+        ["git", "-C", str(ROOT), "ls-files", *UPLOADED_PATHS],
         capture_output=True,
         text=True,
         check=True,

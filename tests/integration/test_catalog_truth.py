@@ -32,6 +32,21 @@ NAMED = {  # the models the product documentation names
 }
 
 
+# Each named family's current generation, served beside the named model (issue 16).
+CURRENT_GENERATION = {
+    "claude-sonnet-5-5",
+    "claude-opus-5-5",
+    "claude-haiku-5-5",
+    "gpt-5.4",  # OpenAI's named substitute for gpt-5.2-codex
+    "gpt-6.1-terra",  # OpenAI's recommended replacement for gpt-5-mini
+    "gemini-3.8-flash",
+    "grok-4.7",
+    "deepseek-v4-flash",
+    "kimi-k3",
+    "qwen3.8-flash",
+}
+
+
 def _today() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
@@ -55,7 +70,43 @@ def test_every_named_model_is_in_the_data_and_served_unless_retired(
 
     assert set(served) == set(entries) - retired
     assert NAMED - retired <= set(served)
-    assert client.get("/models/gpt-5.2-codex", headers={"X-Api-Key": api_key}).status_code == 404
+    gone = client.get("/models/gpt-5.2-codex", headers={"X-Api-Key": api_key})
+    assert gone.status_code == 410  # retired, not unknown: its successor is named
+    assert gone.get_json()["error"]["successor"] == entries["gpt-5.2-codex"]["replacement"]
+    assert gone.headers["Link"] == (
+        f'</models/{entries["gpt-5.2-codex"]["replacement"]}>; rel="successor-version"'
+    )
+
+
+def test_the_current_generation_is_served_beside_the_named_models(
+    client: Any, api_key: str
+) -> None:
+    served = _listing(client, api_key)
+
+    assert CURRENT_GENERATION <= set(served)
+    for model_id in CURRENT_GENERATION:
+        assert served[model_id]["lifecycle"] != "deprecated", model_id
+        assert served[model_id]["cost_per_1k_output"] > 0, model_id
+
+
+def test_every_deprecated_or_retired_model_names_a_served_successor(
+    client: Any, api_key: str
+) -> None:
+    served = _listing(client, api_key)
+    entries = data_entries()
+
+    leaving = {
+        model_id: entry
+        for model_id, entry in entries.items()
+        if entry["lifecycle"] == "deprecated" or model_id not in served
+    }
+    assert {"gpt-5.2-codex", "gpt-5-mini"} <= set(leaving)
+    for model_id, entry in leaving.items():
+        successor = entry.get("replacement")
+        assert successor in served, model_id
+        assert served[successor]["lifecycle"] != "deprecated", model_id
+    assert entries["gpt-5.2-codex"]["replacement"] == "gpt-5.4"
+    assert entries["gpt-5-mini"]["replacement"] == "gpt-6.1-terra"
 
 
 def test_every_model_carries_pricing_whose_base_tier_is_the_flat_cost(
@@ -82,6 +133,7 @@ def test_long_prompts_cached_input_audio_and_images_are_priced(client: Any, api_
             "input_per_1k_tokens": 0.56,
             "output_per_1k_tokens": 2.52,
             "cached_input_per_1k_tokens": 0.056,
+            "cache_write_per_1k_tokens": None,
         }
     ]
     grok = served["grok-4.20"]["pricing"]  # xAI: from 200,000 prompt tokens on
@@ -90,11 +142,37 @@ def test_long_prompts_cached_input_audio_and_images_are_priced(client: Any, api_
     assert served["gemini-3-flash"]["pricing"]["audio_input_per_1k_tokens"] == pytest.approx(0.14)
     assert served["claude-sonnet-4-6"]["pricing"]["cache_write_per_1k_tokens"] == 0.525
     assert served["gpt-5.2"]["pricing"]["cached_input_per_1k_tokens"] == 0.0245
-    seedream = served["seedream-4.5"]  # $0.04 per image x 1.4 = 5.6 credits, never "free"
+    seedream = served["seedream-4.5"]  # $0.045 per image x 1.4 = 6.3 credits, never "free"
+    assert seedream["provider"] == "vertex" and seedream["supports_vision"] is True
     assert seedream["pricing"]["billed_per"] == "image"
-    assert seedream["pricing"]["output_per_image"] == seedream["cost_per_1k_output"] == 5.6
+    assert seedream["pricing"]["output_per_image"] == seedream["cost_per_1k_output"] == 6.3
     cmo = served["cmo-agent"]  # the platform's agent, priced as the model it runs on
     assert cmo["pricing"] == served["gpt-5.2"]["pricing"]
+
+
+def test_every_openrouter_model_is_served_with_the_routing_its_price_covers(
+    client: Any, api_key: str
+) -> None:
+    served = _listing(client, api_key)
+    entries = data_entries()
+
+    for model_id, model in served.items():
+        routing = model["routing"]
+        if model["provider"] != "openrouter":
+            assert routing is None, model_id
+            continue
+        data = entries[model_id]["routing"]
+        assert routing == {
+            "aggregator": "openrouter",
+            "model": data["model"],
+            "provider": {
+                "order": data["order"],
+                "only": data.get("only", data["order"]),
+                "allow_fallbacks": data["allow_fallbacks"],
+            },
+        }
+        assert set(routing["provider"]["order"]) <= set(routing["provider"]["only"])
+    assert any(model["provider"] == "openrouter" for model in served.values())
 
 
 def test_claude_sonnet_limits_follow_anthropics_model_page(client: Any, api_key: str) -> None:
@@ -189,17 +267,20 @@ def test_a_price_moving_more_than_the_factor_needs_confirm(
 ) -> None:
     data = _copy_of_the_data(tmp_path)
     openrouter = data / "openrouter.toml"
-    openrouter.write_text(openrouter.read_text().replace('"0.09"', '"0.90"'))  # qwen input 10x
+    text = openrouter.read_text()
+    # Qwen's dearest endpoint (fireworks) raises its input price 10x, and the price follows.
+    assert text.count('input_per_1m = "0.22"') == 2
+    openrouter.write_text(text.replace('input_per_1m = "0.22"', 'input_per_1m = "2.20"'))
     capsys.readouterr()
 
     assert seed_catalog(seeded, "--data-dir", str(data)) == 1
     refused = capsys.readouterr()
-    assert "qwen3-235b-a22b: cost_per_1k_input 0.0126 -> 0.126" in refused.err
+    assert "qwen3-235b-a22b: cost_per_1k_input 0.0308 -> 0.308" in refused.err
     assert "nothing was written" in refused.err
 
     assert seed_catalog(seeded, "--data-dir", str(data), "--confirm") == 0
     stored = seeded.client.collection("models").document("qwen3-235b-a22b").get().to_dict()
-    assert stored["cost_per_1k_input"] == 0.126
+    assert stored["cost_per_1k_input"] == 0.308
 
 
 def test_a_duplicate_id_names_both_places(

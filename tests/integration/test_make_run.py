@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -21,66 +17,16 @@ import pytest
 from local_harness.processes import ROOT, free_port
 from local_harness.run_local import DEV_KEY_OWNER, port_is_free
 from tests.support.http_get import get_json
-
-RUN_LOCAL = [sys.executable, "-m", "local_harness.run_local"]
-
-
-@dataclass
-class LocalRun:
-    process: subprocess.Popen[str]
-    ports: dict[str, int]
-    banner: list[str]
-
-    def curls(self) -> list[list[str]]:
-        return [shlex.split(line) for line in self.banner if line.strip().startswith("curl ")]
-
-    def exports(self) -> dict[str, str]:
-        pairs = [
-            shlex.split(line.removeprefix("export "))[0].split("=", 1)
-            for line in self.banner
-            if line.startswith("export ")
-        ]
-        return dict(pairs)
-
-
-def _free_ports() -> dict[str, int]:
-    return {
-        "PORT": free_port(),
-        "FIRESTORE_EMULATOR_PORT": free_port(),
-        "FIREBASE_AUTH_EMULATOR_PORT": free_port(),
-    }
-
-
-def _read_banner(process: subprocess.Popen[str], timeout: float = 90) -> list[str]:
-    """stdout up to the end of the export block (the banner's last part)."""
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"make run exited ({process.wait()}) before its banner: {lines}")
-        lines.append(line.rstrip("\n"))
-        if line.startswith("export FIREBASE_AUTH_EMULATOR_HOST="):
-            return lines
-    raise TimeoutError(f"no banner within {timeout} s: {lines}")
+from tests.support.make_run import PORT_NAMES, RUN_LOCAL, MakeRun, free_local_ports
 
 
 @pytest.fixture
-def local_run() -> Iterator[LocalRun]:
-    ports = _free_ports()
-    env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
-    process = subprocess.Popen(
-        RUN_LOCAL, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+def local_run() -> Iterator[MakeRun]:
+    run = MakeRun(free_local_ports()).wait_for_banner()
     try:
-        yield LocalRun(process, ports, _read_banner(process))
+        yield run
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
-        assert process.stdout is not None
-        process.stdout.close()
+        run.stop()
 
 
 def _replay(curl: list[str]) -> tuple[int, Any]:
@@ -96,7 +42,7 @@ def _replay(curl: list[str]) -> tuple[int, Any]:
 
 @pytest.mark.slow
 def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
-    local_run: LocalRun,
+    local_run: MakeRun,
 ) -> None:
     curls = local_run.curls()
     api_key_curls = [c for c in curls if any(h.startswith("X-Api-Key: ") for h in c)]
@@ -114,8 +60,7 @@ def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
         [sys.executable, "-m", "key_admin", "list", "--owner", DEV_KEY_OWNER],
         cwd=ROOT, env={**clean_env, **exports}, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    local_run.process.send_signal(signal.SIGINT)  # Ctrl-C
-    exit_status = local_run.process.wait(timeout=30)
+    exit_status = local_run.stop()  # Ctrl-C
 
     assert (len(api_key_curls), len(browser_curls)) == (1, 1)
     assert api_key_curls[0][-1] == f"http://localhost:{local_run.ports['PORT']}/models"
@@ -132,13 +77,17 @@ def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
     assert re.search(r"inf_\w{8}", listed.stdout)  # the dev key's display prefix
     assert exit_status == 0
     assert all(port_is_free(port) for port in local_run.ports.values())
+    ports = ", ".join(str(local_run.ports[name]) for name in PORT_NAMES)
+    assert local_run.output[-1] == (
+        "make run: stopped the service, both emulators and the App Check token endpoint; "
+        f"ports {ports} are free"
+    )
+    assert not [line for line in local_run.output if "goaway" in line.lower()]
 
 
-@pytest.mark.parametrize(
-    "taken", ["PORT", "FIRESTORE_EMULATOR_PORT", "FIREBASE_AUTH_EMULATOR_PORT"]
-)
+@pytest.mark.parametrize("taken", PORT_NAMES)
 def test_a_taken_port_stops_make_run_before_it_prints_or_starts_anything(taken: str) -> None:
-    ports = _free_ports()
+    ports = free_local_ports()
     env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
     with socket.socket() as occupant:
         occupant.bind(("127.0.0.1", ports[taken]))
@@ -158,7 +107,7 @@ def test_a_taken_port_stops_make_run_before_it_prints_or_starts_anything(taken: 
 def test_the_suggestion_for_a_taken_port_keeps_the_ports_already_chosen() -> None:
     from local_harness.run_local import LocalPorts, PortProblem
 
-    chosen, taken, auth = free_port(), free_port(), free_port()
+    chosen, taken, auth, app_check = free_port(), free_port(), free_port(), free_port()
     with socket.socket() as occupant:
         occupant.bind(("127.0.0.1", taken))
         occupant.listen()
@@ -166,6 +115,7 @@ def test_the_suggestion_for_a_taken_port_keeps_the_ports_already_chosen() -> Non
             "PORT": str(chosen),
             "FIRESTORE_EMULATOR_PORT": str(taken),
             "FIREBASE_AUTH_EMULATOR_PORT": str(auth),
+            "LOCAL_APP_CHECK_PORT": str(app_check),
         }
         with pytest.raises(PortProblem) as problem:
             LocalPorts.from_env(environ)
@@ -175,3 +125,16 @@ def test_the_suggestion_for_a_taken_port_keeps_the_ports_already_chosen() -> Non
     assert f"FIREBASE_AUTH_EMULATOR_PORT={auth}" in suggestion.split()
     assert f"FIRESTORE_EMULATOR_PORT={taken}" not in suggestion  # a free one instead
     assert suggestion.endswith("make run")
+
+
+def test_make_run_refuses_to_start_where_k_service_is_set() -> None:
+    env = {**os.environ, **{name: str(port) for name, port in free_local_ports().items()}}
+
+    run = subprocess.run(
+        RUN_LOCAL, cwd=ROOT, env={**env, "K_SERVICE": "models"}, capture_output=True,
+        text=True, timeout=30,
+    )  # fmt: skip
+
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert "K_SERVICE is set" in run.stderr

@@ -263,7 +263,7 @@ def test_an_unexpected_failure_is_500_without_internals(
     client: Any, api_key: str, mocker: Any
 ) -> None:
     mocker.patch(
-        "models_api.catalog.FirestoreCatalogStore.fetch_active_models",
+        "models_api.catalog.FirestoreCatalogStore.fetch_catalog",
         side_effect=RuntimeError("secret internal detail /srv/x.py"),
     )
 
@@ -286,6 +286,24 @@ def test_a_malformed_catalog_document_is_left_out_not_fatal(
 
     assert response.status_code == 200
     assert "gpt-5.2" not in {m["id"] for m in response.get_json()["models"]}
+
+
+def test_a_stored_openrouter_model_without_routing_is_not_served(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its price covers only the endpoints its routing pins: /chat could not send it safely."""
+    # (null rather than deleted: the emulator's set() and DELETE_FIELD keep the old field)
+    seeded.client.collection("models").document("kimi-k2.6").update({"routing": None})
+    key = mint_key(seeded)
+    client = make_client(seeded, monkeypatch)
+
+    response = client.get("/models", headers={"X-Api-Key": key})
+
+    assert response.status_code == 200
+    served = {m["id"]: m for m in response.get_json()["models"]}
+    assert "kimi-k2.6" not in served
+    assert served["kimi-k3"]["routing"]["provider"]["allow_fallbacks"] is False
+    assert "kimi-k2.6: routing is required" in caplog.text
 
 
 def test_each_request_is_logged_promptly(

@@ -183,7 +183,7 @@ def test_throttled_unavailable_and_internal_answers_conform_to_the_spec(
 
     failing = make_client(seeded, monkeypatch)
     mocker.patch(
-        "models_api.catalog.FirestoreCatalogStore.fetch_active_models",
+        "models_api.catalog.FirestoreCatalogStore.fetch_catalog",
         side_effect=RuntimeError("boom"),
     )
     assert_conforms(spec, "/models", "GET", failing.get("/models", headers=key), 500)

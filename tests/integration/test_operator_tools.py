@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def test_seeding_twice_changes_nothing_the_second_time(
     assert seed_catalog(project) == 0
     output = capsys.readouterr().out
 
-    assert "0 added, 0 changed, 15 unchanged, 0 removed" in output
+    assert "0 added, 0 changed, 25 unchanged, 0 removed" in output
     assert "nothing to do" in output
     assert _documents(project) == first
 
@@ -66,8 +67,20 @@ def test_seeding_twice_changes_nothing_the_second_time(
         ("vertex.toml", 'output_per_1m = "18.00"\n', "", "tiers[0].output_per_1m"),
         ("vertex.toml", 'cached_input_per_1m = "0.40"\n', "", "cached_input_per_1m"),
         # Every billed unit has a price: an image model needs its per-image price.
-        ("openrouter.toml", 'per_image_output = "0.04"\n', "", "per_image_output"),
-        ("openai.toml", 'replacement = "gpt-5.2"  ', 'replacement = "nope"  ', "replacement"),
+        ("vertex.toml", 'per_image_output = "0.045"\n', "", "per_image_output"),
+        # An OpenRouter model's routing is OpenRouter's provider object, checked like the service.
+        ("openrouter.toml", 'order = ["xai"]', 'order = ["xai"]\nonly = ["novita"]', "only"),
+        ("openrouter.toml", 'order = ["xai"]', 'order = "xai"', "routing.order"),
+        # ...and its price is the highest among the endpoints that routing allows.
+        (
+            "openrouter.toml",
+            'slug = "fireworks"\ninput_per_1m = "0.22"',
+            'slug = "fireworks"\ninput_per_1m = "0.25"',
+            "'fireworks' charges US$0.25",
+        ),
+        ("openrouter.toml", 'order = ["xai"]', 'order = ["xai"]\nonly = ["xai", "azure"]', "azure"),
+        ("openrouter.toml", 'order = ["xai"]', 'order = ["xai"]\nsort = "price"', "routing.sort"),
+        ("openai.toml", 'replacement = "gpt-5.4"  ', 'replacement = "nope"  ', "replacement"),
         ("openai.toml", 'runs_on = "gpt-5.2"', 'runs_on = "cmo-agent"', "runs_on"),
     ],
 )
@@ -91,6 +104,27 @@ def test_any_invalid_field_means_zero_writes(
     errors = capsys.readouterr().err
     assert status == 1
     assert file in errors and expected_error in errors
+    assert "nothing was written" in errors
+    assert _documents(project) == {}
+
+
+def test_an_openrouter_model_without_routing_is_refused(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its price covers only the endpoints its routing allows: without routing it is unsafe."""
+    data = _copy_data(tmp_path)
+    path = data / "openrouter.toml"
+    text, removed = re.subn(
+        r"\[models\.routing\]\n.*?(?=\[models\.price\])", "", path.read_text(), count=1, flags=re.S
+    )
+    assert removed == 1
+    path.write_text(text)
+
+    status = seed_catalog(project, "--data-dir", str(data))
+
+    errors = capsys.readouterr().err
+    assert status == 1
+    assert "routing is required for a model served through openrouter" in errors
     assert "nothing was written" in errors
     assert _documents(project) == {}
 

@@ -7,9 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from models_api.catalog import CatalogCache, CatalogSnapshot, ModelFilter
+from models_api.catalog import CatalogCache, CatalogSnapshot, ModelFilter, StoredCatalog
 from models_api.errors import BackendUnavailable
-from models_api.model_schema import Model
 from tests.support.catalog_documents import model
 
 TODAY = dt.date(2026, 11, 26)
@@ -32,12 +31,12 @@ class FakeStore:
         self.down = False
         self.models = [MODEL]
 
-    def fetch_active_models(self) -> list[Model]:
+    def fetch_catalog(self) -> StoredCatalog:
         self.calls += 1
         time.sleep(self.delay)
         if self.down:
             raise BackendUnavailable("down")
-        return list(self.models)
+        return StoredCatalog(list(self.models))
 
 
 class FakeClock:
@@ -107,13 +106,13 @@ def test_an_expired_catalog_is_served_at_once_while_the_store_is_slow() -> None:
     first = cache.current()
     release = threading.Event()
     store.models = [MODEL]
-    slow_fetch = store.fetch_active_models
+    slow_fetch = store.fetch_catalog
 
-    def hanging_fetch() -> list[Model]:
+    def hanging_fetch() -> StoredCatalog:
         release.wait(5)
         return slow_fetch()
 
-    store.fetch_active_models = hanging_fetch  # type: ignore[method-assign]
+    store.fetch_catalog = hanging_fetch  # type: ignore[method-assign]
     clock.now = 61
 
     answers = [cache.current() for _ in range(50)]  # none of them waits for the read

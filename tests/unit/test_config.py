@@ -20,6 +20,17 @@ def test_defaults() -> None:
     assert settings.backend_timeout_seconds == 3
     assert settings.firebase_project_id == "p"
     assert settings.cors_allowed_origins == frozenset()
+    assert settings.firestore_database == settings.api_keys_database == "(default)"
+
+
+def test_the_api_keys_database_defaults_to_the_catalogs_and_can_be_its_own() -> None:
+    shared = Settings.from_env({**BASE, "FIRESTORE_DATABASE": "catalog"})
+    apart = Settings.from_env(
+        {**BASE, "FIRESTORE_DATABASE": "catalog", "API_KEYS_DATABASE": "keys"}
+    )
+
+    assert shared.api_keys_database == "catalog"
+    assert (apart.firestore_database, apart.api_keys_database) == ("catalog", "keys")
 
 
 @pytest.mark.parametrize(

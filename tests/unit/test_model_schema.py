@@ -71,6 +71,10 @@ def test_a_valid_document_becomes_a_model_with_the_contract_fields_first() -> No
             "cached_input_per_1k_tokens",
         ),
         ({"pricing": pricing(long_context_tiers=[TIER, TIER])}, "increase"),
+        (
+            {"pricing": pricing(cache_write_per_1k_tokens=0.2, long_context_tiers=[TIER])},
+            "cache_write_per_1k_tokens",
+        ),
     ],
 )
 def test_invalid_documents_are_refused_naming_the_field(
@@ -95,3 +99,54 @@ def test_an_image_model_shows_its_image_price_as_its_output_price() -> None:
     model = model_from_document("m1", image)
 
     assert model.cost_per_1k_output == model.pricing.output_per_image == 5.6
+
+
+ROUTING: dict[str, Any] = {
+    "aggregator": "openrouter",
+    "model": "qwen/qwen3-235b-a22b-2507",
+    "provider": {"order": ["deepinfra", "fireworks"], "only": ["deepinfra", "fireworks"],
+                 "allow_fallbacks": False},
+}  # fmt: skip
+
+
+def routing(**provider_changes: Any) -> dict[str, Any]:
+    return {**ROUTING, "provider": {**ROUTING["provider"], **provider_changes}}
+
+
+def test_an_openrouter_model_serves_its_routing_as_openrouters_provider_object() -> None:
+    model = model_from_document("m1", document(provider="openrouter", routing=ROUTING))
+
+    served = model.public_dict()["routing"]
+
+    assert served == ROUTING
+    assert list(served["provider"]) == ["order", "only", "allow_fallbacks"]
+
+
+def test_a_model_called_directly_is_served_with_routing_null() -> None:
+    assert model_from_document("m1", document()).public_dict()["routing"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"provider": "openrouter"}, "routing is required"),
+        ({"routing": {**ROUTING, "aggregator": "together"}}, "routing.aggregator"),
+        ({"routing": "openrouter"}, "routing must be an object"),
+        ({"routing": {**ROUTING, "model": ""}}, "routing.model"),
+        ({"routing": {**ROUTING, "model": "Has Spaces"}}, "routing.model"),
+        ({"routing": {**ROUTING, "sort": "price"}}, "routing.sort"),
+        ({"routing": {k: v for k, v in ROUTING.items() if k != "provider"}}, "routing.provider"),
+        ({"routing": routing(order=[])}, "routing.provider.order"),
+        ({"routing": routing(order="deepinfra")}, "routing.provider.order"),
+        ({"routing": routing(order=["deepinfra", "deepinfra"])}, "twice"),
+        ({"routing": routing(only=None)}, "routing.provider.only"),
+        ({"routing": routing(order=["together"])}, "only does not allow"),
+        ({"routing": routing(allow_fallbacks="no")}, "allow_fallbacks"),
+        ({"routing": routing(max_price={"prompt": 1})}, "max_price"),
+    ],
+)
+def test_invalid_routing_is_refused_naming_the_field(
+    change: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(InvalidCatalogDocument, match=complaint):
+        model_from_document("m1", {**document(), **change})

@@ -1,0 +1,227 @@
+"""A fake `gcloud` (and the `curl` calls deploy.sh makes to the Firebase Rules API) that keeps
+state in a JSON file and records every call, for running infra/gcloud/deploy.sh offline.
+
+Only the commands deploy.sh uses are known; anything else fails loudly, as does creating what
+exists (the real API's 409), so a script that is not re-runnable fails here too. Each recorded
+call says whether it changed the state.
+
+    fake_gcloud.py gcloud ARGS...   /   fake_gcloud.py curl ARGS...
+    FAKE_GCLOUD_STATE=state.json FAKE_GCLOUD_LOG=calls.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+PROJECT_NUMBER = "123456789012"
+
+
+class Refused(Exception):
+    """The real service would refuse this call (exit 1 with a message)."""
+
+
+def _split(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    words: list[str] = []
+    flags: dict[str, str] = {}
+    for arg in argv:
+        if arg.startswith("--"):
+            key, _, value = arg[2:].partition("=")
+            flags[key] = value
+        else:
+            words.append(arg)
+    return words, flags
+
+
+def _new(state: dict[str, Any], kind: str, key: str, value: Any = True) -> bool:
+    bucket = state.setdefault(kind, {})
+    if key in bucket:
+        raise Refused(f"ALREADY_EXISTS: {kind} {key}")
+    bucket[key] = value
+    return True
+
+
+def _set(state: dict[str, Any], kind: str, key: str, value: Any) -> bool:
+    bucket = state.setdefault(kind, {})
+    changed: bool = bucket.get(key) != value
+    bucket[key] = value
+    return changed
+
+
+def _exists(state: dict[str, Any], kind: str, key: str) -> None:
+    if key not in state.get(kind, {}):
+        raise Refused(f"NOT_FOUND: {kind} {key}")
+
+
+def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, str]:
+    """(changed, stdout) of one gcloud call."""
+    words, flags = _split(argv)
+    command = " ".join(words[:3])
+    project = flags.get("project", "")
+    if words[:2] == ["projects", "describe"]:
+        return False, PROJECT_NUMBER + "\n"
+    if words[:2] == ["auth", "print-access-token"]:
+        return False, "fake-token\n"
+    if words[:2] == ["services", "enable"]:
+        return any([_set(state, "apis", api, True) for api in words[2:]]), ""
+    if words[:2] == ["firestore", "databases"]:
+        key = f"{project}/{flags['database']}"
+        if words[2] == "describe":
+            _exists(state, "databases", key)
+            return False, ""
+        if words[2] == "create":
+            return _new(state, "databases", key, sorted(flags)), ""
+    if words[:2] == ["iam", "service-accounts"]:
+        if words[2] == "describe":
+            _exists(state, "accounts", words[3])
+            return False, ""
+        if words[2] == "create":
+            return _new(state, "accounts", f"{words[3]}@{project}.iam.gserviceaccount.com"), ""
+    if words[:2] == ["secrets", "versions"]:
+        secret = flags.get("secret") or words[3]
+        versions = state.setdefault("secret_versions", {}).get(f"{project}/{secret}", [])
+        if words[2] == "describe":
+            if not words[3].isdigit() or int(words[3]) > len(versions):
+                raise Refused(f"NOT_FOUND: version {words[3]} of {secret}")
+            return False, ""
+        if words[2] == "list":
+            return False, "".join(f"{n}\n" for n in range(len(versions), 0, -1))
+        if words[2] == "disable":
+            if not words[3].isdigit() or int(words[3]) > len(versions):
+                raise Refused(f"NOT_FOUND: version {words[3]} of {secret}")
+            versions[int(words[3]) - 1] = "disabled"
+            return True, ""
+        if words[2] == "add":
+            _exists(state, "secrets", f"{project}/{secret}")
+            if len(stdin) < 32:
+                raise Refused("INVALID_ARGUMENT: a pepper of at least 32 characters")
+            state["secret_versions"][f"{project}/{secret}"] = [*versions, "enabled"]
+            return True, ""
+    if words[:1] == ["secrets"] and len(words) >= 3:
+        key = f"{project}/{words[2]}"
+        if words[1] == "describe":
+            _exists(state, "secrets", key)
+            return False, ""
+        if words[1] == "create":
+            if "data-file" in flags:
+                raise Refused("deploy.sh adds versions explicitly")
+            state.setdefault("secret_versions", {})[key] = []
+            return _new(state, "secrets", key, flags.get("labels", "")), ""
+        if words[1] == "add-iam-policy-binding":
+            binding = f"secret {key} {flags['member']} {flags['role']}"
+            return _set(state, "bindings", binding, True), ""
+    if words[:2] == ["artifacts", "repositories"]:
+        key = f"{project}/{flags.get('location')}/{words[3]}"
+        if words[2] == "describe":
+            _exists(state, "repositories", key)
+            return False, ""
+        if words[2] == "create":
+            return _new(state, "repositories", key, flags.get("labels", "")), ""
+        if words[2] == "set-cleanup-policies":
+            _exists(state, "repositories", key)
+            policy = json.loads(Path(flags["policy"]).read_text(encoding="utf-8"))
+            return _set(state, "cleanup_policies", key, policy), ""
+        if words[2] == "add-iam-policy-binding":
+            binding = f"repository {key} {flags['member']} {flags['role']}"
+            return _set(state, "bindings", binding, True), ""
+    if words[:2] == ["projects", "add-iam-policy-binding"]:
+        binding = f"project {words[2]} {flags['member']} {flags['role']} {flags['condition']}"
+        return _set(state, "bindings", binding, True), ""
+    if words[:2] == ["functions", "describe"]:
+        function = state.get("functions", {}).get(f"{project}/{words[2]}")
+        if function is None:
+            raise Refused(f"NOT_FOUND: function {words[2]}")
+        if flags.get("format") == "json":
+            secrets = []
+            for item in function["set-secrets"].split(","):
+                key, _, reference = item.partition("=")
+                secret, _, version = reference.partition(":")
+                secrets.append({"key": key, "secret": secret, "version": version})
+            return False, json.dumps({"serviceConfig": {"secretEnvironmentVariables": secrets}})
+        labels = dict(item.split("=", 1) for item in function["update-labels"].split(","))
+        return False, labels.get("deploy_fingerprint", "") + "\n"
+    if words[:2] == ["functions", "deploy"]:
+        key = f"{project}/{words[2]}"
+        state.setdefault("functions", {})[key] = flags
+        state.setdefault("deploys", 0)
+        state["deploys"] += 1
+        if "allow-unauthenticated" in flags:
+            _set(state, "bindings", f"run {key} allUsers roles/run.invoker", True)
+        return True, ""
+    if words[:2] == ["run", "services"]:
+        key = f"{project}/{words[2] if words[2] not in ('describe', 'update') else words[3]}"
+        if words[2] == "describe":
+            if key not in state.get("functions", {}):
+                raise Refused(f"NOT_FOUND: service {key}")
+            return False, ("True\n" if state.get("invoker_check_off", {}).get(key) else "\n")
+        if words[2] == "update":
+            off = "no-invoker-iam-check" in flags
+            return _set(state, "invoker_check_off", key, off), ""
+    raise Refused(f"fake gcloud does not know: gcloud {command} ...")
+
+
+RULES_API = "https://firebaserules.googleapis.com/v1/"
+
+
+def curl(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, str]:
+    """(changed, stdout) of one Firebase Rules API call."""
+    method, url, data = "GET", "", ""
+    for i, arg in enumerate(argv):
+        if arg == "-X":
+            method = argv[i + 1]
+        elif arg in ("--data", "--data-binary"):
+            data = stdin if argv[i + 1] == "@-" else argv[i + 1]
+        elif arg.startswith(RULES_API):
+            url = arg[len(RULES_API) :]
+    project = url.split("/")[1]
+    rulesets = state.setdefault("rulesets", {})
+    releases = state.setdefault("releases", {})
+    if method == "GET" and "/releases/" in url:
+        release = url.split("/releases/", 1)[1]
+        if release not in releases:
+            return False, json.dumps({"error": {"code": 404, "status": "NOT_FOUND"}})
+        return False, json.dumps({"name": url, "rulesetName": releases[release]})
+    if method == "GET" and "/rulesets/" in url:
+        content = rulesets[url]
+        return False, json.dumps({"name": url, "source": {"files": [{"content": content}]}})
+    if method == "POST" and url.endswith("/rulesets"):
+        name = f"projects/{project}/rulesets/r{len(rulesets) + 1}"
+        rulesets[name] = json.loads(data)["source"]["files"][0]["content"]
+        return True, json.dumps({"name": name})
+    if method == "POST" and url.endswith("/releases"):
+        body = json.loads(data)
+        release = body["name"].split("/releases/", 1)[1]
+        if release in releases:
+            raise Refused("ALREADY_EXISTS: release")
+        releases[release] = body["rulesetName"]
+        return True, "{}"
+    if method == "PATCH" and "/releases/" in url:
+        body = json.loads(data)["release"]
+        return _set(state, "releases", url.split("/releases/", 1)[1], body["rulesetName"]), "{}"
+    raise Refused(f"fake curl does not know: {method} {url}")
+
+
+def main() -> int:
+    tool, argv = sys.argv[1], sys.argv[2:]
+    state_file = Path(os.environ["FAKE_GCLOUD_STATE"])
+    state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.exists() else {}
+    stdin = "" if sys.stdin.isatty() else sys.stdin.read()
+    try:
+        changed, out = (gcloud if tool == "gcloud" else curl)(state, argv, stdin)
+        status = 0
+    except Refused as refusal:
+        changed, out, status = False, "", 1
+        print(f"ERROR: {refusal}", file=sys.stderr)
+    state_file.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+    with open(os.environ["FAKE_GCLOUD_LOG"], "a", encoding="utf-8") as log:
+        log.write(json.dumps({"tool": tool, "argv": argv, "changed": changed, "status": status}))
+        log.write("\n")
+    sys.stdout.write(out)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
