@@ -32,8 +32,8 @@ bench: $(VENV)/.dev node_modules/.installed  ## throughput/latency/cold start vs
 bench-keys: $(VENV)/.dev node_modules/.installed  ## API keys: reads at scale (simulation), memory, a frozen Firestore
 	$(VENV)/bin/python bench/key_verification.py
 
-instructions: $(VENV)/.dev node_modules/.installed  ## per-request instruction counts (valgrind)
-	$(VENV)/bin/python bench/count_instructions.py
+instructions: $(VENV)/.dev node_modules/.installed  ## per-request instruction counts (valgrind; ARGS=--parts: each part)
+	$(VENV)/bin/python bench/count_instructions.py $(ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
