@@ -1,7 +1,8 @@
 """What crosses the wire for one catalog response per content coding, and a large catalog.
 
 Bytes are counted on a raw socket (status line, headers and body, as sent), so the numbers
-include what compression cannot shrink.
+include what compression cannot shrink. `make bench` prints them between its rounds;
+`python -m bench.wire_bytes` prints only them (no load, so any machine gives the same bytes).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def seed_generated_catalog(project: str, env: dict[str, str], count: int) -> str
         [sys.executable, "-m", "key_admin", "create", "--owner", "bench"],
         cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, text=True,
     )  # fmt: skip
-    return minted.stdout.strip().splitlines()[-1]
+    return minted.stdout.splitlines()[0]  # create prints the key first
 
 
 _PRICE_FIELDS = (
@@ -144,3 +145,38 @@ def _scaled(value: Any, factor: float) -> Any:
     if isinstance(value, list):
         return [_scaled(item, factor) for item in value]
     return value
+
+
+GENERATED_MODELS = 300
+
+
+def main() -> int:
+    """The bytes `make bench` prints, on their own: our catalog as seeded, then a generated one."""
+    from local_harness.processes import FirestoreEmulator, FunctionServer
+    from local_harness.seeded_service import seed_and_mint_key, service_env
+
+    emulator = FirestoreEmulator().start()
+    try:
+        env = service_env("demo-wire-bytes", emulator.host)
+        key = seed_and_mint_key("demo-wire-bytes", env)
+        large_env = service_env("demo-wire-bytes-large", emulator.host)
+        large_key = seed_generated_catalog("demo-wire-bytes-large", large_env, GENERATED_MODELS)
+        today = datetime.now(timezone.utc).date().isoformat()
+        print(f"bytes on the wire per response on {today} (status line + headers + body):")
+        for title, server_env, server_key, expected in (
+            ("our catalog", env, key, None),
+            ("a generated catalog", large_env, large_key, GENERATED_MODELS),
+        ):
+            server = FunctionServer(server_env).start()
+            try:
+                count = served_count(server.port, server_key)
+                report(f"{title} ({count} models)", server.port, server_key, expected)
+            finally:
+                server.stop()
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,7 +4,11 @@ What is compared is what customers are SOLD: the served credits (margin included
 billed field against the dataset's upstream USD price x margin. A served price below that
 floor is a failure that loses money on every request (`below_cost`); a served model past the
 dataset's shutdown date is a failure customers feel (`past_shutdown`). Both raise the drift
-check's alert. Other findings (levels in FAILURES / WARNINGS / NOTES below) are reported.
+check's alert. So do a served price whose `pricing.valid_until` has passed (`price_expired`, a
+failure: the upstream may now charge more) and one that ends within PRICE_EXPIRY_WARNING_DAYS
+(`price_expiring`, a warning that alerts so the next price is seeded in time); both come from
+the catalog alone, whatever the datasets say. Other findings (levels in FINDING_KINDS below)
+are reported.
 
 Coverage: a served model is confirmed when a dataset that is NOT the one its price was read
 from (the dataset named in the first part of its `price_source`, before any ";") lists it,
@@ -40,6 +44,8 @@ FAILURE, WARNING, NOTE = "failure", "warning", "note"
 FINDING_KINDS: dict[str, tuple[str, bool]] = {
     "below_cost": (FAILURE, True),  # served price < upstream price x margin
     "past_shutdown": (FAILURE, True),  # served, and the dataset's shutdown date has come
+    "price_expired": (FAILURE, True),  # served after its price's valid_until
+    "price_expiring": (WARNING, True),  # its price's valid_until is at most 14 days away
     "price_differs": (FAILURE, False),  # served price above the price it should equal
     "not_charged": (FAILURE, False),  # the upstream bills a way we do not charge
     "no_allowed_endpoint": (FAILURE, False),  # routing allows no endpoint the dataset lists
@@ -55,6 +61,10 @@ FINDING_KINDS: dict[str, tuple[str, bool]] = {
     "price_not_in_dataset": (NOTE, False),  # a price only we state
     "uncovered": (WARNING, False),  # no independent dataset confirmed the model
 }
+# From this many days before a price's valid_until, the audit warns (and the drift check alerts):
+# two weeks of daily reminders to read the next price and seed it.
+PRICE_EXPIRY_WARNING_DAYS = 14
+CATALOG = "catalog"  # the `dataset` of a finding that comes from the catalog alone
 _CITED_NAMES = (("models.dev", MODELS_DEV), ("litellm", LITELLM), ("openrouter", OPENROUTER))
 _RUNS_ON = re.compile(r"runs on ([a-z0-9][a-z0-9._-]*)")
 _BASE_PRICES_TOKEN = ("input_per_1m", "output_per_1m")
@@ -251,6 +261,7 @@ def audit(
     report = AuditReport(
         served=[m.model.id for m in models], datasets=[d.describe() for d in datasets]
     )
+    report.findings += price_validity_findings(models, today)
     for dataset in datasets:
         listed = 0
         for audited in models:
@@ -273,6 +284,29 @@ def audit(
                 Finding(model_id, "-", "uncovered", _why_uncovered(audited, datasets, report))
             )
     return report
+
+
+def price_validity_findings(models: list[AuditedModel], today: dt.date) -> list[Finding]:
+    """Served prices that have ended (`price_expired`) or end within the warning window."""
+    findings = []
+    for audited in models:
+        model, valid_until = audited.model, audited.model.pricing.valid_until
+        if valid_until is None:
+            continue
+        days_left = (valid_until - today).days
+        until = valid_until.isoformat()
+        if not model.pricing.is_valid_on(today):
+            detail = (f"the upstream price it was derived from ended on {until} and it is still "
+                      "sold at it: read the current price and seed it")  # fmt: skip
+            kind = "price_expired"
+        elif days_left <= PRICE_EXPIRY_WARNING_DAYS:
+            detail = (f"the upstream price it was derived from holds until {until} "
+                      f"({days_left} day(s) left): seed the next price before then")  # fmt: skip
+            kind = "price_expiring"
+        else:
+            continue
+        findings.append(Finding(model.id, CATALOG, kind, detail, "pricing.valid_until", until))
+    return findings
 
 
 def _why_uncovered(audited: AuditedModel, datasets: list[Dataset], report: AuditReport) -> str:

@@ -24,7 +24,7 @@ from catalog_audit import audit as audit_module
 from catalog_audit import datasets as datasets_module
 from catalog_audit.audit import audit, served_models
 from catalog_audit.datasets import DatasetError, load_datasets
-from catalog_seed.dataset import load_catalog
+from catalog_seed.dataset import expired_prices, load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
 from catalog_seed.seed import (
     apply_seed,
@@ -52,6 +52,7 @@ USAGE = "\n".join(
         "                              [--collection COLLECTION] [--data-dir DATA_DIR]",
         "                              [--pricing PRICING] [--dry-run] [--delete-removed]",
         "                              [--confirm] [--validate-only]",
+        "                              [--accept-expired-prices]",
     ]
     + [f"       %(prog)s {synopsis}" for synopsis in SUBCOMMANDS.values()]
 )
@@ -100,6 +101,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "--confirm",
         action="store_true",
         help="accept prices that move by more than max_price_change_factor (pricing.toml)",
+    )
+    parser.add_argument(
+        "--accept-expired-prices",
+        action="store_true",
+        help="seed even though a price is past its valid_until (it is then sold at the ended "
+        "price): for an urgent unrelated change while the next price is not known yet",
     )
     parser.add_argument(
         "--validate-only",
@@ -204,14 +211,15 @@ def _table_day(argv: list[str]) -> dt.date | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, today: dt.date | None = None) -> int:
+    """Run the command line; `today` (UTC) is the day the seed checks prices against."""
     try:
-        return _run(sys.argv[1:] if argv is None else argv)
+        return _run(sys.argv[1:] if argv is None else argv, today)
     except SystemExit as stop:  # argparse: --help exits 0, a usage error 2 -> our 64
         return 64 if stop.code == 2 else int(stop.code or 0)
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], today: dt.date | None) -> int:
     if argv[:1] == ["audit"]:
         return run_audit(argv[1:])
     if argv[:1] == ["table"]:
@@ -224,10 +232,24 @@ def _run(argv: list[str]) -> int:
         print("\n".join(markdown_table(loaded[0], served_on)))
         return 0
     arguments = parse_arguments(argv)
-    loaded = _load(arguments.data_dir, arguments.pricing)
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    loaded = _load(arguments.data_dir, arguments.pricing, today)
     if isinstance(loaded, int):
         return loaded
     desired, policy = loaded
+    expired = expired_prices(desired, today)
+    if expired and arguments.accept_expired_prices:
+        for line in expired:
+            print(f"note: accepted (--accept-expired-prices): {line}")
+    elif expired:
+        for line in expired:
+            print(f"invalid: {line}", file=sys.stderr)
+        print(
+            f"error: {len(expired)} price(s) past their valid_until on {today.isoformat()} "
+            "(UTC); nothing was written (--accept-expired-prices seeds them anyway)",
+            file=sys.stderr,
+        )
+        return 1
     if arguments.validate_only:
         print(f"catalog data valid: {len(desired)} models")
         return 0
@@ -250,11 +272,16 @@ def _run(argv: list[str]) -> int:
         plan = plan_seed(desired, existing, arguments.delete_removed)
         for line in plan.describe():
             print(line)
-        today = dt.datetime.now(dt.timezone.utc).date().isoformat()
         for model_id, document in sorted(desired.items()):
             retirement = document.get("retirement_date")
-            if retirement is not None and retirement <= today:
+            if retirement is not None and retirement <= today.isoformat():
                 print(f"note: {model_id} is past its retirement date {retirement}: not served")
+            valid_until = document["pricing"].get("valid_until") if "pricing" in document else None
+            if valid_until is not None:
+                print(
+                    f"note: {model_id}'s price holds until {valid_until} (upstream's temporary "
+                    "price): seed the next price before the day after"
+                )
         jumps = price_jumps(plan, policy.max_price_change_factor)
         for line in jumps:
             print(

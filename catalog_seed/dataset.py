@@ -62,6 +62,7 @@ _REQUIRED_MODEL_FIELDS = (
 _PRICE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "source": str,
     "checked": dt.date,
+    "valid_until": dt.date,  # last day of a temporary upstream price (the source must say it)
     "billed_per": str,
     "basis": str,
     "runs_on": str,
@@ -344,6 +345,8 @@ def _price_fields(
             entry.add(report, f"price.{name}", "missing: say where and when the price was read")
     if "checked" in price and price["checked"] > today:
         entry.add(report, "price.checked", "is in the future: use the date of the source")
+    if "checked" in price and "valid_until" in price and price["valid_until"] < price["checked"]:
+        entry.add(report, "price.valid_until", "is before checked: the price had ended when read")
     basis_text = None
     billing = price  # the table whose prices, billing unit and allowed zeros apply
     if "basis" in price:
@@ -443,6 +446,8 @@ def _price_fields(
         "output_per_image": converted.get("per_image_output"),
         "long_context_tiers": tiers,
     }
+    if "valid_until" in billing:  # only when set: other documents stay as they are stored
+        pricing["valid_until"] = billing["valid_until"].isoformat()
     fields: dict[str, Any] = {
         "cost_per_1k_input": converted["input_per_1m"],
         "cost_per_1k_output": output,
@@ -467,7 +472,7 @@ def _platform_price(
     if price["basis"] != PLATFORM_BASIS:
         entry.add(report, "price.basis", f'must be "{PLATFORM_BASIS}"')
         return None
-    extra = set(price) - {"source", "checked", "basis", "runs_on"}
+    extra = set(price) - {"source", "checked", "basis", "runs_on"}  # valid_until: the base's
     if extra:
         entry.add(report, "price", f"a runs_on price takes no prices of its own: {sorted(extra)}")
         return None
@@ -489,7 +494,7 @@ def _upstream_prices(price: dict[str, Any]) -> dict[str, Any]:
     return {
         name: value
         for name, value in price.items()
-        if name not in ("source", "checked", "billed_per", "allow_zero")
+        if name not in ("source", "checked", "valid_until", "billed_per", "allow_zero")
     }
 
 
@@ -523,3 +528,23 @@ def _check_references(
             entry.add(report, "replacement", f"{replacement!r} is not a served model")
         elif target.get("lifecycle") == "deprecated":
             entry.add(report, "replacement", f"{replacement!r} is itself deprecated")
+
+
+def expired_prices(documents: dict[str, dict[str, Any]], today: dt.date) -> list[str]:
+    """The served models whose price ended before `today` (`price.valid_until`): the seed
+    refuses them, as the upstream may charge more from the day after.
+
+    A model that is not served (retired, disabled, past its retirement date) is left alone.
+    """
+    problems = []
+    for model_id, document in sorted(documents.items()):
+        if document.get("status") != "active" or "pricing" not in document:
+            continue
+        model = model_from_document(model_id, document)
+        if model.is_served_on(today) and not model.pricing.is_valid_on(today):
+            problems.append(
+                f"{model_id}: price.valid_until: the price ended on "
+                f"{model.pricing.valid_until}: read the provider's current price, set it with "
+                "a new source and checked date, and drop or move valid_until"
+            )
+    return problems

@@ -59,6 +59,8 @@ def markdown_table(documents: dict[str, dict[str, Any]], served_on: dt.date) -> 
         if doc.get("routing"):
             endpoints = ", ".join(doc["routing"]["provider"]["only"])
             other.append(f"{doc['routing']['aggregator']} endpoints: {endpoints}")
+        if pricing.get("valid_until"):
+            other.append(f"price valid until {pricing['valid_until']}")
         if doc.get("price_basis"):
             other.append("platform price: " + doc["price_basis"].split(",")[0].split(": ")[-1])
         lines.append(

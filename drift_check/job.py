@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from catalog_audit.audit import FAILURE, NOTE, WARNING, AuditedModel, Finding, audit, served_models
+from catalog_audit.audit import (
+    FAILURE,
+    NOTE,
+    WARNING,
+    AuditedModel,
+    Finding,
+    audit,
+    price_validity_findings,
+    served_models,
+)
 from catalog_audit.datasets import Dataset, DatasetError, combine_datasets, parse_dataset
 from catalog_seed.pricing import PricingPolicy
 from drift_check.download import DownloadError
@@ -57,9 +66,13 @@ class DriftOutcome:
 
 
 def finding_entry(finding: Finding) -> LogEntry:
-    """The log line of one finding: `drift_finding` is what the log-based metrics count."""
+    """The log line of one finding: `drift_finding` is what the log-based metrics count.
+
+    Its severity is its level's (an alerting warning such as `price_expiring` stays WARNING);
+    `alert` says whether a metric of infra/drift_check.tf counts it.
+    """
     entry: LogEntry = {
-        "severity": "ERROR" if finding.alert else _SEVERITY[finding.level],
+        "severity": _SEVERITY[finding.level],
         "message": f"drift {finding.kind}: {finding.model} ({finding.dataset}): {finding.detail}",
         "drift_finding": finding.kind,
     }
@@ -110,18 +123,28 @@ def run_drift_check(
         error("datasets", str(failure))
         datasets = []
     outcome.datasets = [dataset.describe() for dataset in datasets]
-    if not datasets:
+    if not datasets:  # a price's end date needs no dataset: still report it
+        _log_findings(outcome, price_validity_findings(models, today), log)
         log(outcome.summary())
         return outcome
 
     report = audit(models, datasets, policy, today)
-    for finding in report.findings:
-        log(finding_entry(finding))
-    outcome.counts = {level: report.count(level) for level in (FAILURE, WARNING, NOTE)}
-    outcome.alerts = sum(1 for finding in report.findings if finding.alert)
+    _log_findings(outcome, report.findings, log)
     outcome.uncovered = report.uncovered
     log(outcome.summary())
     return outcome
+
+
+def _log_findings(
+    outcome: DriftOutcome, findings: list[Finding], log: Callable[[LogEntry], None]
+) -> None:
+    for finding in findings:
+        log(finding_entry(finding))
+    outcome.counts = {
+        level: sum(1 for finding in findings if finding.level == level)
+        for level in (FAILURE, WARNING, NOTE)
+    }
+    outcome.alerts = sum(1 for finding in findings if finding.alert)
 
 
 def _dataset_urls(settings: DriftSettings, models: list[AuditedModel]) -> list[tuple[str, str]]:

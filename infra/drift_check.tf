@@ -170,6 +170,18 @@ locals {
       alert       = "a served model is past its upstream shutdown date"
       runbook     = "A dataset says the provider shut the model down (jsonPayload.theirs) but the catalog still serves it: customers' requests for it fail upstream. Confirm on the provider's deprecations page, then set retirement_date (today or the real date) and replacement (the provider's named successor, which must be served) in catalog_seed/models/ and seed: the model leaves the list and GET /models/{id} answers 410 naming the successor."
     }
+    drift_price_expiring = {
+      description = "Served prices whose valid_until (a temporary upstream price) is at most 14 days away, per model, found by the daily drift check."
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"price_expiring\""
+      alert       = "a served price ends within 14 days"
+      runbook     = "A served model's price is a temporary upstream price (an introductory offer) that ends on jsonPayload.ours (pricing.valid_until); from the day after, the upstream may charge more and every request could lose money. Read the provider's pricing page: if the next price is announced, set it in the model's [models.price] (new source and checked date; drop valid_until, or set the next end date) and seed before that day (--confirm if it moves more than 3x); if the offer is extended, move valid_until with the page that says so. If nothing is announced yet, decide before the day whether to price at the expected price (e.g. OpenRouter's listing) or to disable the model (status = \"disabled\"), which takes it off the list for every customer."
+    }
+    drift_price_expired = {
+      description = "Served models still sold at a price past its valid_until, per model, found by the daily drift check."
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"price_expired\""
+      alert       = "a served price is past its valid_until"
+      runbook     = "A served model is still sold at a temporary upstream price that ended on jsonPayload.ours (pricing.valid_until): the upstream may now charge more than the price covers. The service keeps serving it (customers' requests keep working). Read the provider's current price and seed it (the seed refuses data whose price has ended, so the data must change); the drift_below_cost alert confirms the loss once LiteLLM or OpenRouter list the new price. To stop a loss at once: set the model's status to \"disabled\" and seed."
+    }
     drift_check_incomplete = {
       description = "Drift check runs that did not complete (a dataset download, Firestore or an empty catalog failed)."
       filter      = "${local.drift_logs} AND jsonPayload.drift_check=\"incomplete\""
@@ -231,5 +243,9 @@ resource "google_monitoring_alert_policy" "drift" {
     content   = each.value.runbook
   }
 
-  depends_on = [google_project_service.apis["monitoring.googleapis.com"]]
+  # A new log-based metric is not usable by an alert policy at once (monitoring.tf): wait.
+  depends_on = [
+    google_project_service.apis["monitoring.googleapis.com"],
+    time_sleep.log_metrics_usable,
+  ]
 }

@@ -92,14 +92,17 @@ resource "google_logging_metric" "service" {
 # A new log-based metric can take minutes before an alert policy may name it (404 meanwhile,
 # hashicorp/terraform-provider-google#11102): every alert policy on a log-based metric depends
 # on this wait (tests/infra check it), so the first apply succeeds in one run. Re-armed when the
-# set of metrics changes.
+# set of metrics changes: the service's and the daily drift check's (drift_check.tf).
 resource "time_sleep" "log_metrics_usable" {
   count = local.alerts_on_logs ? 1 : 0
 
   create_duration = var.alert_policy_wait
 
   triggers = {
-    metrics = join(",", sort([for m in google_logging_metric.service : m.id]))
+    metrics = join(",", sort(concat(
+      [for m in google_logging_metric.service : m.id],
+      [for m in google_logging_metric.drift : m.id],
+    )))
   }
 }
 

@@ -180,14 +180,17 @@ retry .venv/bin/python -m catalog_seed --project "$PROJECT" --database "$FIRESTO
 step "The first API key (shown once)"
 key_file=infra/.up-first-key
 if [[ -s $key_file ]]; then
-  echo "a first key was minted before (key id $(head -n1 "$key_file")); mint more with python -m key_admin create"
+  echo "a first key was minted before (key id $(head -n1 "$key_file"))"
   API_KEY=${API_KEY:-}
 else
   minted=$(retry .venv/bin/python -m key_admin create --owner "$KEY_OWNER" --label "first key (infra/up.sh)")
   echo "$minted" | sed -n 's/^key id: *//p' >"$key_file"
-  API_KEY=$(echo "$minted" | tail -n1)
+  API_KEY=$(echo "$minted" | head -n1)  # create prints the key first
   echo "$minted"
 fi
+# The database and pepper matter: a key minted elsewhere is one the service never finds.
+echo "more keys: GOOGLE_CLOUD_PROJECT=${PROJECT} API_KEYS_DATABASE=${API_KEYS_DATABASE}" \
+  "API_KEY_PEPPER_SECRET=${API_KEY_PEPPER_SECRET} .venv/bin/python -m key_admin create --owner ACCOUNT"
 
 step "System tests against ${URL}"
 if [[ -z $API_KEY ]]; then

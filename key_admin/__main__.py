@@ -1,15 +1,21 @@
 """python -m key_admin: mint, list, revoke, disable, enable and expire API keys; build and
 check the key index that the service answers from.
 
-Uses the same settings as the service (GOOGLE_CLOUD_PROJECT, API_KEYS_DATABASE (default:
-FIRESTORE_DATABASE), API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET), with
-the operator's own
-credentials (Application Default Credentials), or the emulator when FIRESTORE_EMULATOR_HOST
-is set. The full key is printed once, by `create`, and is never stored. Every change writes
-the key document and the key index in one transaction; running instances see it within
-2 x API_KEY_REFRESH_SECONDS (8 s by default).
-Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent), 2 Firestore
-failure, 64 bad usage.
+Uses the same settings as the service: GOOGLE_CLOUD_PROJECT, API_KEYS_DATABASE,
+API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET. Against the emulator
+(FIRESTORE_EMULATOR_HOST set, as in `make run`'s export block) that is all. Against a real
+project it runs with the operator's own credentials (Application Default Credentials) and
+refuses to start unless API_KEYS_DATABASE is set: deployments keep the keys in the database
+`api-keys` (Terraform output api_keys_database; infra/gcloud/deploy.sh prints it).
+
+`create` prints the full key once, on the first line of its output (`| head -1` keeps it),
+and never stores it; if that line cannot be written (its reader is gone), the new key is
+revoked at once and the exit status is 1. Every change writes the key document and the key
+index in one transaction; running instances see it within 2 x API_KEY_REFRESH_SECONDS (8 s by
+default).
+
+Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent, a new key that
+could not be shown), 2 Firestore failure, 64 bad usage or settings.
 """
 
 from __future__ import annotations
@@ -36,6 +42,12 @@ from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
 from operator_cli.times import parse_time
 
 PROBE_TIMEOUT_SECONDS = 10.0
+NO_DATABASE_CHOSEN = (
+    "API_KEYS_DATABASE is not set. Against a real project (FIRESTORE_EMULATOR_HOST unset) "
+    "name the database the service reads keys from, so no key is written where it does not "
+    "look: deployments use api-keys (Terraform output api_keys_database; "
+    "infra/gcloud/deploy.sh prints it): export API_KEYS_DATABASE=api-keys"
+)
 
 
 def parse_expiry(value: str) -> datetime:
@@ -90,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         arguments = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse: --help exits 0, a usage error 2 -> our 64
         return 64 if stop.code == 2 else int(stop.code or 0)
+    if (
+        not os.environ.get("FIRESTORE_EMULATOR_HOST")
+        and not os.environ.get("API_KEYS_DATABASE", "").strip()
+    ):
+        print(f"error: {NO_DATABASE_CHOSEN}", file=sys.stderr)
+        return 64
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as error:
@@ -111,12 +129,13 @@ def main(argv: list[str] | None = None) -> int:
                 client, collection, pepper, arguments.owner, arguments.label, arguments.expires
             )
             record = created.record
+            if not _show_key_once(created.api_key):
+                return _revoke_undelivered(client, collection, record.key_id)
+            print("^ the API key, shown once: store it now (only its HMAC is kept)")
             print(f"key id:  {record.key_id}")
             print(f"prefix:  {record.prefix}")
             print(f"owner:   {record.owner}")
             print(f"expires: {record.expires_at.isoformat() if record.expires_at else 'never'}")
-            print("api key (shown once, store it now):")
-            print(created.api_key)
         elif arguments.command == "list":
             records = list_keys(client, collection, arguments.owner)
             print(
@@ -160,9 +179,65 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # noqa: BLE001 - one-line reason for the operator
-        print(f"error: Firestore failed: {type(error).__name__}", file=sys.stderr)
+        where = os.environ.get("FIRESTORE_EMULATOR_HOST")
+        print(f"error: {firestore_failure(error, settings, where)}", file=sys.stderr)
         return 2
     return 0
+
+
+def _show_key_once(api_key: str) -> bool:
+    """The key as the first line of stdout (so `| head -1` keeps it); False if it cannot have
+    reached anyone: the reader is gone, or there is no stdout at all (`>&-`)."""
+    try:
+        sys.stdout.write(f"{api_key}\n")
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):  # no stdout, or a closed one
+        return False
+    return not getattr(sys.stdout, "reader_gone", False)
+
+
+def _revoke_undelivered(client: object, collection: str, key_id: str) -> int:
+    """The new key could not be written to stdout: nobody has it, so nobody may use it."""
+    try:
+        set_key_status(client, collection, key_id, "revoke")
+    except Exception as error:  # noqa: BLE001 - the operator must act on this one
+        print(
+            f"error: the new key could not be shown (stdout closed) and revoking it failed "
+            f"({type(error).__name__}): run `python -m key_admin revoke {key_id}`",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"error: the new key could not be shown (stdout closed), so it was revoked "
+        f"(key id {key_id}); run create again with its output kept",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def firestore_failure(error: Exception, settings: Settings, emulator_host: str | None) -> str:
+    """One line for the operator: which Firestore failed, why, and what to do."""
+    from google.api_core import exceptions
+
+    detail = (str(error).strip().splitlines() or [""])[0]
+    if emulator_host:
+        where = f"the Firestore emulator at {emulator_host} (FIRESTORE_EMULATOR_HOST)"
+        advice = (
+            "is `make run` running? Start it, or paste the export block of the one that is running"
+        )
+    else:
+        where = (
+            f"database {settings.api_keys_database} of project {settings.project_id} "
+            "(Application Default Credentials)"
+        )
+        advice = (
+            "check the network, `gcloud auth application-default login`, and that the "
+            "database exists"
+        )
+    if isinstance(error, exceptions.ServiceUnavailable | exceptions.DeadlineExceeded):
+        cause = detail.rsplit(": ", 1)[-1] or type(error).__name__  # e.g. Connection refused
+        return f"Firestore failed: cannot reach {where}: {cause}; {advice}"
+    return f"Firestore failed on {where}: {type(error).__name__}: {detail}"
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ emulator and the Firebase Auth emulator, seeds the catalog with the operators' s
 mints a dev API key with the operators' key code, signs in a dev user on the Auth emulator,
 loads (or creates) the local App Check signing key, serves http://localhost:$PORT/models with
 functions-framework and local App Check tokens for web pages on LOCAL_APP_CHECK_PORT, and
-prints ready curl lines for both auth paths, what a web page needs (the dev user, the allowed
-origins, the token endpoint) and an `export` block for the operator CLIs. Ctrl-C stops
+prints ready curl lines for both auth paths, what a web page needs (its three URLs, the dev
+user, the allowed origins) and an `export` block for curl (KEY, BASE, both tokens) and the
+operator CLIs. Ctrl-C stops
 everything and says so once every port is free again.
 """
 
@@ -50,6 +51,8 @@ PORT_VARIABLES = (
     ("FIREBASE_AUTH_EMULATOR_PORT", 9099),
     ("LOCAL_APP_CHECK_PORT", 8082),
 )
+# Other make-run variables a suggested rerun keeps (CORS_ALLOWED_ORIGINS is the one it changes).
+RERUN_VARIABLES = ("HOST", "WORKERS", "THREADS")
 
 
 class PortProblem(Exception):
@@ -122,6 +125,7 @@ class BannerFacts:
     app_check_url: str
     allowed_origins: tuple[str, ...]
     cli_env: Mapping[str, str]
+    chosen_settings: tuple[str, ...] = ()  # this run's NAME=value choices, for a rerun
 
 
 def allowed_origins(environ: Mapping[str, str]) -> tuple[str, ...]:
@@ -130,14 +134,42 @@ def allowed_origins(environ: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
 
 
+def chosen_settings(environ: Mapping[str, str], ports: LocalPorts) -> tuple[str, ...]:
+    """This run's choices other than the origins, as `NAME=value`: the ports that differ from
+    their defaults and HOST, WORKERS, THREADS when set, so a suggested rerun keeps them."""
+    in_use = (ports.server, ports.firestore, ports.auth, ports.app_check)
+    chosen = [
+        f"{variable}={port}"
+        for (variable, default), port in zip(PORT_VARIABLES, in_use, strict=True)
+        if port != default
+    ]
+    chosen += [
+        f"{name}={shlex.quote(environ[name].strip())}"
+        for name in RERUN_VARIABLES
+        if environ.get(name, "").strip()
+    ]
+    return tuple(chosen)
+
+
 def banner(facts: BannerFacts) -> str:
     """What `make run` prints once the service answers: both curls, what a web page needs,
-    and the CLIs' exports."""
-    url = f"http://localhost:{facts.ports.server}/models"
+    and the exports for curl and the CLIs."""
+    base = f"http://localhost:{facts.ports.server}"
+    url = f"{base}/models"
+    # README's and docs/api.md's curl lines use these four; the CLIs use cli_env.
+    call_env = {
+        "KEY": facts.api_key,
+        "BASE": base,
+        "FIREBASE_ID_TOKEN": facts.id_token,
+        "APP_CHECK_TOKEN": facts.app_check_token,
+    }
     exports = "\n".join(
-        f"export {name}={shlex.quote(value)}" for name, value in facts.cli_env.items()
+        f"export {name}={shlex.quote(value)}"
+        for name, value in {**call_env, **facts.cli_env}.items()
     )
     origins = ",".join(facts.allowed_origins)
+    more_origins = f"CORS_ALLOWED_ORIGINS={origins},http://localhost:5173"
+    rerun = " ".join([*facts.chosen_settings, more_origins, "make run"])
     return (
         f"\nServing {url} (Firestore and Auth emulators in memory; Ctrl-C stops everything)\n\n"
         f"API key path (dev key of owner {DEV_KEY_OWNER!r}):\n"
@@ -146,16 +178,19 @@ def banner(facts: BannerFacts) -> str:
         "not check for expiry in emulator mode, + local App Check token, valid 12 h):\n"
         f"  curl -H 'Authorization: Bearer {facts.id_token}' "
         f"-H 'X-Firebase-AppCheck: {facts.app_check_token}' {url}\n\n"
-        "A web page (README, 'From a web page'):\n"
-        f"  dev user:          {DEV_USER_EMAIL} / {DEV_USER_PASSWORD} "
-        f"(Auth emulator http://127.0.0.1:{facts.ports.auth}, project {PROJECT_ID})\n"
+        "A web page (README, 'From a web page': its API, connectAuthEmulator and token URLs "
+        "are these three):\n"
+        f"  service:           {base}\n"
+        f"  Auth emulator:     http://127.0.0.1:{facts.ports.auth} (project {PROJECT_ID})\n"
         f"  App Check tokens:  GET {facts.app_check_url} (for a CustomProvider; "
         "the same signing key across restarts)\n"
+        f"  dev user:          {DEV_USER_EMAIL} / {DEV_USER_PASSWORD}\n"
         f"  allowed origins:   {' '.join(facts.allowed_origins)}\n"
-        f"  add an origin:     CORS_ALLOWED_ORIGINS={origins},http://localhost:5173 make run\n"
+        f"  add an origin:     {rerun}\n"
         "  why a 401:         its request_id's log line above has the reason (auth_failure)\n\n"
-        "For python -m catalog_seed / python -m key_admin against this emulator "
-        "(paste into another shell; keep this one running):\n"
+        "For curl (README's 'Calling it', docs/api.md) and python -m catalog_seed / "
+        "python -m key_admin against this run (paste into another shell; keep this one "
+        "running):\n"
         f". {shlex.quote(str(ROOT / '.venv' / 'bin' / 'activate'))}\n"
         f"{exports}\n"
     )
@@ -205,13 +240,14 @@ def main() -> int:
         }
         python = sys.executable
         subprocess.run(
-            [python, "-m", "catalog_seed"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
-        )
+            [python, "-m", "catalog_seed", "--accept-expired-prices"],
+            cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
         minted = subprocess.run(
             [python, "-m", "key_admin", "create", "--owner", DEV_KEY_OWNER, "--label", "make run"],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         )  # fmt: skip
-        api_key = minted.stdout.strip().splitlines()[-1]
+        api_key = minted.stdout.splitlines()[0]  # create prints the key first
         auth_emulator.wait_until_ready()
         user = signed_in_user(auth_emulator.host, DEV_USER_EMAIL, DEV_USER_PASSWORD)
         # Loopback unless asked: the dev pepper, the emulators' data and the tokens are public.
@@ -223,8 +259,9 @@ def main() -> int:
             signer, ports.app_check, origins, os.environ, host=host
         ).start()
         facts = BannerFacts(
-            ports, api_key, user.id_token, signer.token(), endpoint.url, origins, cli_env
-        )
+            ports, api_key, user.id_token, signer.token(), endpoint.url, origins, cli_env,
+            chosen_settings(os.environ, ports),
+        )  # fmt: skip
         print(banner(facts), flush=True)
         status = server.wait()
     except KeyboardInterrupt:

@@ -26,11 +26,11 @@ def seed_and_mint_key(project: str, env: dict[str, str]) -> str:
     """Seed the catalog and create a key with the operator tools; returns the key."""
     full_env = {**os.environ, **env}
     subprocess.run(
-        [sys.executable, "-m", "catalog_seed", "--project", project],
+        [sys.executable, "-m", "catalog_seed", "--project", project, "--accept-expired-prices"],
         cwd=ROOT, env=full_env, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     minted = subprocess.run(
         [sys.executable, "-m", "key_admin", "create", "--owner", "bench"],
         cwd=ROOT, env=full_env, check=True, capture_output=True, text=True,
     )  # fmt: skip
-    return minted.stdout.strip().splitlines()[-1]
+    return minted.stdout.splitlines()[0]  # create prints the key first

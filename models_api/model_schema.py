@@ -7,6 +7,9 @@ can never disagree about what a valid model is.
 Prices in a document are in credits (1 credit = US$0.01), margin included. The contract's flat
 `cost_per_1k_input` / `cost_per_1k_output` are the base tier; `pricing` carries every other way
 the upstream bills (cached input, cache writes, long-prompt tiers, audio input, per image).
+`pricing.valid_until` is the last day (UTC) a price is known to hold, for a temporary upstream
+price such as an introductory offer; after it the upstream may charge more. The service keeps
+serving the model (the drift check alerts the operator, see docs/catalog.md).
 `routing` is how a request for the model must be sent through an aggregator (OpenRouter): its
 model id there and the `provider` preferences to send verbatim, which pin the upstream endpoints
 whose prices the catalog price covers. It is required for an aggregator's models.
@@ -62,6 +65,11 @@ class Pricing:
     audio_input_per_1k_tokens: float | None
     output_per_image: float | None
     long_context_tiers: tuple[PriceTier, ...]
+    valid_until: dt.date | None = None
+
+    def is_valid_on(self, day: dt.date) -> bool:
+        """False after `valid_until`: the upstream price this one was derived from has ended."""
+        return self.valid_until is None or day <= self.valid_until
 
     def public_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +91,7 @@ class Pricing:
                 }
                 for tier in self.long_context_tiers
             ],
+            "valid_until": _iso(self.valid_until),
         }
 
 
@@ -394,6 +403,7 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
         audio_input_per_1k_tokens=read.optional_price("audio_input_per_1k_tokens"),
         output_per_image=output_per_image,
         long_context_tiers=tuple(tiers),
+        valid_until=read.optional_date("valid_until"),
     )
 
 

@@ -18,12 +18,13 @@ from typing import TextIO
 class ClosedPipeTolerant:
     """A text stream that discards output once its pipe has been closed by the reader."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO | None):
         self._stream = stream
-        self.reader_gone = False
+        # None: the process started with that descriptor closed (`>&-`); nobody reads it.
+        self.reader_gone = stream is None
 
     def write(self, text: str) -> int:
-        if not self.reader_gone:
+        if not self.reader_gone and self._stream is not None:
             try:
                 self._stream.write(text)
                 self._stream.flush()  # the failure surfaces here, not at interpreter exit
@@ -32,7 +33,7 @@ class ClosedPipeTolerant:
         return len(text)
 
     def flush(self) -> None:
-        if not self.reader_gone:
+        if not self.reader_gone and self._stream is not None:
             try:
                 self._stream.flush()
             except BrokenPipeError:
@@ -40,6 +41,7 @@ class ClosedPipeTolerant:
 
     def _discard_from_now_on(self) -> None:
         self.reader_gone = True
+        assert self._stream is not None
         # Point the descriptor at /dev/null, so the interpreter's final flush of the
         # buffered rest cannot fail with "Exception ignored ... BrokenPipeError" either.
         devnull = os.open(os.devnull, os.O_WRONLY)

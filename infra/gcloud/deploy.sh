@@ -312,25 +312,35 @@ deploy_flags=(
   --min-instances="$MIN_INSTANCES" --max-instances="$MAX_INSTANCES"
   --timeout="${TIMEOUT_SECONDS}s" --ingress-settings="$ingress"
 )
-# What decides a redeploy: the files .gcloudignore lets through (main.py, requirements.txt,
-# models_api/ without caches and dot-files) and every flag. Stored as a label on the function,
-# compared on the next run.
-fingerprint=$( {
-  printf '%s\n' "${deploy_flags[@]}"
-  find main.py requirements.txt models_api -type f ! -path '*/__pycache__/*' ! -name '*.pyc' \
-    ! -name '.*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-} | sha256sum | cut -c1-40)
-deployed=$(query gcloud functions describe "$FUNCTION_NAME" --gen2 --project="$PROJECT" \
-  --region="$REGION" --format='value(labels.deploy_fingerprint)')
-if [[ $deployed == "$fingerprint" ]]; then
-  echo "Function ${FUNCTION_NAME}: already deployed with these files and settings"
-else
-  # IAM changes take a while to reach Cloud Build (Terraform waits the same time).
-  run sleep "$IAM_PROPAGATION_WAIT"
-  # --source=. uploads what .gcloudignore lets through (main.py, requirements.txt, models_api/).
-  run gcloud functions deploy "$FUNCTION_NAME" "${deploy_flags[@]}" \
+# What decides a redeploy: the files .gcloudignore lets through (read by upload_files.py with
+# the grammar Terraform's source_files.tf uses: main.py, requirements.txt, models_api/, the
+# drift check's files; no caches or dot-files) and every flag. Stored as a label on the
+# function, compared on the next run. Both functions are built from this one upload.
+upload_hash=$(python3 infra/gcloud/upload_files.py . | tr '\n' '\0' | xargs -0 sha256sum |
+  sha256sum | cut -c1-64)
+fingerprint_of() {  # the deploy flags given as arguments, and the upload
+  { printf '%s\n' "$@"; echo "$upload_hash"; } | sha256sum | cut -c1-40
+}
+iam_waited=""
+# Deploy function $1 with flags $2..., unless it already runs with this fingerprint.
+deploy_function() {
+  local name=$1 fingerprint deployed
+  shift
+  fingerprint=$(fingerprint_of "$@")
+  deployed=$(query gcloud functions describe "$name" --gen2 --project="$PROJECT" \
+    --region="$REGION" --format='value(labels.deploy_fingerprint)')
+  if [[ $deployed == "$fingerprint" ]]; then
+    echo "Function ${name}: already deployed with these files and settings"
+    return
+  fi
+  # IAM changes take a while to reach Cloud Build (Terraform waits the same time), once a run.
+  [[ -n $iam_waited ]] || run sleep "$IAM_PROPAGATION_WAIT"
+  iam_waited=1
+  # --source=. uploads what .gcloudignore lets through.
+  run gcloud functions deploy "$name" "$@" \
     --update-labels="${LABELS},deploy_fingerprint=${fingerprint}"
-fi
+}
+deploy_function "$FUNCTION_NAME" "${deploy_flags[@]}"
 
 # Public access without an allUsers binding (domain-restricted sharing): Cloud Run's invoker
 # check off, set on the function's service; "none" and "all_users" keep the check on.
@@ -352,14 +362,21 @@ echo "  API_KEY_PEPPER_SECRET=projects/${PROJECT}/secrets/${PEPPER_SECRET}/versi
 
 # === BEGIN daily drift check (infra/drift_check.tf; set DRIFT_CHECK=false to skip) ===========
 # A second function from the same upload (entry point drift_check), run daily by Cloud
-# Scheduler with the OIDC token of an account that alone may invoke it. Its own account reads
-# this Firestore database only: it never writes the catalog. Metrics and alerts: Terraform.
+# Scheduler with the OIDC token of an account that alone may invoke it, whatever PUBLIC_ACCESS
+# says for the service. Its own account reads the catalog database only (not the API keys
+# database): it never writes the catalog. Metrics and alerts: Terraform. Re-runnable like the
+# rest: what exists is kept, the function is redeployed only when its fingerprint changed, the
+# invoker binding is added only when missing, the job is updated only when its settings differ.
 DRIFT_CHECK=${DRIFT_CHECK:-true}
 DRIFT_CHECK_SCHEDULE=${DRIFT_CHECK_SCHEDULE:-17 6 * * *}
 DRIFT_CHECK_TIMEOUT_SECONDS=${DRIFT_CHECK_TIMEOUT_SECONDS:-300}
 DRIFT_CHECK_LITELLM_URL=${DRIFT_CHECK_LITELLM_URL:-}
 DRIFT_CHECK_OPENROUTER_MODELS_URL=${DRIFT_CHECK_OPENROUTER_MODELS_URL:-}
 DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL=${DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL:-}
+case $DRIFT_CHECK in
+  true | false) ;;
+  *) echo "DRIFT_CHECK must be true or false" >&2; exit 64 ;;
+esac
 if [[ $DRIFT_CHECK == true ]]; then
   DRIFT_FUNCTION="${NAME_PREFIX}-drift-check"
   DRIFT_SA="${NAME_PREFIX}-drift@${PROJECT}.iam.gserviceaccount.com"
@@ -372,6 +389,7 @@ if [[ $DRIFT_CHECK == true ]]; then
   exists gcloud iam service-accounts describe "$SCHEDULER_SA" --project="$PROJECT" ||
     run gcloud iam service-accounts create "${NAME_PREFIX}-sched" --project="$PROJECT" \
       --display-name="Invokes the daily drift check of ${FUNCTION_NAME} (Cloud Scheduler)"
+  # The catalog database only: the condition names it, so the API keys database stays closed.
   run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${DRIFT_SA}" \
     --role=roles/datastore.viewer \
     --condition="expression=${DATABASE_CONDITION},title=only-the-catalog-database"
@@ -384,16 +402,39 @@ if [[ $DRIFT_CHECK == true ]]; then
     "DRIFT_OPENROUTER_ENDPOINTS_URL=${DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL}"
   )
   drift_joined=$(IFS=';'; echo "${drift_env[*]}")
-  run gcloud functions deploy "$DRIFT_FUNCTION" --gen2 --project="$PROJECT" --region="$REGION" \
-    --runtime="$PYTHON_RUNTIME" --source=. --entry-point=drift_check --trigger-http \
-    --no-allow-unauthenticated --service-account="$DRIFT_SA" \
-    --build-service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}" \
-    --docker-repository="projects/${PROJECT}/locations/${REGION}/repositories/${REPOSITORY}" \
-    --set-env-vars="^;^${drift_joined}" \
-    --cpu=1 --memory=512Mi --concurrency=1 --min-instances=0 --max-instances=1 \
+  drift_flags=(
+    --gen2 --project="$PROJECT" --region="$REGION"
+    --runtime="$PYTHON_RUNTIME" --source=. --entry-point=drift_check --trigger-http
+    --no-allow-unauthenticated --service-account="$DRIFT_SA"
+    --build-service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}"
+    --docker-repository="projects/${PROJECT}/locations/${REGION}/repositories/${REPOSITORY}"
+    --set-env-vars="^;^${drift_joined}"
+    --cpu=1 --memory=512Mi --concurrency=1 --min-instances=0 --max-instances=1
     --timeout="${DRIFT_CHECK_TIMEOUT_SECONDS}s" --ingress-settings=internal-only
-  run gcloud functions add-invoker-policy-binding "$DRIFT_FUNCTION" --project="$PROJECT" \
-    --region="$REGION" --member="serviceAccount:${SCHEDULER_SA}"
+  )
+  deploy_function "$DRIFT_FUNCTION" "${drift_flags[@]}"
+
+  # Invokers: the scheduler's account and nobody else (PUBLIC_ACCESS is the service's, never
+  # this function's): a missing binding is added, any other run.invoker member removed, and
+  # Cloud Run's invoker check kept on.
+  invokers=$(query gcloud run services get-iam-policy "$DRIFT_FUNCTION" --project="$PROJECT" \
+    --region="$REGION" --flatten='bindings[].members' \
+    --filter='bindings.role=roles/run.invoker' --format='value(bindings.members)')
+  grep -qxF "serviceAccount:${SCHEDULER_SA}" <<<"$invokers" ||
+    run gcloud functions add-invoker-policy-binding "$DRIFT_FUNCTION" --project="$PROJECT" \
+      --region="$REGION" --member="serviceAccount:${SCHEDULER_SA}"
+  while read -r member; do
+    [[ -n $member && $member != "serviceAccount:${SCHEDULER_SA}" ]] || continue
+    echo "Drift check: removing invoker ${member} (only the scheduler's account may invoke it)"
+    run gcloud functions remove-invoker-policy-binding "$DRIFT_FUNCTION" --project="$PROJECT" \
+      --region="$REGION" --member="$member"
+  done <<<"$invokers"
+  drift_check_off=$(query gcloud run services describe "$DRIFT_FUNCTION" --project="$PROJECT" \
+    --region="$REGION" --format='value(metadata.annotations."run.googleapis.com/invoker-iam-disabled")')
+  if [[ ${drift_check_off,,} == true ]]; then
+    run gcloud run services update "$DRIFT_FUNCTION" --project="$PROJECT" --region="$REGION" \
+      --invoker-iam-check --quiet
+  fi
 
   if [[ -n $DRY_RUN ]]; then
     drift_uri="https://${DRIFT_FUNCTION}-uri.run.app"
@@ -401,14 +442,25 @@ if [[ $DRIFT_CHECK == true ]]; then
     drift_uri=$(gcloud functions describe "$DRIFT_FUNCTION" --gen2 --project="$PROJECT" \
       --region="$REGION" --format='value(serviceConfig.uri)')
   fi
-  job_verb=create
-  ! exists gcloud scheduler jobs describe "$DRIFT_JOB" --location="$REGION" --project="$PROJECT" ||
-    job_verb=update
-  run gcloud scheduler jobs "$job_verb" http "$DRIFT_JOB" --project="$PROJECT" \
-    --location="$REGION" --schedule="$DRIFT_CHECK_SCHEDULE" --time-zone=Etc/UTC \
-    --uri="$drift_uri" --http-method=POST --oidc-service-account-email="$SCHEDULER_SA" \
-    --oidc-token-audience="$drift_uri" --attempt-deadline="$((DRIFT_CHECK_TIMEOUT_SECONDS + 30))s" \
+  job_flags=(
+    --project="$PROJECT" --location="$REGION"
+    --schedule="$DRIFT_CHECK_SCHEDULE" --time-zone=Etc/UTC
+    --uri="$drift_uri" --http-method=POST --oidc-service-account-email="$SCHEDULER_SA"
+    --oidc-token-audience="$drift_uri" --attempt-deadline="$((DRIFT_CHECK_TIMEOUT_SECONDS + 30))s"
     --max-retry-attempts=2 --min-backoff=600s --max-backoff=1800s
+  )
+  # The job as it is, in the same words as the flags above ("" when there is none).
+  job_now=$(query gcloud scheduler jobs describe "$DRIFT_JOB" --project="$PROJECT" \
+    --location="$REGION" --format='value(schedule,timeZone,httpTarget.uri,httpTarget.httpMethod,httpTarget.oidcToken.serviceAccountEmail,httpTarget.oidcToken.audience,attemptDeadline,retryConfig.retryCount,retryConfig.minBackoffDuration,retryConfig.maxBackoffDuration)')
+  job_wanted=$(printf '%s\t' "$DRIFT_CHECK_SCHEDULE" Etc/UTC "$drift_uri" POST "$SCHEDULER_SA" \
+    "$drift_uri" "$((DRIFT_CHECK_TIMEOUT_SECONDS + 30))s" 2 600s 1800s)
+  if [[ -z $job_now ]]; then
+    run gcloud scheduler jobs create http "$DRIFT_JOB" "${job_flags[@]}"
+  elif [[ $job_now != "${job_wanted%$'\t'}" ]]; then
+    run gcloud scheduler jobs update http "$DRIFT_JOB" "${job_flags[@]}"
+  else
+    echo "Scheduler job ${DRIFT_JOB}: already set"
+  fi
   echo "Drift check: gcloud scheduler jobs run ${DRIFT_JOB} --location=${REGION} --project=${PROJECT}"
 fi
 # === END daily drift check ===================================================================

@@ -18,6 +18,22 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_NUMBER = "123456789012"
+# The one IAM policy query deploy.sh makes: the run.invoker members, one per line.
+INVOKER_QUERY = ("bindings[].members", "bindings.role=roles/run.invoker", "value(bindings.members)")
+# `gcloud scheduler jobs describe --format=value(...)`: the job's fields, from the flags that
+# set them (tab-separated, as gcloud prints a value() of several fields).
+JOB_FIELDS = {
+    "schedule": "schedule",
+    "timeZone": "time-zone",
+    "httpTarget.uri": "uri",
+    "httpTarget.httpMethod": "http-method",
+    "httpTarget.oidcToken.serviceAccountEmail": "oidc-service-account-email",
+    "httpTarget.oidcToken.audience": "oidc-token-audience",
+    "attemptDeadline": "attempt-deadline",
+    "retryConfig.retryCount": "max-retry-attempts",
+    "retryConfig.minBackoffDuration": "min-backoff",
+    "retryConfig.maxBackoffDuration": "max-backoff",
+}
 
 
 class Refused(Exception):
@@ -54,6 +70,48 @@ def _set(state: dict[str, Any], kind: str, key: str, value: Any) -> bool:
 def _exists(state: dict[str, Any], kind: str, key: str) -> None:
     if key not in state.get(kind, {}):
         raise Refused(f"NOT_FOUND: {kind} {key}")
+
+
+def _describe_function(name: str, function: dict[str, str], output_format: str) -> str:
+    """`gcloud functions describe` in the formats deploy.sh and retire_pepper.sh ask for."""
+    if output_format == "json":
+        secrets = []
+        for item in function["set-secrets"].split(","):
+            key, _, reference = item.partition("=")
+            secret, _, version = reference.partition(":")
+            secrets.append({"key": key, "secret": secret, "version": version})
+        return json.dumps({"serviceConfig": {"secretEnvironmentVariables": secrets}})
+    if output_format == "value(labels.deploy_fingerprint)":
+        labels = dict(item.split("=", 1) for item in function["update-labels"].split(","))
+        return labels.get("deploy_fingerprint", "") + "\n"
+    if output_format == "value(serviceConfig.uri)":
+        return f"https://{name}-{PROJECT_NUMBER}.{function['region']}.run.app\n"
+    raise Refused(f"fake gcloud does not know the format {output_format!r}")
+
+
+def _scheduler_job(
+    state: dict[str, Any], words: list[str], flags: dict[str, str], project: str
+) -> tuple[bool, str]:
+    """gcloud scheduler jobs describe | create http | update http."""
+    verb = words[2]
+    name = words[3] if verb == "describe" else words[4]
+    key = f"{project}/{flags.get('location')}/{name}"
+    settings = {flag: flags[flag] for flag in JOB_FIELDS.values() if flag in flags}
+    if verb == "describe":
+        _exists(state, "scheduler_jobs", key)
+        wanted = flags.get("format", "").removeprefix("value(").removesuffix(")").split(",")
+        if set(wanted) - set(JOB_FIELDS):
+            raise Refused(f"fake gcloud does not know the format {flags.get('format')!r}")
+        job = state["scheduler_jobs"][key]
+        return False, "\t".join(job.get(JOB_FIELDS[f], "") for f in wanted) + "\n"
+    if words[3] != "http":
+        raise Refused("fake gcloud knows http scheduler jobs only")
+    if verb == "create":
+        return _new(state, "scheduler_jobs", key, settings), ""
+    if verb == "update":
+        _exists(state, "scheduler_jobs", key)
+        return _set(state, "scheduler_jobs", key, {**state["scheduler_jobs"][key], **settings}), ""
+    raise Refused(f"fake gcloud does not know: gcloud scheduler jobs {verb} ...")
 
 
 def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, str]:
@@ -134,32 +192,50 @@ def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, st
         function = state.get("functions", {}).get(f"{project}/{words[2]}")
         if function is None:
             raise Refused(f"NOT_FOUND: function {words[2]}")
-        if flags.get("format") == "json":
-            secrets = []
-            for item in function["set-secrets"].split(","):
-                key, _, reference = item.partition("=")
-                secret, _, version = reference.partition(":")
-                secrets.append({"key": key, "secret": secret, "version": version})
-            return False, json.dumps({"serviceConfig": {"secretEnvironmentVariables": secrets}})
-        labels = dict(item.split("=", 1) for item in function["update-labels"].split(","))
-        return False, labels.get("deploy_fingerprint", "") + "\n"
+        return False, _describe_function(words[2], function, flags.get("format", ""))
     if words[:2] == ["functions", "deploy"]:
         key = f"{project}/{words[2]}"
         state.setdefault("functions", {})[key] = flags
-        state.setdefault("deploys", 0)
-        state["deploys"] += 1
+        deploys = state.setdefault("deploys", {})
+        deploys[key] = deploys.get(key, 0) + 1
         if "allow-unauthenticated" in flags:
             _set(state, "bindings", f"run {key} allUsers roles/run.invoker", True)
         return True, ""
+    if words[:2] == ["functions", "add-invoker-policy-binding"]:
+        # Adding a member the policy has changes nothing (an IAM policy holds each once).
+        key = f"{project}/{words[2]}"
+        _exists(state, "functions", key)
+        return _set(state, "bindings", f"run {key} {flags['member']} roles/run.invoker", True), ""
+    if words[:2] == ["functions", "remove-invoker-policy-binding"]:
+        key = f"{project}/{words[2]}"
+        binding = f"run {key} {flags['member']} roles/run.invoker"
+        if binding not in state.get("bindings", {}):
+            raise Refused(f"NOT_FOUND: policy binding {flags['member']} roles/run.invoker")
+        del state["bindings"][binding]
+        return True, ""
     if words[:2] == ["run", "services"]:
-        key = f"{project}/{words[2] if words[2] not in ('describe', 'update') else words[3]}"
+        key = f"{project}/{words[3]}"
+        if key not in state.get("functions", {}):
+            raise Refused(f"NOT_FOUND: service {key}")
         if words[2] == "describe":
-            if key not in state.get("functions", {}):
-                raise Refused(f"NOT_FOUND: service {key}")
             return False, ("True\n" if state.get("invoker_check_off", {}).get(key) else "\n")
         if words[2] == "update":
+            if "no-invoker-iam-check" not in flags and "invoker-iam-check" not in flags:
+                raise Refused("fake gcloud knows only the invoker check of run services update")
             off = "no-invoker-iam-check" in flags
             return _set(state, "invoker_check_off", key, off), ""
+        if words[2] == "get-iam-policy":
+            if (flags.get("flatten"), flags.get("filter"), flags.get("format")) != INVOKER_QUERY:
+                raise Refused(f"fake gcloud does not know this policy query: {flags}")
+            prefix = f"run {key} "
+            members = [
+                b[len(prefix) :].removesuffix(" roles/run.invoker")
+                for b in sorted(state.get("bindings", {}))
+                if b.startswith(prefix) and b.endswith(" roles/run.invoker")
+            ]
+            return False, "".join(f"{m}\n" for m in members)
+    if words[:2] == ["scheduler", "jobs"]:
+        return _scheduler_job(state, words, flags, project)
     raise Refused(f"fake gcloud does not know: gcloud {command} ...")
 
 

@@ -106,9 +106,12 @@ def test_a_second_run_changes_nothing_and_fails_nowhere(project: FakeProject) ->
     assert project.state == state_after_first
     assert all(c["status"] == 0 for c in second_calls if c["changed"])
     assert "already deployed with these files and settings" in second.stdout
-    # Built once: one deploy, one pepper version, the keys database's rules released once.
+    # Built once: one deploy of each function, one pepper version, the keys database's rules
+    # released once, one scheduler job.
     state = project.state
-    assert state["deploys"] == 1
+    assert state["deploys"] == {"live-project-1/models": 1, "live-project-1/models-drift-check": 1}
+    assert list(state["scheduler_jobs"]) == ["live-project-1/us-central1/models-drift-check-daily"]
+    assert "Scheduler job models-drift-check-daily: already set" in second.stdout
     assert state["secret_versions"]["live-project-1/models-api-key-pepper"] == ["enabled"]
     assert list(state["databases"]) == ["live-project-1/(default)", "live-project-1/api-keys"]
     assert state["databases"]["live-project-1/(default)"] == ["web app"], "adopted: unchanged"
@@ -177,12 +180,28 @@ def test_a_pinned_version_that_is_not_the_next_one_is_refused(project: FakeProje
     assert not [c for c in calls if c["argv"][:2] == ["functions", "deploy"]]
 
 
+def _deploys(calls: list[dict[str, Any]], name: str) -> list[list[str]]:
+    return [c["argv"] for c in calls if c["argv"][:3] == ["functions", "deploy", name]]
+
+
+def _invokers(project: FakeProject, function: str) -> list[str]:
+    prefix = f"run live-project-1/{function} "
+    return sorted(
+        b[len(prefix) :].removesuffix(" roles/run.invoker")
+        for b in project.state["bindings"]
+        if b.startswith(prefix) and b.endswith(" roles/run.invoker")
+    )
+
+
+SCHEDULER = "serviceAccount:models-sched@live-project-1.iam.gserviceaccount.com"
+
+
 def test_public_access_without_an_all_users_binding(project: FakeProject) -> None:
     result, calls = project.deploy()
 
-    (deploy,) = [c for c in calls if c["argv"][:2] == ["functions", "deploy"]]
+    (deploy,) = _deploys(calls, "models")
     assert result.returncode == 0, result.stderr
-    assert "--no-allow-unauthenticated" in deploy["argv"]
+    assert "--no-allow-unauthenticated" in deploy
     assert project.state["invoker_check_off"] == {"live-project-1/models": True}
     assert not [b for b in project.state["bindings"] if "allUsers" in b]
 
@@ -276,3 +295,84 @@ def test_retiring_a_version_no_key_uses_disables_it_and_destroys_nothing(
     assert result.returncode == 0, result.stderr
     assert _versions(project) == ["disabled", "enabled"]
     assert [c["argv"][:3] for c in calls if c["changed"]] == [["secrets", "versions", "disable"]]
+
+
+# --- the daily drift check's block ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("public_access", ["all_users", "invoker_check_disabled", "none"])
+def test_only_the_scheduler_invokes_the_drift_check_whatever_the_public_access(
+    project: FakeProject, public_access: str
+) -> None:
+    result, calls = project.deploy(PUBLIC_ACCESS=public_access)
+
+    assert result.returncode == 0, result.stderr
+    (drift,) = _deploys(calls, "models-drift-check")
+    assert "--no-allow-unauthenticated" in drift and "--ingress-settings=internal-only" in drift
+    assert _invokers(project, "models-drift-check") == [SCHEDULER]
+    assert not project.state.get("invoker_check_off", {}).get("live-project-1/models-drift-check")
+    assert ("allUsers" in _invokers(project, "models")) == (public_access == "all_users")
+
+
+def test_a_stray_invoker_or_a_disabled_check_on_the_drift_check_is_undone(
+    project: FakeProject,
+) -> None:
+    project.deploy()
+    state = project.state
+    state["bindings"]["run live-project-1/models-drift-check allUsers roles/run.invoker"] = True
+    state["invoker_check_off"]["live-project-1/models-drift-check"] = True
+    project.state_file.write_text(json.dumps(state), encoding="utf-8")
+
+    result, calls = project.deploy()
+    again, calls_again = project.deploy()
+
+    assert result.returncode == 0, result.stderr
+    assert "removing invoker allUsers" in result.stdout
+    assert _changes(calls) == [
+        "functions remove-invoker-policy-binding models-drift-check --project=live-project-1",
+        "run services update models-drift-check",
+    ]
+    assert _invokers(project, "models-drift-check") == [SCHEDULER]
+    assert project.state["invoker_check_off"]["live-project-1/models-drift-check"] is False
+    assert again.returncode == 0 and _changes(calls_again) == []
+
+
+def test_a_changed_schedule_updates_the_job_and_redeploys_nothing(project: FakeProject) -> None:
+    project.deploy()
+
+    result, calls = project.deploy(DRIFT_CHECK_SCHEDULE="0 5 * * 1-5")
+
+    assert result.returncode == 0, result.stderr
+    assert _changes(calls) == ["scheduler jobs update http"]
+    job = project.state["scheduler_jobs"]["live-project-1/us-central1/models-drift-check-daily"]
+    assert job["schedule"] == "0 5 * * 1-5"
+
+
+def test_a_changed_drift_setting_redeploys_the_drift_check_only(project: FakeProject) -> None:
+    project.deploy()
+    labels_before = project.state["functions"]["live-project-1/models-drift-check"]["update-labels"]
+
+    result, calls = project.deploy(DRIFT_CHECK_TIMEOUT_SECONDS="600")
+
+    assert result.returncode == 0, result.stderr
+    assert _changes(calls) == [
+        "functions deploy models-drift-check --gen2",
+        "scheduler jobs update http",
+    ]
+    assert project.state["deploys"] == {
+        "live-project-1/models": 1,
+        "live-project-1/models-drift-check": 2,
+    }
+    job = project.state["scheduler_jobs"]["live-project-1/us-central1/models-drift-check-daily"]
+    assert job["attempt-deadline"] == "630s"
+    labels_after = project.state["functions"]["live-project-1/models-drift-check"]["update-labels"]
+    assert labels_after != labels_before  # a new fingerprint, so the next run keeps it
+
+
+def test_the_drift_check_carries_the_labels(project: FakeProject) -> None:
+    result, _ = project.deploy(LABELS="service=models-api,team=platform")
+
+    assert result.returncode == 0, result.stderr
+    for name in ("models", "models-drift-check"):
+        labels = project.state["functions"][f"live-project-1/{name}"]["update-labels"]
+        assert labels.startswith("service=models-api,team=platform,deploy_fingerprint="), name

@@ -21,13 +21,22 @@ SERVICE_ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 CLOUD_RUN_SERVICE = re.compile(r"^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$")
 SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
     (
-        {"project_id": "my-project-1", "adopt_existing_firestore_database": True},
-        {"PROJECT": "my-project-1", "ADOPT_EXISTING_FIRESTORE_DATABASE": "true"},
+        {
+            "project_id": "my-project-1",
+            "adopt_existing_firestore_database": True,
+            "public_access": "all_users",
+        },
+        {
+            "PROJECT": "my-project-1",
+            "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
+            "PUBLIC_ACCESS": "all_users",
+        },
     ),
     (
         {
             "project_id": "other-project",
             "adopt_existing_firestore_database": False,
+            "public_access": "invoker_check_disabled",
             "region": "europe-west1",
             "function_name": "catalog-api",
             "name_prefix": "c" * 24,
@@ -42,6 +51,7 @@ SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
         {
             "PROJECT": "other-project",
             "ADOPT_EXISTING_FIRESTORE_DATABASE": "false",
+            "PUBLIC_ACCESS": "invoker_check_disabled",
             "REGION": "europe-west1",
             "FUNCTION_NAME": "catalog-api",
             "NAME_PREFIX": "c" * 24,
@@ -128,9 +138,12 @@ def test_both_paths_deploy_the_same_drift_check(
             ",title=only-the-catalog-database",
         }
     ]
+    # The scheduler's account is its only invoker, whatever public access the service has.
     (invoker,) = run.find("gcloud", "functions", "add-invoker-policy-binding")
     assert invoker[3] == names["function_name"]
     assert flags(invoker)["member"] == f"serviceAccount:{names['scheduler_account_id']}@{domain}"
+    assert names["function_name"] not in {c[4] for c in run.find("gcloud", "run", "services")}
+    assert "update-labels" in given  # labelled like the service (and its deploy fingerprint)
 
     (job,) = run.find("gcloud", "scheduler", "jobs", "create", "http")
     job_flags = flags(job)
@@ -145,7 +158,12 @@ def test_both_paths_deploy_the_same_drift_check(
 
 def test_the_script_can_leave_the_drift_check_out() -> None:
     run = DryRun(
-        {"PROJECT": "p-1", "ADOPT_EXISTING_FIRESTORE_DATABASE": "true", "DRIFT_CHECK": "false"}
+        {
+            "PROJECT": "p-1",
+            "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
+            "PUBLIC_ACCESS": "none",
+            "DRIFT_CHECK": "false",
+        }
     )
 
     assert [c[3] for c in run.find("gcloud", "functions", "deploy")] == ["models"]
@@ -236,7 +254,7 @@ def test_each_alert_counts_lines_the_drift_check_writes() -> None:
     resources = _resources()
 
     alerting = sorted(kind for kind, (_, alert) in FINDING_KINDS.items() if alert)
-    assert alerting == ["below_cost", "past_shutdown"]
+    assert alerting == ["below_cost", "past_shutdown", "price_expired", "price_expiring"]
     for kind in alerting:
         assert f'jsonPayload.drift_finding=\\"{kind}\\"' in text, kind
     assert '"drift_finding": finding.kind' in job
@@ -249,6 +267,47 @@ def test_each_alert_counts_lines_the_drift_check_writes() -> None:
     assert "var.enable_drift_check" in metrics["for_each"] + alerts["for_each"]
     assert alerts["notification_channels"] == "${local.notification_channels}"
     assert "resource.labels.service_name" in text and "local.drift_names.function_name" in text
+
+
+def test_public_access_never_reaches_the_drift_check() -> None:
+    """Only the scheduler's account may invoke the drift check: every IAM resource or invoker
+    switch that names its service is the scheduler's grant, and what public_access controls
+    names the service's function only."""
+    resources = _resources()
+    drift_service = "google_cloudfunctions2_function.drift_check"
+    naming_drift = {
+        (kind, name)
+        for (kind, name), body in resources.items()
+        if (
+            kind.endswith(("_iam_member", "_iam_binding", "_iam_policy"))
+            or kind == "terraform_data"
+        )
+        and drift_service in repr(body)
+    }
+
+    assert naming_drift == {
+        ("google_cloud_run_v2_service_iam_member", "scheduler_invokes_drift_check")
+    }
+    public = resources[("google_cloud_run_v2_service_iam_member", "public_invoker")]
+    check_off = resources[("terraform_data", "invoker_check_disabled")]
+    for body in (public, check_off):
+        assert "google_cloudfunctions2_function.main" in repr(body)
+        assert drift_service not in repr(body)
+    assert "public_access" not in (INFRA / "drift_check.tf").read_text(encoding="utf-8")
+
+
+def test_the_drift_check_cannot_read_the_api_keys_database() -> None:
+    read = _resources()[("google_project_iam_member", "drift_check_reads_firestore")]
+    iam = (INFRA / "iam.tf").read_text(encoding="utf-8")
+
+    assert read["condition"][0]["expression"] == "${local.database_condition}"
+    assert re.search(r"database_condition\s+= .*databases/\$\{var\.firestore_database_id\}", iam), (
+        "the condition must name the catalog database"
+    )
+    assert "api_keys" not in repr(read)
+    function = _resources()[("google_cloudfunctions2_function", "drift_check")]
+    assert "API_KEYS_DATABASE" not in (INFRA / "drift_check_settings.tf").read_text()
+    assert "pepper" not in repr(function["service_config"])
 
 
 def test_the_scheduler_job_signs_its_calls_for_the_function_it_calls() -> None:
@@ -267,6 +326,12 @@ def test_the_readme_operating_section_explains_each_drift_alert() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     docs = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").glob("*.md"))
     text = readme + docs
-    for metric in ("drift_below_cost", "drift_past_shutdown", "drift_check_incomplete"):
+    for metric in (
+        "drift_below_cost",
+        "drift_past_shutdown",
+        "drift_price_expiring",
+        "drift_price_expired",
+        "drift_check_incomplete",
+    ):
         assert metric in text, metric
     assert Path(INFRA / "README.md").read_text(encoding="utf-8").count("drift") > 5

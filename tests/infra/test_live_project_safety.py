@@ -270,8 +270,10 @@ def test_alerts_on_log_based_metrics_wait_until_the_metrics_are_usable() -> None
     ]
 
     assert sleep["create_duration"] == "${var.alert_policy_wait}"
+    # Re-armed when any log-based metric is added: the service's or the drift check's.
     assert "google_logging_metric.service" in sleep["triggers"]["metrics"]
-    assert on_logs
+    assert "google_logging_metric.drift" in sleep["triggers"]["metrics"]
+    assert {"stale_catalog", "auth_failures", "drift"} <= {name for name, _ in on_logs}
     for name, body in on_logs:
         assert "${time_sleep.log_metrics_usable}" in body["depends_on"], name
 

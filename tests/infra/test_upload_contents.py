@@ -4,13 +4,15 @@ gcloud reads .gcloudignore with .gitignore semantics; Terraform reads it in
 infra/source_files.tf. Both readings are run here on a tree full of what test runs, editors and
 tools leave behind (nested __pycache__, .pytest_cache, .schemathesis, .coverage, dev requirement
 files, package*.json, node_modules): git's own implementation of those semantics stands in for
-gcloud, real Terraform evaluates source_files.tf. Both must select exactly the run-time files.
+gcloud, real Terraform evaluates source_files.tf, and deploy.sh's redeploy fingerprint reads it
+with infra/gcloud/upload_files.py. All must select exactly the run-time files.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.infra.terraform_eval import ROOT, Scratch
@@ -106,6 +108,18 @@ def _terraform_selection(tree: Path) -> set[str]:
     return set(files)
 
 
+def _script_selection(tree: Path) -> set[str]:
+    """What deploy.sh fingerprints (infra/gcloud/upload_files.py, Terraform's grammar)."""
+    listed = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "gcloud" / "upload_files.py"), str(tree)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return set(listed.stdout.split())
+
+
 def _tree(directory: Path) -> Path:
     shutil.copy(ROOT / ".gcloudignore", directory / ".gcloudignore")
     for name in RUNTIME | set(JUNK):
@@ -126,6 +140,7 @@ def test_both_paths_upload_only_the_runtime_files_from_a_tree_with_nested_caches
 
     assert by_terraform == RUNTIME
     assert by_gcloud_syntax == RUNTIME
+    assert _script_selection(tree) == RUNTIME
 
 
 def test_the_real_tree_uploads_main_requirements_and_the_package(tmp_path: Path) -> None:
@@ -148,6 +163,8 @@ def test_the_real_tree_uploads_main_requirements_and_the_package(tmp_path: Path)
     ).stdout.split()
 
     assert _terraform_selection(tree) == set(tracked)
+    # deploy.sh's redeploy fingerprint covers the same files, both functions' code included.
+    assert _script_selection(ROOT) == set(tracked)
 
 
 def test_the_upload_changes_only_when_an_uploaded_file_changes(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def _create_key(project: Project, **env: str) -> str:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return result.stdout.splitlines()[0]
 
 
 def test_keys_minted_into_their_own_database_are_served_from_it(

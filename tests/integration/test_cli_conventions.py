@@ -1,10 +1,12 @@
 """The operator tools behave as command-line programs should: a reader that goes away
-(`| head -1`) neither stops the work nor turns into an error, relative times take s, m, h and
-d, and `--help` names every subcommand."""
+(`| head -1`) neither stops the work nor turns into an error (and keeps a new key, which
+`create` prints first; a key nobody could see is revoked), relative times take s, m, h and d,
+and `--help` names every subcommand in readable paragraphs."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -18,7 +20,7 @@ from key_admin.__main__ import build_parser
 from key_admin.__main__ import main as key_admin_main
 from local_harness.processes import ROOT
 from operator_cli.times import parse_time
-from tests.conftest import DEV_PEPPER, Project
+from tests.conftest import DEV_PEPPER, Project, make_client
 from tests.support.catalog_documents import data_entries
 
 
@@ -52,7 +54,7 @@ def _documents(project: Project) -> dict[str, dict[str, Any]]:
 
 def test_a_seed_whose_reader_is_gone_still_seeds_and_exits_0_quietly(project: Project) -> None:
     status, stderr = _run_with_reader_gone(
-        [sys.executable, "-m", "catalog_seed"], _tool_env(project)
+        [sys.executable, "-m", "catalog_seed", "--accept-expired-prices"], _tool_env(project)
     )
 
     assert (status, stderr) == (0, "")
@@ -67,7 +69,9 @@ def test_a_dry_run_and_a_key_list_whose_reader_is_gone_exit_0_quietly(seeded: Pr
             cwd=ROOT, env=env, check=True, capture_output=True, timeout=60,
         )  # fmt: skip
 
-    dry_run = _run_with_reader_gone([sys.executable, "-m", "catalog_seed", "--dry-run"], env)
+    dry_run = _run_with_reader_gone(
+        [sys.executable, "-m", "catalog_seed", "--dry-run", "--accept-expired-prices"], env
+    )
     listing = _run_with_reader_gone(
         [sys.executable, "-m", "key_admin", "list", "--owner", "o1"], env
     )
@@ -152,3 +156,61 @@ def test_key_admin_usage_names_every_subcommand(capsys: pytest.CaptureFixture[st
     assert subcommands
     for name in subcommands:
         assert name in usage
+
+
+def _key_documents(project: Project, owner: str) -> list[dict[str, Any]]:
+    return [
+        snapshot.to_dict()
+        for snapshot in project.client.collection("api_keys").stream()
+        if snapshot.to_dict().get("owner") == owner
+    ]
+
+
+def test_create_piped_to_head_1_keeps_a_working_key(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piped = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m key_admin create --owner head1 | head -1"],
+        cwd=ROOT, env=_tool_env(seeded), capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    client = make_client(seeded, monkeypatch)
+
+    key = piped.stdout.strip()
+    assert piped.returncode == 0, piped.stderr
+    assert re.fullmatch(r"inf_[0-9A-Za-z]{38}", key)
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "how", ["reader gone", "stdout closed"], ids=["reader-gone", "stdout-closed"]
+)
+def test_a_key_that_cannot_be_shown_is_revoked_and_create_fails(seeded: Project, how: str) -> None:
+    command = [sys.executable, "-m", "key_admin", "create", "--owner", "unseen"]
+    if how == "reader gone":
+        status, stderr = _run_with_reader_gone(command, _tool_env(seeded))
+    else:  # `>&-`: the process starts without a stdout at all
+        closed = subprocess.run(
+            ["bash", "-c", " ".join(command) + " >&-"],
+            cwd=ROOT, env=_tool_env(seeded), capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+        status, stderr = closed.returncode, closed.stderr
+    checked = subprocess.run(
+        [sys.executable, "-m", "key_admin", "check-index"],
+        cwd=ROOT, env=_tool_env(seeded), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert status == 1
+    assert "could not be shown" in stderr and "revoked" in stderr
+    assert [document["status"] for document in _key_documents(seeded, "unseen")] == ["revoked"]
+    assert checked.returncode == 0, checked.stdout  # the index says revoked too
+
+
+def test_key_admin_help_breaks_no_sentence_mid_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert key_admin_main(["--help"]) == 0
+    description = capsys.readouterr().out.split("\n\n", 1)[1].split("\npositional arguments")[0]
+
+    for paragraph in description.split("\n\n"):
+        lines = paragraph.strip().splitlines()
+        # Every line but a paragraph's last is filled to the usual width.
+        assert [line for line in lines[:-1] if len(line) < 70] == [], paragraph
+    assert "the operator's own credentials" in description

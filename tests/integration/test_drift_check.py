@@ -64,10 +64,12 @@ def stored(project: Project) -> dict[str, Any]:
     return {doc.id: doc.to_dict() for doc in project.client.collection("models").stream()}
 
 
-def run_once(project: Project, datasets: DatasetServer) -> tuple[Any, list[dict[str, Any]]]:
+def run_once(
+    project: Project, datasets: DatasetServer, on: dt.date = ON
+) -> tuple[Any, list[dict[str, Any]]]:
     lines: list[dict[str, Any]] = []
     settings = DriftSettings.from_env(drift_env(project, datasets))
-    outcome = build_drift_check(settings, log=lines.append, today=lambda: ON)()
+    outcome = build_drift_check(settings, log=lines.append, today=lambda: on)()
     for line in lines:  # every line is what Cloud Logging gets: one JSON object
         json.loads(json.dumps(line))
     return outcome, lines
@@ -128,6 +130,32 @@ def test_a_served_model_past_its_upstream_shutdown_is_an_alerting_error_line(
     (line,) = findings(lines, "past_shutdown")
     assert line["model"] == "gpt-5-mini" and line["alert"] is True
     assert line["severity"] == "ERROR" and line["theirs"] == "2026-11-30"
+
+
+def test_a_price_ending_within_two_weeks_is_an_alerting_warning_line(catalog: Project) -> None:
+    # the fixture's gemini-3.1-pro price holds until 2026-12-31
+    with DatasetServer(fixture_routes()) as datasets:
+        outcome, lines = run_once(catalog, datasets, on=dt.date(2026, 12, 20))
+
+    (line,) = findings(lines, "price_expiring")
+    assert line["severity"] == "WARNING" and line["alert"] is True
+    assert line["model"] == "gemini-3.1-pro" and line["dataset"] == "catalog"
+    assert line["field"] == "pricing.valid_until" and line["ours"] == "2026-12-31"
+    assert "11 day(s) left" in line["detail"]
+    assert outcome.complete and outcome.alerts == 1 and lines[-1]["failures"] == 0
+
+
+def test_a_price_past_its_end_is_an_alerting_error_even_without_any_dataset(
+    catalog: Project,
+) -> None:
+    with DatasetServer({}) as datasets:  # every download answers 404
+        outcome, lines = run_once(catalog, datasets, on=dt.date(2027, 1, 1))
+
+    (line,) = findings(lines, "price_expired")
+    assert line["severity"] == "ERROR" and line["alert"] is True
+    assert line["model"] == "gemini-3.1-pro" and "ended on 2026-12-31" in line["detail"]
+    assert not outcome.complete and outcome.alerts == 1  # the downloads failed, still reported
+    assert lines[-1]["failures"] == 1 and lines[-1]["drift_check"] == "incomplete"
 
 
 def test_a_dataset_that_cannot_be_downloaded_makes_the_run_incomplete_not_silent(

@@ -1,6 +1,7 @@
 """`make run` end to end: the real `python -m local_harness.run_local`, its printed curl lines
-replayed over HTTP, its export block used by the operator CLI, a clean stop on Ctrl-C; and its
-refusal to start, before printing anything, when a port is taken."""
+replayed over HTTP, its export block used by the operator CLI and by README's curl lines as
+written, a clean stop on Ctrl-C; its refusal to start, before printing anything, when a port is
+taken; and a banner that shows the ports in use wherever it names one."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local_harness.processes import ROOT, free_port
-from local_harness.run_local import DEV_KEY_OWNER, port_is_free
+from local_harness.run_local import (
+    DEV_KEY_OWNER,
+    BannerFacts,
+    LocalPorts,
+    banner,
+    chosen_settings,
+    port_is_free,
+)
 from tests.support.http_get import get_json
 from tests.support.make_run import PORT_NAMES, RUN_LOCAL, MakeRun, free_local_ports
 
@@ -40,6 +49,26 @@ def _replay(curl: list[str]) -> tuple[int, Any]:
     return get_json(url, headers)
 
 
+CURL_RECORDER = 'curl() { printf "%s\037" curl "$@"; printf "\036"; }\n'
+
+
+def bash_block(page: Path, heading: str) -> str:
+    """The first ```bash block after `heading` in a Markdown page, as written there."""
+    section = page.read_text(encoding="utf-8").split(heading, 1)[1]
+    match = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert match, f"no bash block after {heading!r} in {page.name}"
+    return match.group(1)
+
+
+def curls_as_bash_runs_them(snippet: str, env: dict[str, str]) -> list[list[str]]:
+    """Every curl command of a shell snippet, with its arguments as bash expands them."""
+    ran = subprocess.run(
+        ["bash", "-c", CURL_RECORDER + snippet], env=env, capture_output=True, text=True,
+        check=True, timeout=30,
+    )  # fmt: skip
+    return [call.split("\x1f")[:-1] for call in ran.stdout.split("\x1e")[:-1]]
+
+
 @pytest.mark.slow
 def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
     local_run: MakeRun,
@@ -56,6 +85,10 @@ def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
 
     api_key_status, api_key_body = _replay(api_key_curls[0])
     browser_status, browser_body = _replay(browser_curls[0])
+    readme_curls = curls_as_bash_runs_them(
+        bash_block(ROOT / "README.md", "## Calling it"), {**clean_env, **exports}
+    )
+    readme_answers = [_replay(curl) for curl in readme_curls]
     listed = subprocess.run(
         [sys.executable, "-m", "key_admin", "list", "--owner", DEV_KEY_OWNER],
         cwd=ROOT, env={**clean_env, **exports}, capture_output=True, text=True, timeout=60,
@@ -68,11 +101,20 @@ def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
     assert api_key_body == browser_body
     assert api_key_body["models"]
     assert set(exports) == {
+        "KEY",
+        "BASE",
+        "FIREBASE_ID_TOKEN",
+        "APP_CHECK_TOKEN",
         "FIRESTORE_EMULATOR_HOST",
         "GOOGLE_CLOUD_PROJECT",
         "API_KEY_PEPPER",
         "FIREBASE_AUTH_EMULATOR_HOST",
     }
+    assert len(readme_curls) == 4
+    assert [status for status, _ in readme_answers] == [200, 200, 200, 200]
+    assert readme_answers[0][1] == api_key_body
+    assert readme_answers[1][1]["id"] == "claude-sonnet-4-6"
+    assert readme_answers[3][1] == browser_body  # the web app's path, with both tokens
     assert listed.returncode == 0, listed.stderr
     assert re.search(r"inf_\w{8}", listed.stdout)  # the dev key's display prefix
     assert exit_status == 0
@@ -138,3 +180,69 @@ def test_make_run_refuses_to_start_where_k_service_is_set() -> None:
     assert run.returncode == 2
     assert run.stdout == ""
     assert "K_SERVICE is set" in run.stderr
+
+
+def _facts(ports: LocalPorts, environ: dict[str, str]) -> BannerFacts:
+    return BannerFacts(
+        ports, "inf_KEY", "ID.TOKEN", "APP.CHECK", f"http://127.0.0.1:{ports.app_check}/t",
+        ("http://localhost:3000",), {"FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{ports.firestore}"},
+        chosen_settings(environ, ports),
+    )  # fmt: skip
+
+
+def test_the_banners_add_an_origin_command_keeps_the_ports_and_host_in_use() -> None:
+    ports = LocalPorts(18080, 8181, 19099, 8082)  # PORT and the Auth emulator's chosen
+
+    environ = {"PORT": "18080", "HOST": "0.0.0.0"}  # noqa: S104 - text only, nothing binds
+
+    text = banner(_facts(ports, environ))
+
+    rerun = next(line for line in text.splitlines() if "add an origin:" in line)
+    assert rerun.split(":", 1)[1].split() == [
+        "PORT=18080",
+        "FIREBASE_AUTH_EMULATOR_PORT=19099",
+        "HOST=0.0.0.0",
+        "CORS_ALLOWED_ORIGINS=http://localhost:3000,http://localhost:5173",
+        "make",
+        "run",
+    ]
+
+
+def test_the_banners_add_an_origin_command_is_short_on_the_default_ports() -> None:
+    text = banner(_facts(LocalPorts(8080, 8181, 9099, 8082), {}))
+
+    rerun = next(line for line in text.splitlines() if "add an origin:" in line)
+    assert rerun.split(":", 1)[1].split() == [
+        "CORS_ALLOWED_ORIGINS=http://localhost:3000,http://localhost:5173",
+        "make",
+        "run",
+    ]
+
+
+def test_the_banner_gives_a_web_page_its_three_urls_and_curl_its_variables() -> None:
+    ports = LocalPorts(18080, 18181, 19099, 18082)
+
+    text = banner(_facts(ports, {}))
+
+    assert "  service:           http://localhost:18080\n" in text
+    assert "  Auth emulator:     http://127.0.0.1:19099 " in text
+    assert "  App Check tokens:  GET http://127.0.0.1:18082/t " in text
+    assert "export KEY=inf_KEY\nexport BASE=http://localhost:18080\n" in text
+    assert "export FIREBASE_ID_TOKEN=ID.TOKEN\nexport APP_CHECK_TOKEN=APP.CHECK\n" in text
+
+
+@pytest.mark.parametrize(
+    ("page", "heading"),
+    [(ROOT / "README.md", "## Calling it"), (ROOT / "docs" / "api.md", "# Calling the API")],
+    ids=["README", "docs/api.md"],
+)
+def test_the_docs_curl_lines_use_only_variables_make_runs_export_block_sets(
+    page: Path, heading: str
+) -> None:
+    exported = re.findall(r"^export (\w+)=", banner(_facts(LocalPorts(1, 2, 3, 4), {})), re.M)
+    snippet = bash_block(page, heading)
+    assigned = set(re.findall(r"^(\w+)=", snippet, re.M))
+
+    used = set(re.findall(r"\$\{?(\w+)", snippet)) - assigned
+
+    assert used and used <= set(exported)

@@ -223,7 +223,7 @@ def test_the_key_cli_creates_lists_and_revokes(
         seeded, "create", "--owner", "acct-9", "--label", "ci", "--expires", "30d"
     )
     assert created.returncode == 0, created.stderr
-    api_key = created.stdout.strip().splitlines()[-1]
+    api_key = created.stdout.splitlines()[0]
     key_id = created.stdout.split("key id:")[1].split()[0]
     client = make_client(seeded, monkeypatch, API_KEY_REFRESH_SECONDS="0.05")
     assert client.get("/models", headers={"X-Api-Key": api_key}).status_code == 200
@@ -248,7 +248,7 @@ def test_the_key_cli_creates_lists_and_revokes(
 
 def test_disable_and_enable_round_trip(seeded: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     created = _run_keys_cli(seeded, "create", "--owner", "acct-7")
-    api_key = created.stdout.strip().splitlines()[-1]
+    api_key = created.stdout.splitlines()[0]
     key_id = created.stdout.split("key id:")[1].split()[0]
     client = make_client(seeded, monkeypatch, API_KEY_REFRESH_SECONDS="0.05")
 
@@ -294,3 +294,40 @@ def test_an_emulator_that_is_not_running_is_an_error_at_once_not_a_hang(
 
     assert result.returncode == 2, result.stderr
     assert "Firestore failed" in result.stderr
+
+
+def test_key_admin_names_the_emulator_it_cannot_reach_the_cause_and_what_to_do(
+    project: Project,
+) -> None:
+    env = {**os.environ, **project.service_env(FIRESTORE_EMULATOR_HOST="127.0.0.1:9")}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "key_admin", "list", "--owner", "o"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert "the Firestore emulator at 127.0.0.1:9 (FIRESTORE_EMULATOR_HOST)" in result.stderr
+    assert "Connection refused" in result.stderr
+    assert "is `make run` running?" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [["create", "--owner", "o"], ["list", "--owner", "o"]])
+def test_key_admin_refuses_a_real_project_without_a_keys_database(command: list[str]) -> None:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"FIRESTORE_EMULATOR_HOST", "API_KEYS_DATABASE"}
+    }
+    env.update(GOOGLE_CLOUD_PROJECT="my-project", API_KEY_PEPPER=DEV_PEPPER)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "key_admin", *command], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 64
+    assert result.stdout == ""
+    assert "API_KEYS_DATABASE is not set" in result.stderr
+    assert "export API_KEYS_DATABASE=api-keys" in result.stderr
