@@ -6,7 +6,7 @@ TOOLS_VENV := .venv-tools
 export TF_CLI_CONFIG_FILE := /dev/null
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: run test test-fast bench bench-keys instructions lint setup clean chromium
+.PHONY: run test test-fast bench bench-keys bench-flood instructions lint setup clean chromium
 
 # @: nothing is printed before run_local has checked its ports (PORT, FIRESTORE_EMULATOR_PORT,
 # FIREBASE_AUTH_EMULATOR_PORT).
@@ -28,9 +28,13 @@ test-fast: $(VENV)/.dev node_modules/.installed  ## quick loop: no slow tests, n
 bench: $(VENV)/.dev node_modules/.installed  ## throughput/latency/cold start vs. the server's limit
 	$(VENV)/bin/python bench/run_bench.py $(ARGS)
 	$(VENV)/bin/python bench/key_verification.py
+	$(VENV)/bin/python bench/key_flood.py
 
 bench-keys: $(VENV)/.dev node_modules/.installed  ## API keys: reads at scale (simulation), memory, a frozen Firestore
 	$(VENV)/bin/python bench/key_verification.py
+
+bench-flood: $(VENV)/.dev node_modules/.installed  ## unknown-key flood from many addresses: valid-key p99 vs idle, reads/s vs budget
+	$(VENV)/bin/python bench/key_flood.py
 
 instructions: $(VENV)/.dev node_modules/.installed  ## per-request instruction counts (valgrind; ARGS=--parts: each part)
 	$(VENV)/bin/python bench/count_instructions.py $(ARGS)

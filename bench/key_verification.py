@@ -38,11 +38,14 @@ from local_harness.processes import FirestoreEmulator, FunctionServer  # noqa: E
 from local_harness.seeded_service import PEPPER, seed_and_mint_key, service_env  # noqa: E402
 from models_api.api_key_format import display_prefix, generate_api_key, key_id_for  # noqa: E402
 from models_api.api_keys import ApiKeyVerifier  # noqa: E402
+from models_api.auth_throttle import LookupBudget  # noqa: E402
 from models_api.errors import Unauthenticated  # noqa: E402
 from models_api.key_documents import (  # noqa: E402
+    INDEX_LAYOUT,
     IndexEntry,
     IndexHead,
     KeyRecord,
+    StoredShard,
     encode_entries,
 )
 from models_api.key_index import KeyIndex  # noqa: E402
@@ -82,7 +85,8 @@ def _instance(store: CountingKeyStore, clock: SimulatedClock) -> ApiKeyVerifier:
         clock=clock, run_in_background=_run_inline,
     )  # fmt: skip
     return ApiKeyVerifier(
-        lambda: PEPPER_BYTES, index, store, max_entries=MEMO_ENTRIES, wait_seconds=3,
+        [lambda: PEPPER_BYTES], index, store, max_entries=MEMO_ENTRIES, wait_seconds=3,
+        lookup_budget=LookupBudget(1e9, 1e9, clock=clock),  # the simulation counts every read
         clock=clock, wall_clock=lambda: NOW.timestamp() + clock.now,
     )  # fmt: skip
 
@@ -172,14 +176,16 @@ def index_memory(key_count: int) -> tuple[float, float]:
         digest = rng.randbytes(16)
         shards.setdefault(f"{digest[0]:02x}", {})[digest] = IndexEntry("active", 0)
     encoded = {name: encode_entries(entries) for name, entries in shards.items()}
-    head = IndexHead(1, {name: 1 for name in shards})
+    head = IndexHead(INDEX_LAYOUT, {name: "v1" for name in shards})
     del shards
     store = CountingKeyStore()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     # Fresh copies, as the Firestore client's response would be: afterwards only the index
     # holds them, so they count as its memory.
-    store.shards = {name: bytes(bytearray(entries)) for name, entries in encoded.items()}
+    store.shards = {
+        name: StoredShard("v1", 1, bytes(bytearray(entries))) for name, entries in encoded.items()
+    }
     store.head = head
     index = KeyIndex(store, refresh_seconds=REFRESH, max_stale_seconds=3600, wait_seconds=3)
     started = time.perf_counter()
@@ -188,7 +194,7 @@ def index_memory(key_count: int) -> tuple[float, float]:
     store.shards = {}
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    assert index.version == 1
+    assert len(index.shard_versions) == len(head.shard_versions)
     return (after - before) / 2**20, load_ms
 
 
@@ -210,10 +216,10 @@ def emulator_load_ms(key_count: int, emulator: FirestoreEmulator) -> tuple[float
     index_collection = client.collection("api_keys_index")
     for name, entries in shards.items():
         encoded = encode_entries(entries)
-        index_collection.document(f"shard-{name}").set(
-            {"version": 1, "count": len(entries), "entries": encoded}
-        )
-    index_collection.document("head").set(IndexHead(1, {n: 1 for n in shards}).to_document())
+        index_collection.document(f"shard-{name}").set(StoredShard("v1", 1, encoded).to_document())
+    index_collection.document("head").set(
+        {"layout": INDEX_LAYOUT, "versions": {f"s{name}": "v1" for name in shards}}
+    )
     backend = FirestoreBackend(project, "(default)", 30)
     index = KeyIndex(
         FirestoreKeyStore(backend, "api_keys"),
@@ -296,7 +302,8 @@ def _paced_latencies(url: str, api_key: str, seconds: float, connections: int = 
     return latencies
 
 
-def _percentiles(latencies: list[float]) -> tuple[float, float]:
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p99 of a list of latencies."""
     ordered = sorted(latencies)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
@@ -326,9 +333,9 @@ def print_freeze() -> None:
         if server is not None:
             server.stop()
         emulator.stop()
-    healthy_p99 = _percentiles(phases["healthy"])[1]
+    healthy_p99 = percentiles(phases["healthy"])[1]
     for name, latencies in phases.items():
-        p50, p99 = _percentiles(latencies)
+        p50, p99 = percentiles(latencies)
         print(
             f"  {name:8}: {len(latencies):5} x 200  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  "
             f"max {max(latencies):7.2f} ms  p99 / healthy p99 = {p99 / healthy_p99:.2f}x"

@@ -14,6 +14,7 @@ outside the parts named below (clock readings, the outcome record, try/finally) 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from models_api import http_semantics as http
@@ -30,7 +31,7 @@ PARTS = [
     ("request_id", "request id", "X-Request-Id on every answer and log line"),
     ("log_context", "request id for warnings", "warnings and errors carry the request id"),
     ("routing", "routing", "/models, /models/{id}, the function root"),
-    ("throttle", "client address + auth throttle", "429 for addresses that keep failing"),
+    ("throttle", "client address, throttle check prepared", "429 for addresses that keep failing"),
     ("authentication", "authentication (known key)", "the contract: 401 without a valid key"),
     ("catalog", "catalog lookup (cached)", "the catalog, no Firestore read per request"),
     ("coding", "content coding, no Accept-Encoding", "br/gzip bodies, precompressed"),
@@ -76,7 +77,8 @@ def part_sections(
         "request_id": lambda: request_id_for(environ),
         "log_context": lambda: leave_request(enter_request(request_id)),
         "routing": lambda: route_for(environ.get("PATH_INFO") or "/"),
-        "throttle": lambda: handler._throttle.check(client_address(environ, hops)),  # noqa: SLF001
+        # A known key never consults the throttle: the request only prepares its check.
+        "throttle": lambda: partial(handler._throttle.check, client_address(environ, hops)),  # noqa: SLF001
         "authentication": lambda: handler._authenticator.authenticate(environ),  # noqa: SLF001
         "catalog": lambda: handler._catalog.current().list_representation(  # noqa: SLF001
             model_filter_for(environ)

@@ -7,8 +7,11 @@ with public datasets instead (LiteLLM's JSON, OpenRouter's /api/v1/models and en
 answers, a models.dev checkout); see `python -m catalog_seed audit --help`.
 `python -m catalog_seed table [--on YYYY-MM-DD]` prints docs/catalog.md's table of the models
 served on that day (default: today, UTC) and their prices.
-Exit status: 0 done (or nothing to do), 1 invalid data / refused price change / an audit
-failure, 2 Firestore failure, 64 bad usage or an unreadable dataset.
+Every seed records how many active models it left (catalog_state/<collection>); instances
+refuse a read that loses more than CATALOG_MAX_SHRINK_FRACTION of their models at once unless
+it matches that record, so a larger removal needs --confirm.
+Exit status: 0 done (or nothing to do), 1 invalid data / refused price change or removal / an
+audit failure, 2 Firestore failure, 64 bad usage or an unreadable dataset.
 """
 
 from __future__ import annotations
@@ -27,13 +30,18 @@ from catalog_audit.datasets import DatasetError, load_datasets
 from catalog_seed.dataset import expired_prices, load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
 from catalog_seed.seed import (
+    Shrink,
+    active_count,
     apply_seed,
     ensure_reachable,
     plan_seed,
     price_jumps,
     read_existing,
+    record_catalog_state,
+    recorded_count,
 )
 from catalog_seed.table import markdown_table
+from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
 from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
 
 HERE = Path(__file__).resolve().parent
@@ -100,7 +108,20 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--confirm",
         action="store_true",
-        help="accept prices that move by more than max_price_change_factor (pricing.toml)",
+        help=(
+            "accept prices that move by more than max_price_change_factor (pricing.toml), and "
+            "a removal of more than CATALOG_MAX_SHRINK_FRACTION of the active models at once"
+        ),
+    )
+    parser.add_argument(
+        "--max-shrink-fraction",
+        type=float,
+        default=_fraction_from_env(),
+        help=(
+            "the largest fraction of active models instances accept losing at once; set it as "
+            "the service's CATALOG_MAX_SHRINK_FRACTION (default: $CATALOG_MAX_SHRINK_FRACTION "
+            f"or {DEFAULT_MAX_SHRINK_FRACTION})"
+        ),
     )
     parser.add_argument(
         "--accept-expired-prices",
@@ -114,6 +135,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="validate the data files; do not contact Firestore",
     )
     return parser.parse_args(argv)
+
+
+def _fraction_from_env() -> float:
+    raw = os.environ.get("CATALOG_MAX_SHRINK_FRACTION", "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_MAX_SHRINK_FRACTION
+    except ValueError:
+        return DEFAULT_MAX_SHRINK_FRACTION
 
 
 AUDIT_EPILOG = """\
@@ -288,6 +317,16 @@ def _run(argv: list[str], today: dt.date | None) -> int:
                 f"price change above {policy.max_price_change_factor}x: {line}",
                 file=sys.stderr if not arguments.confirm else sys.stdout,
             )
+        after = active_count(desired)
+        shrink = Shrink(active_count(existing), after, arguments.max_shrink_fraction)
+        if shrink.refused_by_instances:
+            print(
+                f"large removal: {shrink.describe()}. Instances refuse such a read as a "
+                "likely outage (they keep serving what they have and log an ERROR) unless it "
+                f"matches the count the seed records; with --confirm this seed records {after}, "
+                "so they take the smaller catalog at their next refresh",
+                file=sys.stderr if not arguments.confirm else sys.stdout,
+            )
         if arguments.dry_run:
             print("dry run: nothing was written")
             return 0
@@ -299,12 +338,24 @@ def _run(argv: list[str], today: dt.date | None) -> int:
                 file=sys.stderr,
             )
             return 1
-        if not plan.has_writes:
+        if shrink.refused_by_instances and not arguments.confirm:
+            print(
+                "error: the removal above is larger than instances accept at once; if it is "
+                "intended, run again with --confirm; nothing was written",
+                file=sys.stderr,
+            )
+            return 1
+        recorded = recorded_count(client, arguments.collection, TIMEOUT_SECONDS)
+        if not plan.has_writes and recorded == after:
             print("nothing to do: Firestore already matches the data")
             return 0
         written = apply_seed(
             client, arguments.collection, plan, arguments.delete_removed, TIMEOUT_SECONDS
         )
+        # After the models: an instance reading in between sees the old record and a shrink
+        # beyond the fraction, refuses it, and takes the catalog at its next refresh.
+        record_catalog_state(client, arguments.collection, after, TIMEOUT_SECONDS)
+        print(f"recorded: {after} active models (instances accept a read of exactly that many)")
     except Exception as error:  # noqa: BLE001 - one-line reason for the operator, exit 2
         print(
             f"error: Firestore failed: {type(error).__name__}: {error}".splitlines()[0],

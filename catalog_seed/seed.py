@@ -8,6 +8,8 @@ from decimal import Decimal
 from itertools import zip_longest
 from typing import Any
 
+from models_api.catalog_guard import EXPECTED_ACTIVE_MODELS, STATE_COLLECTION, minimum_kept
+
 RETIRED = "retired"
 _BATCH_LIMIT = 400
 
@@ -73,6 +75,46 @@ def plan_seed(
         if delete_removed or current.get("status") != RETIRED:
             plan.removed.append(model_id)
     return plan
+
+
+@dataclass(frozen=True)
+class Shrink:
+    """Active models before and after a seed, against the fraction instances accept at once."""
+
+    before: int
+    after: int
+    max_fraction: float
+
+    @property
+    def refused_by_instances(self) -> bool:
+        """Whether instances would refuse this catalog unless the seed records the new count."""
+        return self.before > 0 and self.after < minimum_kept(self.before, self.max_fraction)
+
+    def describe(self) -> str:
+        lost = self.before - self.after
+        return (
+            f"{lost} of {self.before} active models go at once ({lost / self.before:.0%}; "
+            f"instances refuse a loss of more than {self.max_fraction:.0%}, "
+            "CATALOG_MAX_SHRINK_FRACTION)"
+        )
+
+
+def active_count(documents: dict[str, dict[str, Any]]) -> int:
+    return sum(1 for document in documents.values() if document.get("status") == "active")
+
+
+def record_catalog_state(client: Any, collection: str, active_models: int, timeout: float) -> None:
+    """Record how many active models this seed left: instances take a read of exactly that many
+    even when it is a larger loss than they would otherwise accept (models_api/catalog_guard)."""
+    client.collection(STATE_COLLECTION).document(collection).set(
+        {EXPECTED_ACTIVE_MODELS: active_models, "written_by": "catalog_seed"}, timeout=timeout
+    )
+
+
+def recorded_count(client: Any, collection: str, timeout: float) -> int | None:
+    state = client.collection(STATE_COLLECTION).document(collection).get(timeout=timeout)
+    value = (state.to_dict() or {}).get(EXPECTED_ACTIVE_MODELS) if state.exists else None
+    return value if isinstance(value, int) else None
 
 
 def price_jumps(plan: SeedPlan, factor: Decimal) -> list[str]:

@@ -1,4 +1,4 @@
-# The daily drift check (README: Operating, "Daily drift check"). A second function built
+# The daily drift check (docs/catalog.md, infra/README.md "Daily drift check"). A second function built
 # from the SAME source upload as the service (entry point drift_check in main.py), run once a
 # day by Cloud Scheduler. It downloads OpenRouter's models API (and the endpoints of each routed
 # model) and LiteLLM's price JSON, audits what Firestore serves, and logs one JSON line per

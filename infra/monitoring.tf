@@ -28,6 +28,12 @@ locals {
       label       = ""
       extractor   = ""
     }
+    catalog_refused = {
+      description = "Catalog reads refused because they were empty or lost more than CATALOG_MAX_SHRINK_FRACTION of the models (models_api/catalog_guard.py)."
+      filter      = "${local.service_logs} AND severity=ERROR AND jsonPayload.message=~\"^catalog refused\""
+      label       = ""
+      extractor   = ""
+    }
     backend_unavailable = {
       description = "503s the handler answered because a backend (Firestore, Secret Manager, Google keys) failed."
       filter      = "${local.service_logs} AND severity=WARNING AND jsonPayload.message=~\"^answering 503\""
@@ -368,6 +374,43 @@ resource "google_monitoring_alert_policy" "stale_catalog" {
   ]
 }
 
+resource "google_monitoring_alert_policy" "catalog_refused" {
+  count = local.alerts_on_logs ? 1 : 0
+
+  project               = var.project_id
+  display_name          = "${var.function_name}: catalog read refused (empty or shrunk)"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  user_labels           = var.labels
+
+  conditions {
+    display_name = "any catalog read refused in 5 minutes"
+
+    condition_threshold {
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.service["catalog_refused"].name}\" AND ${local.run_resource}"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "${var.function_name} read a catalog that is empty or lost more than ${var.catalog_max_shrink_fraction * 100}% of its models at once, and refused it: instances keep serving their cached catalog (up to CATALOG_MAX_STALE_SECONDS past the TTL), new instances answer 503. Check FIRESTORE_DATABASE, CATALOG_COLLECTION and the collection itself; re-run `python -m catalog_seed`. An intended large removal: `python -m catalog_seed --confirm`."
+  }
+
+  depends_on = [
+    google_project_service.apis["monitoring.googleapis.com"],
+    time_sleep.log_metrics_usable,
+  ]
+}
+
 resource "google_monitoring_alert_policy" "auth_failures" {
   count = local.alerts_on_logs ? 1 : 0
 
@@ -416,7 +459,7 @@ locals {
       { title = "Instances", filter = "metric.type=\"run.googleapis.com/container/instance_count\" AND ${local.run_resource}", aligner = "ALIGN_MAX", reducer = "REDUCE_SUM", group_by = ["metric.label.state"] },
     ],
     var.enable_log_metrics ? [
-      for key in ["auth_failures", "requests_by_auth", "stale_catalog_served", "backend_unavailable", "pepper_reads"] : {
+      for key in ["auth_failures", "requests_by_auth", "stale_catalog_served", "catalog_refused", "backend_unavailable", "pepper_reads"] : {
         title    = "${replace(key, "_", " ")} /s"
         filter   = "metric.type=\"logging.googleapis.com/user/${var.function_name}/${key}\""
         aligner  = "ALIGN_RATE"

@@ -45,6 +45,11 @@ locals {
     TRUSTED_PROXY_HOPS        = tostring(local.trusted_proxy_hops)
     WORKERS                   = tostring(local.workers)
     THREADS                   = tostring(var.threads_per_worker)
+
+    # The web app's App Check app id: the only app whose App Check tokens are accepted (empty:
+    # every App Check token is refused). Its middle part is the project number `iss` names.
+    APP_CHECK_APP_IDS           = var.app_check_web_app_id
+    CATALOG_MAX_SHRINK_FRACTION = tostring(var.catalog_max_shrink_fraction)
   }
 
   # What the function's service runs with, in the terms both deployment paths use.

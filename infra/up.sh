@@ -92,6 +92,7 @@ needed=(
   secretmanager.secrets.create storage.buckets.create artifactregistry.repositories.create
   cloudfunctions.functions.create run.services.setIamPolicy run.services.update
   monitoring.alertPolicies.create logging.logMetrics.create
+  cloudscheduler.jobs.create  # the daily drift check's job (enable_drift_check, on by default)
 )
 body=$(printf '%s\n' "${needed[@]}" | python3 -c 'import json,sys; print(json.dumps({"permissions": sys.stdin.read().split()}))')
 granted=$(curl -sSf -X POST -H "Authorization: Bearer $(gcloud auth print-access-token)" \

@@ -248,6 +248,17 @@ variable "catalog_cache_ttl_seconds" {
   }
 }
 
+variable "catalog_max_shrink_fraction" {
+  description = "Largest fraction of the active models an instance accepts losing in one catalog read (0-1); a larger loss, or an empty read, is refused and alerted on unless the seed recorded it (python -m catalog_seed --confirm)."
+  type        = number
+  default     = 0.25
+
+  validation {
+    condition     = var.catalog_max_shrink_fraction >= 0 && var.catalog_max_shrink_fraction <= 1
+    error_message = "catalog_max_shrink_fraction must be between 0 and 1."
+  }
+}
+
 variable "api_key_refresh_seconds" {
   description = "Seconds between polls of the API key index head per instance; a revoked, disabled or expired key is refused everywhere within twice this (0.05-30)."
   type        = number

@@ -1,21 +1,24 @@
 """python -m key_admin: mint, list, revoke, disable, enable and expire API keys; build and
-check the key index that the service answers from.
+check the key index that the service answers from; count keys per pepper version.
 
 Uses the same settings as the service: GOOGLE_CLOUD_PROJECT, API_KEYS_DATABASE,
-API_KEYS_COLLECTION, and API_KEY_PEPPER or API_KEY_PEPPER_SECRET. Against the emulator
+API_KEYS_COLLECTION, and the current pepper (API_KEY_PEPPER_SECRET=.../versions/N, or
+API_KEY_PEPPER with API_KEY_PEPPER_VERSION=N; only `create` needs it). Against the emulator
 (FIRESTORE_EMULATOR_HOST set, as in `make run`'s export block) that is all. Against a real
 project it runs with the operator's own credentials (Application Default Credentials) and
 refuses to start unless API_KEYS_DATABASE is set: deployments keep the keys in the database
 `api-keys` (Terraform output api_keys_database; infra/gcloud/deploy.sh prints it).
 
-`create` prints the full key once, on the first line of its output (`| head -1` keeps it),
-and never stores it; if that line cannot be written (its reader is gone), the new key is
-revoked at once and the exit status is 1. Every change writes the key document and the key
-index in one transaction; running instances see it within 2 x API_KEY_REFRESH_SECONDS (8 s by
+`create` mints under the current pepper and records its version in the key document. It prints
+the full key once, on the first line of its output (`| head -1` keeps it), and never stores it;
+if that line cannot be written (its reader is gone), the new key is revoked at once and the
+exit status is 1. Every change writes the key document and the key index in one commit, safely
+alongside other operators; running instances see it within 2 x API_KEY_REFRESH_SECONDS (8 s by
 default).
 
 Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent, a new key that
-could not be shown), 2 Firestore failure, 64 bad usage or settings.
+could not be shown, live keys on a pepper version being retired), 2 Firestore failure, 64 bad
+usage or settings.
 """
 
 from __future__ import annotations
@@ -31,17 +34,21 @@ from key_admin.operations import (
     create_key,
     ensure_reachable,
     list_keys,
+    pepper_usage,
     rebuild_index,
     set_key_expiry,
     set_key_status,
 )
 from models_api.config import Settings
 from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconfigured
-from models_api.pepper import SecretManagerPepper, static_pepper
+from models_api.pepper import pepper_source
 from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
 from operator_cli.times import parse_time
 
 PROBE_TIMEOUT_SECONDS = 10.0
+# Only `create` computes a key id; the other commands need no pepper (retire_pepper.sh runs
+# `pepper-usage` without one).
+_UNUSED_PEPPER = "no pepper: this command never computes a key id"
 NO_DATABASE_CHOSEN = (
     "API_KEYS_DATABASE is not set. Against a real project (FIRESTORE_EMULATOR_HOST unset) "
     "name the database the service reads keys from, so no key is written where it does not "
@@ -87,7 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the key index from the key documents (migration or repair); says what it did",
     )
     commands.add_parser(
-        "check-index", help="compare the key index with the key documents (exit 1 if they differ)"
+        "check-index",
+        help="compare key documents, index shards and the head's shard versions (exit 1 if "
+        "anything differs)",
+    )
+    usage = commands.add_parser(
+        "pepper-usage",
+        help="live keys per pepper version: run before retiring a version",
+    )
+    usage.add_argument(
+        "--retiring",
+        type=int,
+        metavar="N",
+        help="exit 1 if any live key still depends on pepper version N",
     )
     return parser
 
@@ -97,11 +116,45 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _print_pepper_usage(
+    client: object, collection: str, minting_version: int | None, retiring: int | None
+) -> int:
+    usage = pepper_usage(client, collection)
+    versions = sorted(set(usage.active) | set(usage.disabled), key=lambda v: (v is None, v or 0))
+    print(f"{'pepper version':16}  {'active':>8}  {'disabled':>8}")
+    for version in versions:
+        name = str(version) if version is not None else "not recorded"
+        print(f"{name:16}  {usage.active.get(version, 0):>8}  {usage.disabled.get(version, 0):>8}")
+    print(f"{usage.dead} revoked or expired key(s) depend on no pepper")
+    if minting_version is not None:
+        print(f"this configuration mints under version {minting_version}")
+    if None in versions:
+        print(
+            "'not recorded': minted before keys recorded their pepper version, so under the "
+            "version that was current then"
+        )
+    if retiring is None:
+        return 0
+    live, unrecorded = usage.live_on(retiring), usage.live_on(None)
+    if live or unrecorded:
+        print(
+            f"version {retiring}: {live} live key(s) depend on it and {unrecorded} live key(s) "
+            "may (not recorded); do not retire it yet"
+        )
+        return 1
+    print(f"version {retiring}: no live key depends on it")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         arguments = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse: --help exits 0, a usage error 2 -> our 64
         return 64 if stop.code == 2 else int(stop.code or 0)
+    environ = dict(os.environ)
+    has_pepper = bool(environ.get("API_KEY_PEPPER") or environ.get("API_KEY_PEPPER_SECRET"))
+    if arguments.command != "create" and not has_pepper:
+        environ["API_KEY_PEPPER"] = _UNUSED_PEPPER  # these commands work by key id, never hash
     if (
         not os.environ.get("FIRESTORE_EMULATOR_HOST")
         and not os.environ.get("API_KEYS_DATABASE", "").strip()
@@ -109,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {NO_DATABASE_CHOSEN}", file=sys.stderr)
         return 64
     try:
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env(environ)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 64
@@ -120,14 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ensure_reachable(client, collection, PROBE_TIMEOUT_SECONDS)
         if arguments.command == "create":
-            if settings.api_key_pepper is not None:
-                pepper = static_pepper(settings.api_key_pepper)()
-            else:
-                assert settings.api_key_pepper_secret is not None
-                pepper = SecretManagerPepper(settings.api_key_pepper_secret, 30.0)()
+            pepper = pepper_source(settings.api_key_pepper, settings.api_key_pepper_secret, 30.0)()
             created = create_key(
-                client, collection, pepper, arguments.owner, arguments.label, arguments.expires
-            )
+                client, collection, pepper, arguments.owner, arguments.label, arguments.expires,
+                pepper_version=settings.api_key_pepper_version,
+            )  # fmt: skip
             record = created.record
             if not _show_key_once(created.api_key):
                 return _revoke_undelivered(client, collection, record.key_id)
@@ -135,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"key id:  {record.key_id}")
             print(f"prefix:  {record.prefix}")
             print(f"owner:   {record.owner}")
+            print(f"pepper:  version {record.pepper_version}")
             print(f"expires: {record.expires_at.isoformat() if record.expires_at else 'never'}")
         elif arguments.command == "list":
             records = list_keys(client, collection, arguments.owner)
@@ -157,18 +208,20 @@ def main(argv: list[str] | None = None) -> int:
             report = rebuild_index(client, collection)
             statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.by_status.items()))
             print(
-                f"indexed {report.keys} key(s) ({statuses or 'none'}) in "
-                f"{report.shards_written} shard(s), deleted {report.shards_deleted} empty "
-                f"shard(s); largest shard {report.largest_shard_bytes} bytes; index version "
-                f"{report.previous_version} -> {report.version}"
+                f"indexed {report.keys} key(s) ({statuses or 'none'}): "
+                f"{report.shards_written} shard(s) rewritten, {report.shards_unchanged} already "
+                f"right; largest shard {report.largest_shard_bytes} bytes"
             )
         elif arguments.command == "check-index":
             check = check_index(client, collection)
             for problem in check.problems:
                 print(f"problem: {problem}")
             state = "consistent" if check.consistent else f"{len(check.problems)} problem(s)"
-            print(f"{check.keys} key document(s), index version {check.version}: {state}")
+            print(f"{check.keys} key document(s), index layout {check.layout}: {state}")
             return 0 if check.consistent else 1
+        elif arguments.command == "pepper-usage":
+            minting = settings.api_key_pepper_version if has_pepper else None
+            return _print_pepper_usage(client, collection, minting, arguments.retiring)
         else:
             record = set_key_status(client, collection, arguments.key_id, arguments.command)
             print(f"{record.prefix} ({record.key_id}) is now {record.status}")

@@ -1,37 +1,55 @@
 """Operator-side API key operations. Never stores the key itself.
 
-Every change to a key writes, in one Firestore transaction, the key document, its entry in
-the key index shard and the index head (version + 1), so the index is never behind its
-documents and every instance sees the change at its next poll. `rebuild_index` builds the
-index from the key documents (migration from a deployment without one, or repair), and
-`check_index` compares the two. Layout: models_api/key_documents.py, docs/api-keys.md.
+Every change to a key writes, in one commit, a claim on its shard's next change number
+(`api_keys_changes/{xx}.{seq + 1}`, created only if absent), the key document, the key's record
+in its index shard (a new random version, seq + 1) and the shard's version in the index head (a
+field update that touches no other shard's entry). Two operators changing keys of one shard at
+once both claim the same change number; Firestore creates it for one, the other's commit fails
+whole and it retries from a fresh read, so no change is written over. This holds without
+relying on transaction isolation (which the emulator does not provide): the claim is the only
+conditional write, and it comes first. `rebuild_index` rewrites, under the same claims, every
+shard that differs from the key documents (migration, or repair), and `check_index` compares
+documents, shards and head. Layout: models_api/key_documents.py, docs/api-keys.md.
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from models_api.api_key_format import display_prefix, generate_api_key, is_key_id, key_id_for
 from models_api.key_documents import (
     HEAD_DOCUMENT,
+    INDEX_LAYOUT,
     MAX_SHARD_BYTES,
+    RECORD,
     IndexEntry,
     IndexHead,
     KeyRecord,
+    StoredShard,
+    change_document,
+    changes_collection_for,
     decode_entries,
     encode_entries,
+    head_field,
     index_collection_for,
+    new_shard_version,
     shard_document,
 )
 
 TIMEOUT_SECONDS = 30.0
 STATUS_BY_ACTION = {"revoke": "revoked", "disable": "disabled", "enable": "active"}
-_BATCH_WRITES = 400  # Firestore allows 500 writes per commit
-_BATCH_BYTES = 8_000_000  # and 10 MiB per request
+LAYOUT_2_HEAD_VERSION = "layout 2: use a key_admin that writes layout 2"
+MAX_ATTEMPTS = 25  # commits lost to other operators' changes of the same shard, in a row
+
+logger = logging.getLogger(__name__)
 
 
 class KeyAdminError(Exception):
@@ -48,58 +66,115 @@ class CreatedKey:
 Decision = Callable[[KeyRecord | None], tuple[KeyRecord, dict[str, Any]]]
 
 
-def _commit_key_change(client: Any, collection: str, key_id: str, decide: Decision) -> KeyRecord:
-    """Key document + its index shard + the index head, in one transaction."""
-    from google.cloud import firestore
+def _commit_shard(
+    client: Any,
+    collection: str,
+    shard: str,
+    stored: StoredShard,
+    entries: dict[bytes, IndexEntry],
+    change: dict[str, Any],
+    extra_writes: Callable[[Any], None] = lambda batch: None,
+    *,
+    set_layout: bool,
+) -> bool:
+    """Write shard `shard` (read at `stored`) with `entries`, and the head's entry for it, in
+    one commit behind the claim of change `stored.seq + 1`. False if another writer claimed it.
+    """
+    from google.api_core.exceptions import AlreadyExists
 
+    encoded = encode_entries(entries)
+    if len(encoded) > MAX_SHARD_BYTES:
+        raise KeyAdminError(f"index shard {shard} is full: the layout needs more shards")
+    index = client.collection(index_collection_for(collection))
+    version = new_shard_version()
+    claim = client.collection(changes_collection_for(collection)).document(
+        change_document(shard, stored.seq + 1)
+    )
+    batch = client.batch()
+    # The only conditional write, and the first: a commit that loses the claim writes nothing
+    # (Firestore commits are atomic; the emulator applies writes in order and stops at it).
+    batch.create(claim, {**change, "version": version, "at": datetime.now(timezone.utc)})
+    extra_writes(batch)
+    shard_data = StoredShard(version, stored.seq + 1, encoded).to_document()
+    batch.set(index.document(shard_document(shard)), shard_data)
+    # Only this shard's entry: a concurrent writer of another shard keeps its own. The layout
+    # is stated by rebuild-index (and a new index): an older index keeps saying it needs one.
+    head: dict[str, Any] = {"versions": {head_field(shard): version}}
+    if set_layout:
+        # `version` is no number in this layout: the layout-1 CLI, which reads it as one, fails
+        # before it writes instead of replacing this head with one that lists a single shard.
+        head.update(layout=INDEX_LAYOUT, version=LAYOUT_2_HEAD_VERSION)
+    batch.set(index.document(HEAD_DOCUMENT), head, merge=True)
+    try:
+        batch.commit(timeout=TIMEOUT_SECONDS)
+    except AlreadyExists:
+        logger.debug("shard %s: change %d was claimed by another writer", shard, stored.seq + 1)
+        return False
+    return True
+
+
+def _set_document(reference: Any, fields: dict[str, Any], merge: bool, batch: Any) -> None:
+    batch.set(reference, fields, merge=merge)
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311 - jitter, not a secret
+
+
+def _commit_key_change(
+    client: Any, collection: str, key_id: str, action: str, decide: Decision
+) -> KeyRecord:
+    """Key document + its index shard + the head's entry for the shard, behind one claim."""
     index = client.collection(index_collection_for(collection))
     key_reference = client.collection(collection).document(key_id)
-    shard_reference = index.document(shard_document(key_id[:2]))
+    shard = key_id[:2]
+    shard_reference = index.document(shard_document(shard))
     head_reference = index.document(HEAD_DOCUMENT)
-
-    @firestore.transactional
-    def change(transaction: Any) -> KeyRecord:
-        read = transaction.get_all(
+    for attempt in range(MAX_ATTEMPTS):
+        read = client.get_all(
             [key_reference, shard_reference, head_reference], timeout=TIMEOUT_SECONDS
         )
         snapshots = {snapshot.reference.path: snapshot for snapshot in read}
         key_snapshot = snapshots[key_reference.path]
         shard_snapshot = snapshots[shard_reference.path]
-        head_snapshot = snapshots[head_reference.path]
         current = (
             KeyRecord.from_document(key_id, key_snapshot.to_dict() or {})
             if key_snapshot.exists
             else None
         )
         record, fields = decide(current)
-        if not head_snapshot.exists:
-            others = list(transaction.get(client.collection(collection).limit(1)))
-            if others:
+        head_snapshot = snapshots[head_reference.path]
+        head_exists = head_snapshot.exists
+        if head_exists and IndexHead.from_document(head_snapshot.to_dict()).layout != INDEX_LAYOUT:
+            raise KeyAdminError(
+                "the key index is in an older layout: run `python -m key_admin rebuild-index` "
+                "first (safe while the service runs); nothing was written"
+            )
+        if not head_exists:
+            others = client.collection(collection).limit(1).get(timeout=TIMEOUT_SECONDS)
+            if list(others):
                 raise KeyAdminError(
                     "keys exist but the key index does not: run `python -m key_admin "
                     "rebuild-index` first"
                 )
-        head = IndexHead.from_document(head_snapshot.to_dict() if head_snapshot.exists else None)
-        version = head.version + 1
-        stored = (shard_snapshot.to_dict() or {}).get("entries") if shard_snapshot.exists else b""
-        entries = decode_entries(stored if isinstance(stored, bytes) else b"")
-        entries[record.id_prefix] = record.index_entry()
-        encoded = encode_entries(entries)
-        if len(encoded) > MAX_SHARD_BYTES:
-            raise KeyAdminError(f"index shard {record.shard} is full: the layout needs more shards")
-        if current is None:
-            transaction.create(key_reference, fields)
-        else:
-            transaction.update(key_reference, fields)
-        transaction.set(
-            shard_reference, {"version": version, "count": len(entries), "entries": encoded}
+        stored = StoredShard.from_document(
+            shard_snapshot.to_dict() if shard_snapshot.exists else None
         )
-        shard_versions = {**head.shard_versions, record.shard: version}
-        transaction.set(head_reference, IndexHead(version, shard_versions).to_document())
-        return record
-
-    result: KeyRecord = change(client.transaction())
-    return result
+        entries = decode_entries(stored.entries)
+        entries[record.id_prefix] = record.index_entry()
+        # Unconditional (a second precondition could fail after the claim was written).
+        write_key = partial(_set_document, key_reference, fields, current is not None)
+        change = {"key_id": key_id, "action": action}
+        if _commit_shard(
+            client, collection, shard, stored, entries, change, write_key,
+            set_layout=not head_exists,
+        ):  # fmt: skip
+            return record
+        _back_off(attempt)
+    raise KeyAdminError(
+        f"index shard {shard} kept changing under other operators' commands "
+        f"({MAX_ATTEMPTS} attempts); nothing was written, try again"
+    )
 
 
 def create_key(
@@ -110,7 +185,12 @@ def create_key(
     label: str,
     expires_at: datetime | None,
     now: datetime | None = None,
+    *,
+    pepper_version: int,
+    new_api_key: Callable[[], str] = generate_api_key,
 ) -> CreatedKey:
+    """Mint a key under the current pepper (`pepper`, Secret Manager version `pepper_version`,
+    recorded in the key document)."""
     owner, label = owner.strip(), label.strip()
     if not owner:
         raise KeyAdminError("owner must not be empty")
@@ -119,7 +199,7 @@ def create_key(
     now = now or datetime.now(timezone.utc)
     if expires_at is not None and expires_at <= now:
         raise KeyAdminError("expiry must be in the future")
-    api_key = generate_api_key()
+    api_key = new_api_key()
     record = KeyRecord(
         key_id=key_id_for(api_key, pepper),
         owner=owner,
@@ -128,6 +208,7 @@ def create_key(
         status="active",
         created_at=now,
         expires_at=expires_at,
+        pepper_version=pepper_version,
     )
 
     def decide(current: KeyRecord | None) -> tuple[KeyRecord, dict[str, Any]]:
@@ -136,7 +217,7 @@ def create_key(
             raise KeyAdminError("a key with this id exists already; nothing was written")
         return record, record.to_document()
 
-    _commit_key_change(client, collection, record.key_id, decide)
+    _commit_key_change(client, collection, record.key_id, "create", decide)
     return CreatedKey(api_key=api_key, record=record)
 
 
@@ -176,7 +257,7 @@ def set_key_status(client: Any, collection: str, key_id: str, action: str) -> Ke
             raise KeyAdminError(f"key {record.prefix} is revoked; revocation is final")
         return replace(record, status=new_status), {"status": new_status}
 
-    return _commit_key_change(client, collection, _checked_key_id(key_id), decide)
+    return _commit_key_change(client, collection, _checked_key_id(key_id), action, decide)
 
 
 def set_key_expiry(client: Any, collection: str, key_id: str, expires_at: datetime) -> KeyRecord:
@@ -186,39 +267,50 @@ def set_key_expiry(client: Any, collection: str, key_id: str, expires_at: dateti
         record = _existing(key_id, current)
         return replace(record, expires_at=expires_at), {"expires_at": expires_at}
 
-    return _commit_key_change(client, collection, _checked_key_id(key_id), decide)
+    return _commit_key_change(client, collection, _checked_key_id(key_id), "expire", decide)
 
 
 ShardEntries = dict[str, dict[bytes, IndexEntry]]
 
 
-def _expected_shards(client: Any, collection: str) -> tuple[ShardEntries, int]:
-    """The index the key documents call for, by shard; and how many documents there are."""
+def _expected_shards(client: Any, collection: str) -> tuple[ShardEntries, list[KeyRecord]]:
+    """The index the key documents call for, by shard; and the documents."""
     shards: ShardEntries = {}
-    documents = 0
+    records = []
     for snapshot in client.collection(collection).stream(timeout=TIMEOUT_SECONDS):
         if not is_key_id(snapshot.id):
             continue
-        documents += 1
         record = KeyRecord.from_document(snapshot.id, snapshot.to_dict() or {})
+        records.append(record)
         shards.setdefault(record.shard, {})[record.id_prefix] = record.index_entry()
-    return shards, documents
+    return shards, records
 
 
-def _stored_index(client: Any, collection: str) -> tuple[IndexHead | None, dict[str, bytes]]:
+def _stored_index(client: Any, collection: str) -> tuple[IndexHead | None, dict[str, StoredShard]]:
     head: IndexHead | None = None
-    shards: dict[str, bytes] = {}
+    shards: dict[str, StoredShard] = {}
     index = client.collection(index_collection_for(collection))
     for snapshot in index.stream(timeout=TIMEOUT_SECONDS):
         data = snapshot.to_dict() or {}
         if snapshot.id == HEAD_DOCUMENT:
             head = IndexHead.from_document(data)
         elif snapshot.id.startswith("shard-"):
-            entries = data.get("entries")
-            shards[snapshot.id.removeprefix("shard-")] = (
-                entries if isinstance(entries, bytes) else b""
-            )
+            shards[snapshot.id.removeprefix("shard-")] = StoredShard.from_document(data)
     return head, shards
+
+
+def _shard_is_right(
+    shard: str, head: IndexHead | None, stored: StoredShard | None, want: dict[bytes, IndexEntry]
+) -> bool:
+    """The shard holds what the documents call for, in the current layout, and the head lists
+    it at the version it is at."""
+    if head is None or head.layout != INDEX_LAYOUT:
+        return False
+    if stored is None:
+        return not want and shard not in head.shard_versions
+    return (
+        head.shard_versions.get(shard) == stored.version and decode_entries(stored.entries) == want
+    )
 
 
 @dataclass(frozen=True)
@@ -226,64 +318,56 @@ class RebuildReport:
     keys: int
     by_status: dict[str, int]
     shards_written: int
-    shards_deleted: int
+    shards_unchanged: int
     largest_shard_bytes: int
-    previous_version: int
-    version: int
 
 
 def rebuild_index(client: Any, collection: str) -> RebuildReport:
-    """Write the whole index from the key documents, then a head at a new version.
+    """Rewrite every shard that differs from the key documents, with the head's entry for it.
 
-    Shards are written first and the head last, so readers switch to the new index at once.
-    Key changes made while this runs may be lost from the index: run `check_index` after.
+    Each shard is read before the documents and written behind the claim of its next change
+    number, so a key change committed meanwhile either is in the documents read or makes the
+    claim fail; a shard whose claim failed is done again (from fresh reads). Safe to run while
+    operators change keys, and a no-op on an index that is right.
     """
-    expected, documents = _expected_shards(client, collection)
-    head, stored = _stored_index(client, collection)
-    previous = head.version if head is not None else 0
-    version = previous + 1
-    index = client.collection(index_collection_for(collection))
-    writes: list[tuple[str, dict[str, Any] | None, int]] = []  # document name, data, bytes
-    largest = 0
-    for shard, entries in sorted(expected.items()):
-        encoded = encode_entries(entries)
-        if len(encoded) > MAX_SHARD_BYTES:
-            raise KeyAdminError(f"shard {shard} would hold {len(encoded)} bytes; nothing written")
-        largest = max(largest, len(encoded))
-        document = {"version": version, "count": len(entries), "entries": encoded}
-        writes.append((shard_document(shard), document, len(encoded)))
-    emptied = sorted(set(stored) - set(expected))
-    writes += [(shard_document(shard), None, 0) for shard in emptied]
-    batch, batch_writes, batch_bytes = client.batch(), 0, 0
-    for name, data, size in writes:
-        if batch_writes and (batch_writes >= _BATCH_WRITES or batch_bytes + size > _BATCH_BYTES):
-            batch.commit(timeout=TIMEOUT_SECONDS)
-            batch, batch_writes, batch_bytes = client.batch(), 0, 0
-        if data is None:
-            batch.delete(index.document(name))
-        else:
-            batch.set(index.document(name), data)
-        batch_writes, batch_bytes = batch_writes + 1, batch_bytes + size
-    if batch_writes:
-        batch.commit(timeout=TIMEOUT_SECONDS)
-    new_head = IndexHead(version, {shard: version for shard in expected})
-    index.document(HEAD_DOCUMENT).set(new_head.to_document(), timeout=TIMEOUT_SECONDS)
-    by_status = Counter(entry.status for entries in expected.values() for entry in entries.values())
-    return RebuildReport(
-        keys=documents,
-        by_status=dict(by_status),
-        shards_written=len(expected),
-        shards_deleted=len(emptied),
-        largest_shard_bytes=largest,
-        previous_version=previous,
-        version=version,
+    pending: set[str] | None = None  # None: every shard
+    written, largest = 0, 0
+    for attempt in range(MAX_ATTEMPTS):
+        head, stored = _stored_index(client, collection)
+        expected, records = _expected_shards(client, collection)
+        every = set(expected) | set(stored) | set(head.shard_versions if head else ())
+        lost: set[str] = set()
+        for shard in sorted(every if pending is None else pending):
+            want = expected.get(shard, {})
+            largest = max(largest, len(want) * RECORD.size)
+            if _shard_is_right(shard, head, stored.get(shard), want):
+                continue
+            current = stored.get(shard) or StoredShard.from_document(None)
+            change = {"action": "rebuild-index"}
+            if _commit_shard(client, collection, shard, current, want, change, set_layout=True):
+                written += 1
+            else:
+                lost.add(shard)
+        if not lost:
+            by_status = Counter(record.status for record in records)
+            return RebuildReport(
+                keys=len(records),
+                by_status=dict(by_status),
+                shards_written=written,
+                shards_unchanged=len(every) - written,
+                largest_shard_bytes=largest,
+            )
+        pending = lost
+        _back_off(attempt)
+    raise KeyAdminError(
+        f"shards {', '.join(sorted(pending or ()))} kept changing during the rebuild; run it again"
     )
 
 
 @dataclass
 class IndexCheck:
     keys: int = 0
-    version: int | None = None
+    layout: int | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -292,22 +376,40 @@ class IndexCheck:
 
 
 def check_index(client: Any, collection: str) -> IndexCheck:
-    """Compare the index with the key documents; every difference is a problem, by name."""
-    expected, documents = _expected_shards(client, collection)
+    """Compare documents, shards and head; every difference is a problem, by name.
+
+    Reads the index before the documents: a key change committed in between can show up as a
+    difference (run it again); a real divergence shows up every time.
+    """
     head, stored = _stored_index(client, collection)
-    check = IndexCheck(keys=documents, version=head.version if head else None)
+    expected, records = _expected_shards(client, collection)
+    check = IndexCheck(keys=len(records), layout=head.layout if head else None)
     if head is None:
-        if documents:
+        if records:
             check.problems.append("the index head is missing: run rebuild-index")
         return check
+    if head.layout != INDEX_LAYOUT:
+        check.problems.append(
+            f"the index is in layout {head.layout}, not {INDEX_LAYOUT}: run rebuild-index"
+        )
     for shard in sorted(set(expected) | set(stored) | set(head.shard_versions)):
         want = expected.get(shard, {})
-        have = decode_entries(stored.get(shard, b""))
-        if want and shard not in head.shard_versions:
+        listed = head.shard_versions.get(shard)
+        shard_document_ = stored.get(shard)
+        if shard_document_ is None:
+            if want:
+                check.problems.append(f"shard {shard} has no document (its keys are unindexed)")
+            elif listed is not None:
+                check.problems.append(f"shard {shard} is listed in the head but has no document")
+        elif listed is None:
             check.problems.append(f"shard {shard} is not listed in the head (readers skip it)")
-        if head.shard_versions.get(shard, 0) > head.version:
-            check.problems.append(f"shard {shard} is newer than the head")
-        if len(stored.get(shard, b"")) > MAX_SHARD_BYTES:
+        elif listed != shard_document_.version:
+            check.problems.append(
+                f"shard {shard} is at version {shard_document_.version} but the head lists "
+                f"{listed}: instances holding {listed} never re-read it"
+            )
+        have = decode_entries(shard_document_.entries) if shard_document_ else {}
+        if shard_document_ is not None and len(shard_document_.entries) > MAX_SHARD_BYTES:
             check.problems.append(f"shard {shard} is over {MAX_SHARD_BYTES} bytes")
         for id_prefix in sorted(set(want) | set(have)):
             name = f"key id {id_prefix.hex()}..."
@@ -320,6 +422,38 @@ def check_index(client: Any, collection: str) -> IndexCheck:
                     f"{name}: index says {have[id_prefix]}, document says {want[id_prefix]}"
                 )
     return check
+
+
+@dataclass(frozen=True)
+class PepperUsage:
+    """Keys that still depend on each pepper version: live = not revoked and not expired."""
+
+    active: dict[int | None, int]
+    disabled: dict[int | None, int]
+    dead: int  # revoked or expired: they never work again, whatever the pepper
+
+    def live_on(self, version: int | None) -> int:
+        return self.active.get(version, 0) + self.disabled.get(version, 0)
+
+
+def pepper_usage(client: Any, collection: str, now: datetime | None = None) -> PepperUsage:
+    """Count live keys by the pepper version they were minted under (None: not recorded)."""
+    now = now or datetime.now(timezone.utc)
+    active: Counter[int | None] = Counter()
+    disabled: Counter[int | None] = Counter()
+    dead = 0
+    for snapshot in client.collection(collection).stream(timeout=TIMEOUT_SECONDS):
+        if not is_key_id(snapshot.id):
+            continue
+        record = KeyRecord.from_document(snapshot.id, snapshot.to_dict() or {})
+        expired = record.expires_at is not None and record.expires_at <= now
+        if record.status == "revoked" or expired:
+            dead += 1
+        elif record.status == "active":
+            active[record.pepper_version] += 1
+        else:
+            disabled[record.pepper_version] += 1
+    return PepperUsage(dict(active), dict(disabled), dead)
 
 
 def ensure_reachable(client: Any, collection: str, timeout: float) -> None:

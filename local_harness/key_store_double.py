@@ -14,18 +14,21 @@ from dataclasses import replace
 
 from models_api.errors import BackendUnavailable
 from models_api.key_documents import (
+    INDEX_LAYOUT,
     IndexHead,
     KeyRecord,
+    StoredShard,
     decode_entries,
     encode_entries,
+    new_shard_version,
 )
 
 
 class CountingKeyStore:
     def __init__(self) -> None:
         self.records: dict[str, KeyRecord] = {}
-        self.shards: dict[str, bytes] = {}
-        self.head = IndexHead(0, {})
+        self.shards: dict[str, StoredShard] = {}
+        self.head = IndexHead(INDEX_LAYOUT, {})
         self.reads = 0
         self.head_reads = 0
         self.shard_reads = 0
@@ -37,29 +40,26 @@ class CountingKeyStore:
         self._deadline = 30.0
         self._lock = threading.Lock()
 
-    # --- writes, as the key admin CLI makes them (one transaction each) ---------------------
+    # --- writes, as the key admin CLI makes them (one commit each) --------------------------
 
     def put(self, record: KeyRecord) -> None:
-        """Key document + its shard + head version, together."""
+        """Key document + its shard (new version) + the head's entry for it, together."""
         with self._lock:
             self.records[record.key_id] = record
             self._index(record)
 
     def put_many(self, records: list[KeyRecord]) -> None:
-        """Many keys under one head version (what rebuild-index writes)."""
+        """Many keys at once, one new version per shard (what rebuild-index writes)."""
         with self._lock:
-            version = self.head.version + 1
             by_shard: dict[str, list[KeyRecord]] = {}
             for record in records:
                 self.records[record.key_id] = record
                 by_shard.setdefault(record.shard, []).append(record)
             for shard, members in by_shard.items():
-                entries = decode_entries(self.shards.get(shard, b""))
+                entries = decode_entries(self._entries(shard))
                 for record in members:
                     entries[record.id_prefix] = record.index_entry()
-                self.shards[shard] = encode_entries(entries)
-            versions = {**self.head.shard_versions, **{shard: version for shard in by_shard}}
-            self.head = IndexHead(version, versions)
+                self._write_shard(shard, encode_entries(entries))
 
     def change(self, key_id: str, **changes: object) -> None:
         with self._lock:
@@ -73,11 +73,20 @@ class CountingKeyStore:
             self.records[record.key_id] = record
 
     def _index(self, record: KeyRecord) -> None:
-        entries = decode_entries(self.shards.get(record.shard, b""))
+        entries = decode_entries(self._entries(record.shard))
         entries[record.id_prefix] = record.index_entry()
-        self.shards[record.shard] = encode_entries(entries)
-        version = self.head.version + 1
-        self.head = IndexHead(version, {**self.head.shard_versions, record.shard: version})
+        self._write_shard(record.shard, encode_entries(entries))
+
+    def _entries(self, shard: str) -> bytes:
+        stored = self.shards.get(shard)
+        return stored.entries if stored is not None else b""
+
+    def _write_shard(self, shard: str, entries: bytes) -> None:
+        """The shard at a new version, and the head's entry for it (one commit in Firestore)."""
+        previous = self.shards.get(shard)
+        version = new_shard_version()
+        self.shards[shard] = StoredShard(version, (previous.seq if previous else 0) + 1, entries)
+        self.head = IndexHead(INDEX_LAYOUT, {**self.head.shard_versions, shard: version})
 
     # --- freezing ----------------------------------------------------------------------------
 
@@ -105,11 +114,12 @@ class CountingKeyStore:
         self._read("head_reads", 1)
         return self.head
 
-    def read_shards(self, shards: list[str]) -> dict[str, bytes]:
+    def read_shards(self, shards: list[str]) -> dict[str, StoredShard]:
         if not shards:
             return {}
         self._read("shard_reads", len(shards))
-        return {shard: self.shards.get(shard, b"") for shard in shards}
+        missing = StoredShard.from_document(None)
+        return {shard: self.shards.get(shard, missing) for shard in shards}
 
     def find_key(self, key_id: str) -> KeyRecord | None:
         self._read("key_reads", 1)

@@ -9,10 +9,15 @@ prints ready curl lines for both auth paths, what a web page needs (its three UR
 user, the allowed origins) and an `export` block for curl (KEY, BASE, both tokens) and the
 operator CLIs. Ctrl-C stops
 everything and says so once every port is free again.
+
+Whenever it stops it first says when and why on stderr (`make run: stopping at HH:MM:SS UTC:
+...`): Ctrl-C or SIGTERM (exit status 0), the server exiting by itself (its status, or 1), or
+the start-up step that failed (1).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shlex
 import signal
@@ -110,8 +115,22 @@ def _suggestion(port: int) -> int:
     return next(candidate for candidate in range(port + 10, 65536, 10) if port_is_free(candidate))
 
 
+class StopRequested(Exception):
+    """Ctrl-C or SIGTERM: stop everything, and say which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.reason = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
 def _stop_on_signal(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    raise StopRequested(signum)
+
+
+def say_stopping(reason: str) -> None:
+    """One line on stderr: when `make run` stops and why."""
+    now = dt.datetime.now(dt.timezone.utc).strftime("%H:%M:%S UTC")
+    print(f"make run: stopping at {now}: {reason}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -218,6 +237,7 @@ def main() -> int:
     server: FunctionServer | None = None
     endpoint: AppCheckTokenEndpoint | None = None
     status = 0
+    step = "starting the Firestore emulator"
     try:
         firestore.start()
         cli_env = {
@@ -234,27 +254,34 @@ def main() -> int:
             **os.environ,
             **cli_env,
             "LOCAL_APP_CHECK_JWKS_FILE": str(jwks_file),
+            "APP_CHECK_APP_IDS": signer.app_id,
             "CORS_ALLOWED_ORIGINS": ",".join(origins),
             "WORKERS": os.environ.get("WORKERS", "2"),
             "THREADS": os.environ.get("THREADS", "4"),
         }
         python = sys.executable
+        step = "seeding the catalog (python -m catalog_seed)"
         subprocess.run(
             [python, "-m", "catalog_seed", "--accept-expired-prices"],
             cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
+        step = "minting the dev key (python -m key_admin create)"
         minted = subprocess.run(
             [python, "-m", "key_admin", "create", "--owner", DEV_KEY_OWNER, "--label", "make run"],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         )  # fmt: skip
         api_key = minted.stdout.splitlines()[0]  # create prints the key first
+        step = "waiting for the Firebase Auth emulator"
         auth_emulator.wait_until_ready()
+        step = "signing in the dev user on the Auth emulator"
         user = signed_in_user(auth_emulator.host, DEV_USER_EMAIL, DEV_USER_PASSWORD)
         # Loopback unless asked: the dev pepper, the emulators' data and the tokens are public.
         host = os.environ.get("HOST", "127.0.0.1")
+        step = "starting the server (functions-framework)"
         server = FunctionServer(
             env, env["WORKERS"], env["THREADS"], port=ports.server, host=host, to_terminal=True
         ).start()
+        step = "starting the App Check token endpoint"
         endpoint = AppCheckTokenEndpoint(
             signer, ports.app_check, origins, os.environ, host=host
         ).start()
@@ -264,10 +291,18 @@ def main() -> int:
         )  # fmt: skip
         print(banner(facts), flush=True)
         status = server.wait()
-    except KeyboardInterrupt:
+        say_stopping(f"the server exited by itself with status {status} (its output is above)")
+        status = status or 1
+    except (StopRequested, KeyboardInterrupt) as stop:
+        say_stopping(f"{stop.reason if isinstance(stop, StopRequested) else 'Ctrl-C'} received")
         status = 0
+    except Exception as error:  # noqa: BLE001 - said in one line, then everything is stopped
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        say_stopping(f"{step} failed: {type(error).__name__}{': ' + detail if detail else ''}")
+        status = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if endpoint is not None:
             endpoint.stop()
         if server is not None:

@@ -6,17 +6,25 @@ Request path, cheapest first:
 2. shape and checksum (a malformed key never reaches Firestore);
 3. the instance's copy of the key index (models_api/key_index.py), which a request keeps
    current without waiting on it;
+   The key id is looked up under each pepper the instance is given, current first (a key
+   minted under the previous pepper costs one more HMAC until its verdict is memoised);
 4. a key the index does not hold (minted since the last refresh, or an index that lags its
-   documents) is read from `api_keys/{key_id}`: one read per key at a time, bounded by the
-   backend deadline, remembered (found or not) until the index moves on or `max_age` passes.
-   When that read fails the answer is 503, never 401.
+   documents) is read from `api_keys/{key_id}` (its current-pepper id: new keys are minted
+   under the current pepper): one read per key at a time, bounded by the backend deadline,
+   remembered (found or not) until the index moves on or `max_age` passes. When that read
+   fails the answer is 503, never 401. Only this step costs a Firestore read, so only it is
+   guarded: first by the caller's `before_lookup` (the per-address failure throttle, 429),
+   then by the instance's lookup budget (a token bucket): beyond it the answer is 503 with
+   Retry-After = the refresh period, after which a key minted before the request is in the
+   index and needs no read.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +33,16 @@ from models_api.api_key_format import (
     display_prefix,
     is_well_formed_api_key,
 )
+from models_api.auth_throttle import LookupBudget
 from models_api.bounded_lru import BoundedLru
-from models_api.errors import BackendUnavailable, Unauthenticated
+from models_api.errors import BackendUnavailable, ServiceUnavailable, Unauthenticated
 from models_api.firestore_backend import FirestoreBackend
 from models_api.key_documents import (
     HEAD_DOCUMENT,
     IndexEntry,
     IndexHead,
     KeyRecord,
+    StoredShard,
     index_collection_for,
     shard_document,
 )
@@ -57,7 +67,7 @@ class FirestoreKeyStore:
         self._backend.reads.add(1)
         return IndexHead.from_document(snapshot.to_dict() if snapshot.exists else None)
 
-    def read_shards(self, shards: list[str]) -> dict[str, bytes]:
+    def read_shards(self, shards: list[str]) -> dict[str, StoredShard]:
         if not shards:
             return {}
         wanted = {shard_document(shard): shard for shard in shards}
@@ -69,11 +79,10 @@ class FirestoreKeyStore:
 
         snapshots = self._backend.call(read, "api key index shards")
         self._backend.reads.add(len(wanted))
-        found = {shard: b"" for shard in shards}
+        found = {shard: StoredShard.from_document(None) for shard in shards}
         for snapshot in snapshots:
             if snapshot.exists and snapshot.id in wanted:
-                entries = (snapshot.to_dict() or {}).get("entries")
-                found[wanted[snapshot.id]] = entries if isinstance(entries, bytes) else b""
+                found[wanted[snapshot.id]] = StoredShard.from_document(snapshot.to_dict())
         return found
 
     def find_key(self, key_id: str) -> KeyRecord | None:
@@ -136,18 +145,24 @@ class ApiKeyVerifier:
 
     def __init__(
         self,
-        pepper: Callable[[], bytes],
+        peppers: Sequence[Callable[[], bytes]],
         index: KeyIndex,
         store: KeyIndexSource,
         *,
         max_entries: int,
         wait_seconds: float,
+        lookup_budget: LookupBudget,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ):
-        self._pepper = pepper
-        self._hasher: PepperedHasher | None = None
+        """`peppers`: the current pepper first, then any previous one still accepted."""
+        if not peppers:
+            raise ValueError("at least the current pepper is needed")
+        self._peppers = tuple(peppers)
+        self._hashers: tuple[PepperedHasher, ...] = ()
         self._index = index
+        self._budget = lookup_budget
+        self._over_budget_retry_after = str(max(1, math.ceil(index.refresh_seconds)))
         self._store = store
         self._wait_seconds = wait_seconds
         self._clock = clock
@@ -157,7 +172,9 @@ class ApiKeyVerifier:
         self._reads: dict[str, _KeyRead] = {}
         self._reads_lock = threading.Lock()
 
-    def verify(self, api_key: str) -> Principal:
+    def verify(self, api_key: str, before_lookup: Callable[[], None] = lambda: None) -> Principal:
+        """`before_lookup` runs only when the key must be read from Firestore, and may raise
+        (the per-address throttle)."""
         memo = self._memo.get(api_key)  # holds well-formed keys only
         if memo is None and not is_well_formed_api_key(api_key):
             raise Unauthenticated("malformed api key or bad checksum")  # before any read
@@ -166,7 +183,7 @@ class ApiKeyVerifier:
         if memo is not None and memo[0] == generation:
             verdict = memo[1]
         else:
-            entry, from_index = self._entry_for(api_key, generation)
+            entry, from_index = self._entry_for(api_key, generation, before_lookup)
             verdict = _Verdict.of(entry, api_key)
             if from_index:  # direct reads have their own lifetime (see _still_valid)
                 self._memo.put(api_key, (generation, verdict))
@@ -176,19 +193,38 @@ class ApiKeyVerifier:
             raise Unauthenticated(f"key expired: {verdict.principal.subject}")
         return verdict.principal
 
-    def _entry_for(self, api_key: str, generation: int) -> tuple[IndexEntry | None, bool]:
+    def _entry_for(
+        self, api_key: str, generation: int, before_lookup: Callable[[], None]
+    ) -> tuple[IndexEntry | None, bool]:
         """The key's entry, and whether the index held it (else it was read directly)."""
-        if self._hasher is None:
-            self._hasher = PepperedHasher(self._pepper())  # the pepper may come from a backend
-        digest = self._hasher.digest(api_key)
-        entry = self._index.lookup(digest)
+        hashers = self._hashers or self._load_hashers()
+        current = hashers[0].digest(api_key)
+        entry = self._index.lookup(current)
         if entry is not None:
             return entry, True
-        key_id = digest.hex()
+        for hasher in hashers[1:]:
+            entry = self._index.lookup(hasher.digest(api_key))
+            if entry is not None:
+                return entry, True
+        key_id = current.hex()
         lookup = self._lookups.get(key_id)
         if lookup is None or not self._still_valid(lookup, generation):
+            with self._reads_lock:
+                joining = key_id in self._reads
+            if not joining:  # only a request that would start a read pays for it
+                before_lookup()
+                if not self._budget.try_take():
+                    raise ServiceUnavailable(
+                        "This API key cannot be checked right now. Retry later.",
+                        headers={"Retry-After": self._over_budget_retry_after},
+                    )
             lookup = self._read_once(key_id, generation)
         return lookup.entry, False
+
+    def _load_hashers(self) -> tuple[PepperedHasher, ...]:
+        """Built on first use: a pepper may come from Secret Manager (and fail: not cached)."""
+        self._hashers = tuple(PepperedHasher(pepper()) for pepper in self._peppers)
+        return self._hashers
 
     def _still_valid(self, lookup: _Lookup, generation: int) -> bool:
         return (

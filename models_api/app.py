@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from models_api.api_keys import ApiKeyVerifier, FirestoreKeyStore
-from models_api.auth_throttle import AuthFailureThrottle
+from models_api.auth_throttle import AuthFailureThrottle, LookupBudget
 from models_api.authentication import Authenticator
 from models_api.catalog import CatalogCache, FirestoreCatalogStore
 from models_api.config import Settings
@@ -13,7 +13,7 @@ from models_api.firebase_auth import FirebaseTokenVerifier
 from models_api.firestore_backend import FirestoreBackend
 from models_api.handler import ModelsHandler
 from models_api.key_index import KeyIndex
-from models_api.pepper import SecretManagerPepper, static_pepper
+from models_api.pepper import pepper_source
 from models_api.structured_log import RequestLogger, configure_service_logging
 
 logger = logging.getLogger(__name__)
@@ -30,12 +30,13 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         keys_backend = FirestoreBackend(
             settings.project_id, settings.api_keys_database, settings.backend_timeout_seconds
         )
-    if settings.api_key_pepper is not None:
-        pepper = static_pepper(settings.api_key_pepper)
-    else:
-        assert settings.api_key_pepper_secret is not None  # guaranteed by Settings.from_env
-        pepper = SecretManagerPepper(
-            settings.api_key_pepper_secret, settings.backend_timeout_seconds
+    timeout = settings.backend_timeout_seconds
+    peppers = [pepper_source(settings.api_key_pepper, settings.api_key_pepper_secret, timeout)]
+    if settings.api_key_previous_pepper_version is not None:
+        peppers.append(
+            pepper_source(
+                settings.api_key_previous_pepper, settings.api_key_previous_pepper_secret, timeout
+            )
         )
     key_store = FirestoreKeyStore(keys_backend, settings.api_keys_collection)
     key_index = KeyIndex(
@@ -45,23 +46,30 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         wait_seconds=settings.backend_timeout_seconds,
     )
     api_keys = ApiKeyVerifier(
-        pepper,
+        peppers,
         key_index,
         key_store,
         max_entries=settings.api_key_cache_max_entries,
         wait_seconds=settings.backend_timeout_seconds,
+        lookup_budget=LookupBudget(
+            settings.api_key_lookups_per_second, settings.api_key_lookup_burst
+        ),
     )
     if settings.local_app_check_jwks is not None:
         logger.warning("local App Check mode: App Check tokens are checked against local keys")
     browser_tokens = FirebaseTokenVerifier(
         settings.firebase_project_id,
         settings.backend_timeout_seconds,
+        app_check_app_ids=settings.app_check_app_ids,
         local_app_check_jwks=settings.local_app_check_jwks,
     )
+    if not settings.app_check_app_ids:
+        logger.warning("APP_CHECK_APP_IDS is not set: the browser path refuses every request")
     catalog = CatalogCache(
         FirestoreCatalogStore(backend, settings.catalog_collection),
         ttl_seconds=settings.catalog_cache_ttl_seconds,
         max_stale_seconds=settings.catalog_max_stale_seconds,
+        max_shrink_fraction=settings.catalog_max_shrink_fraction,
     )
     return ModelsHandler(
         authenticator=Authenticator(

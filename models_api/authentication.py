@@ -8,6 +8,7 @@ only its `reason` (for the logs) differs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from models_api.api_keys import ApiKeyVerifier
@@ -36,11 +37,14 @@ class Authenticator:
         # With the Firebase Auth emulator (local only), ID tokens are unsigned by design.
         self._auth_emulator = auth_emulator
 
-    def authenticate(self, environ: dict[str, Any]) -> Principal:
-        """Check the credentials in a WSGI environ."""
+    def authenticate(
+        self, environ: dict[str, Any], before_lookup: Callable[[], None] = lambda: None
+    ) -> Principal:
+        """Check the credentials in a WSGI environ. `before_lookup` runs only before an API
+        key is read from Firestore (the one check that costs a read) and may raise."""
         api_key = _single_header(environ, "HTTP_X_API_KEY", MAX_API_KEY_HEADER_BYTES)
         if api_key is not None:
-            return self._api_keys.verify(api_key)
+            return self._api_keys.verify(api_key, before_lookup)
 
         authorization = _single_header(environ, "HTTP_AUTHORIZATION", MAX_TOKEN_HEADER_BYTES)
         app_check = _single_header(environ, "HTTP_X_FIREBASE_APPCHECK", MAX_TOKEN_HEADER_BYTES)

@@ -18,8 +18,15 @@ from email.utils import format_datetime
 from typing import Any, Protocol
 
 from models_api.background import run_in_background
+from models_api.catalog_guard import (
+    DEFAULT_MAX_SHRINK_FRACTION,
+    EXPECTED_ACTIVE_MODELS,
+    STATE_COLLECTION,
+    minimum_kept,
+    refusal_reason,
+)
 from models_api.content_coding import IDENTITY, compressed_variants
-from models_api.errors import BackendUnavailable
+from models_api.errors import BackendUnavailable, CatalogRefused
 from models_api.firestore_backend import FirestoreBackend
 from models_api.model_schema import (
     RETIRED_STATUS,
@@ -44,6 +51,10 @@ class StoredCatalog:
 class CatalogStore(Protocol):
     def fetch_catalog(self) -> StoredCatalog:
         """Active and retired models; BackendUnavailable when the store cannot answer."""
+        ...
+
+    def fetch_expected_count(self) -> int | None:
+        """How many active models the last seed left (catalog_guard), None if not recorded."""
         ...
 
 
@@ -87,6 +98,16 @@ class FirestoreCatalogStore:
                 # One bad document must not take the whole catalog down; it is left out, loudly.
                 logger.error("catalog document skipped: %s", error)
         return catalog
+
+    def fetch_expected_count(self) -> int | None:
+        def read(client: Any, timeout: float) -> Any:
+            reference = client.collection(STATE_COLLECTION).document(self._collection)
+            return reference.get(retry=None, timeout=timeout)
+
+        state = self._backend.call(read, "catalog state read")
+        self._backend.reads.add(1)
+        value = (state.to_dict() or {}).get(EXPECTED_ACTIVE_MODELS) if state.exists else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
@@ -261,6 +282,10 @@ class CatalogCache:
     yet (or a snapshot past `max_stale_seconds`) waits for the read. If the refresh fails, the
     old snapshot is served for up to `max_stale_seconds` past its TTL, logged as a warning.
     A catalog change therefore reaches a worker one TTL plus one request after the seed.
+
+    A read that is empty or loses more than `max_shrink_fraction` of the served models is
+    refused like a failed read, but logged as an ERROR (`catalog refused: ...`), unless it
+    matches the count the last seed recorded (catalog_guard).
     """
 
     def __init__(
@@ -272,8 +297,10 @@ class CatalogCache:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         run_in_background: Callable[[Callable[[], None]], None] = run_in_background,
+        max_shrink_fraction: float = DEFAULT_MAX_SHRINK_FRACTION,
     ):
         self._store = store
+        self._max_shrink_fraction = max_shrink_fraction
         self._wall_clock = wall_clock
         self._run_in_background = run_in_background
         self._ttl_seconds = ttl_seconds
@@ -317,19 +344,45 @@ class CatalogCache:
             return snapshot
         try:
             stored = self._store.fetch_catalog()
+            self._check_read(len(stored.models), snapshot)
         except BackendUnavailable as error:
+            refused = isinstance(error, CatalogRefused)
             if snapshot is None:
+                if refused:
+                    logger.error("catalog refused: %s; nothing cached: answering 503", error)
                 raise
             self._next_attempt = self._clock() + self._retry_seconds
             age = self._clock() - snapshot.fetched_at
+            if refused:
+                logger.error(
+                    "catalog refused: %s; keeping the catalog read %.0f s ago (%d active models)",
+                    error,
+                    age,
+                    len(snapshot.stored_models),
+                )
             if age > self._ttl_seconds + self._max_stale_seconds:
                 raise
-            logger.warning("serving a stale catalog (%.0f s old): %s", age, error)
+            if not refused:
+                logger.warning("serving a stale catalog (%.0f s old): %s", age, error)
             return snapshot
         self._snapshot = CatalogSnapshot(
             stored.models, self._clock(), self._today(), stored.retired
         )
         return self._snapshot
+
+    def _check_read(self, read: int, snapshot: CatalogSnapshot | None) -> None:
+        """Raise CatalogRefused for a read that must not replace the catalog (catalog_guard).
+
+        The seed's record costs one more read, made only when the read alone is not enough: on
+        an instance with nothing cached, or when the read would be refused without it.
+        """
+        served = None if snapshot is None else len(snapshot.stored_models)
+        if served is not None and read >= minimum_kept(served, self._max_shrink_fraction):
+            return
+        expected = self._store.fetch_expected_count() if read else None
+        reason = refusal_reason(read, served, expected, self._max_shrink_fraction)
+        if reason is not None:
+            raise CatalogRefused(reason)
 
     def _today(self) -> dt.date:
         return dt.datetime.fromtimestamp(self._wall_clock(), dt.timezone.utc).date()

@@ -4,17 +4,22 @@
      +-- ConfigError                  bad or missing configuration: the instance refuses to start
      +-- BackendUnavailable           Firestore / Secret Manager failed: 503, `public_message`
      |    +-- TokenKeysUnavailable      Google's token key endpoints failed (browser path)
+     |    +-- CatalogRefused            a catalog read that is empty or shrank too much at once
      +-- ApiError                     an error answered to the client (status + code + message)
           +-- BadRequest                400  invalid_argument   (bad query parameter)
           +-- Unauthenticated           401  unauthenticated    (one body for every auth failure)
           +-- NotFound                  404  not_found          (unknown path or model id)
           +-- Gone                      410  gone               (retired model; names successor)
           +-- MethodNotAllowed          405  method_not_allowed (carries the Allow header)
+          +-- RequestTimeout            408  request_timeout    (request head not sent in time)
           +-- TooManyRequests           429  rate_limited       (carries Retry-After)
+          +-- HeaderFieldsTooLarge      431  headers_too_large  (request head over the limit)
           +-- InternalError             500  internal           (never carries internals)
           +-- ServiceUnavailable        503  unavailable        (carries Retry-After)
 
-Only `handler.py` turns exceptions into responses; everything else raises.
+Only `handler.py` turns exceptions into responses; everything else raises. The server's own
+answers (a malformed, slow or oversized request the app never sees) are built from the same
+classes by `server_errors.py`.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ class TokenKeysUnavailable(BackendUnavailable):
     """Google's public keys for ID tokens or App Check tokens could not be downloaded."""
 
     public_message = "Token verification keys are temporarily unavailable. Retry later."
+
+
+class CatalogRefused(BackendUnavailable):
+    """A catalog read was refused (catalog_guard): nothing to serve is better than a wrong list."""
 
 
 class ApiError(Exception):
@@ -112,10 +121,22 @@ class MethodNotAllowed(ApiError):
     message = "Method not allowed. This endpoint supports GET, HEAD and OPTIONS."
 
 
+class RequestTimeout(ApiError):
+    status = 408
+    code = "request_timeout"
+    message = "The request was not received in time."
+
+
 class TooManyRequests(ApiError):
     status = 429
     code = "rate_limited"
     message = "Too many failed authentication attempts. Retry later."
+
+
+class HeaderFieldsTooLarge(ApiError):
+    status = 431
+    code = "headers_too_large"
+    message = "The request line and header fields are too large."
 
 
 class InternalError(ApiError):

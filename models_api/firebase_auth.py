@@ -14,9 +14,11 @@ place its keys come from changes. Without that JWKS nothing here differs from pr
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from models_api.app_check_claims import app_check_claims_problem
 from models_api.errors import TokenKeysUnavailable, Unauthenticated
 from models_api.principal import Principal
 
@@ -30,9 +32,13 @@ class FirebaseTokenVerifier:
         timeout_seconds: float,
         app_name: str | None = None,
         *,
+        app_check_app_ids: frozenset[str] = frozenset(),
         local_app_check_jwks: Mapping[str, Any] | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self._project_id = project_id
+        self._app_check_app_ids = app_check_app_ids
+        self._clock = clock
         self._timeout_seconds = timeout_seconds
         self._app_name = app_name or f"models-api-{project_id}"
         self._local_app_check_jwks = local_app_check_jwks
@@ -54,13 +60,18 @@ class FirebaseTokenVerifier:
         import jwt
         from firebase_admin import app_check, auth
 
+        if not self._app_check_app_ids:
+            raise Unauthenticated("app check: no app ids configured (APP_CHECK_APP_IDS)")
         app = self.app()
         try:
-            app_check.verify_token(app_check_token, app)
+            app_check_claims = app_check.verify_token(app_check_token, app)
         except jwt.PyJWKClientConnectionError as error:
             raise TokenKeysUnavailable("app check keys could not be fetched") from error
         except (jwt.PyJWKClientError, jwt.InvalidTokenError, ValueError) as error:
             raise Unauthenticated(f"invalid app check token: {type(error).__name__}") from error
+        problem = app_check_claims_problem(app_check_claims, self._app_check_app_ids, self._clock())
+        if problem is not None:
+            raise Unauthenticated(problem)
 
         try:
             claims = auth.verify_id_token(id_token, app=app)

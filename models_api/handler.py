@@ -1,4 +1,7 @@
-"""The request path: route -> method -> throttle -> authenticate -> catalog -> respond.
+"""The request path: route -> method -> authenticate -> catalog -> respond.
+
+The per-address failure throttle guards only the one check that costs a Firestore read (an API
+key the instance does not know): known keys and browser tokens are answered whatever it says.
 
 This is the only place where exceptions become HTTP responses.
 """
@@ -9,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from flask import Request, Response
 from werkzeug.wrappers import Request as WsgiRequest
@@ -178,10 +182,11 @@ class ModelsHandler:
             raise MethodNotAllowed(headers={"Allow": http.ALLOWED_METHODS})
 
         address = client_address(environ, self._trusted_proxy_hops)
-        self._throttle.check(address)
         try:
-            outcome.principal = self._authenticator.authenticate(environ)
-        except Unauthenticated:
+            outcome.principal = self._authenticator.authenticate(
+                environ, partial(self._throttle.check, address)
+            )
+        except (Unauthenticated, ServiceUnavailable):  # refused, or unread (lookup budget spent)
             self._throttle.record_failure(address)
             raise
 

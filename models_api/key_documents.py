@@ -3,26 +3,31 @@
 Layout (specified for other services in docs/api-keys.md):
 
     api_keys/{key_id}               the source of truth, one document per key (KeyRecord)
-    api_keys_index/head             {layout: 1, version: int, shards: {"00".."ff": int}}
-    api_keys_index/shard-{xx}       {version: int, count: int, entries: bytes}
+    api_keys_index/head             {layout: 2, versions: {"s00".."sff": version}}
+    api_keys_index/shard-{xx}       {layout: 2, version: str, seq: int, count: int, entries: bytes}
+    api_keys_changes/{xx}.{seq}     one per change of shard xx: the claim that orders writers
 
 `key_id` is the hex HMAC-SHA256 of the key. A shard holds every key whose digest starts with
 byte `xx`, as fixed-width records sorted by id: 16 bytes of the digest, one status byte
 (`a`ctive, `d`isabled, `r`evoked) and the expiry as 8-byte big-endian Unix seconds (0 = never).
-`head.version` grows by one with every key change, and `head.shards[xx]` is the version that
-last wrote shard `xx`, so a reader that knows version v re-reads only the shards changed since.
-The key admin CLI writes the key document, its shard and the head in one transaction.
+Every write of a shard gives it a new random `version` and sets `head.versions["s" + xx]` to it
+in the same commit (a field update: no writer rewrites another shard's entry), so a reader re-reads
+exactly the shards whose version differs from the one it holds. Writers of one shard are
+ordered by creating `api_keys_changes/{xx}.{seq + 1}` first in their commit: only one writer can
+create it, so a writer that read an older shard fails and retries instead of overwriting a
+change it did not see (no reliance on transaction isolation).
 """
 
 from __future__ import annotations
 
+import secrets
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 KEY_STATUSES = ("active", "disabled", "revoked")
-INDEX_LAYOUT = 1
+INDEX_LAYOUT = 2
 HEAD_DOCUMENT = "head"
 ID_BYTES = 16
 RECORD = struct.Struct(">16scq")  # id prefix, status byte, expiry (Unix seconds, 0 = never)
@@ -37,6 +42,27 @@ _EPOCH = datetime.fromtimestamp(0, tz=timezone.utc)
 def index_collection_for(api_keys_collection: str) -> str:
     """The index lives next to the key collection: `api_keys` -> `api_keys_index`."""
     return f"{api_keys_collection}_index"
+
+
+def changes_collection_for(api_keys_collection: str) -> str:
+    """The change log (one claim per shard write): `api_keys` -> `api_keys_changes`."""
+    return f"{api_keys_collection}_changes"
+
+
+def change_document(shard: str, seq: int) -> str:
+    """The claim of shard `shard`'s change number `seq`, e.g. `7f.000000000042`."""
+    return f"{shard}.{seq:012d}"
+
+
+def head_field(shard: str) -> str:
+    """The key of shard `xx` in `head.versions`: `s` + xx (a field name that needs no quoting,
+    which the emulator's partial updates require)."""
+    return f"s{shard}"
+
+
+def new_shard_version() -> str:
+    """A version no other write can produce: 128 random bits in hex (compared for equality)."""
+    return secrets.token_hex(16)
 
 
 def shard_name(digest: bytes) -> str:
@@ -108,9 +134,12 @@ class KeyRecord:
     status: str
     created_at: datetime
     expires_at: datetime | None
+    # The Secret Manager version of the pepper the key id was computed with; None when the key
+    # was minted before versions were recorded.
+    pepper_version: int | None = None
 
     def to_document(self) -> dict[str, Any]:
-        return {
+        document = {
             "owner": self.owner,
             "label": self.label,
             "prefix": self.prefix,
@@ -118,6 +147,9 @@ class KeyRecord:
             "created_at": self.created_at,
             "expires_at": self.expires_at,
         }
+        if self.pepper_version is not None:
+            document["pepper_version"] = self.pepper_version
+        return document
 
     def index_entry(self) -> IndexEntry:
         return IndexEntry(self.status, expiry_seconds(self.expires_at))
@@ -136,6 +168,7 @@ class KeyRecord:
         status = data.get("status")
         created_at = data.get("created_at")
         expires_at = data.get("expires_at")
+        pepper_version = data.get("pepper_version")
         valid = (
             status in KEY_STATUSES
             and isinstance(created_at, datetime)
@@ -149,6 +182,7 @@ class KeyRecord:
             status=str(status) if valid else "disabled",
             created_at=created_at if isinstance(created_at, datetime) else _EPOCH,
             expires_at=expires_at if isinstance(expires_at, datetime) else None,
+            pepper_version=pepper_version if type(pepper_version) is int else None,
         )
 
 
@@ -156,22 +190,55 @@ class KeyRecord:
 class IndexHead:
     """`api_keys_index/head`: the change feed every instance polls."""
 
-    version: int
-    shard_versions: dict[str, int]
+    layout: int
+    shard_versions: dict[str, str]
 
     @classmethod
     def from_document(cls, data: dict[str, Any] | None) -> IndexHead:
-        """A missing head is an empty index at version 0 (keys are then read one by one)."""
+        """A missing head is an empty index (keys are then read one by one). Layout 1 (integer
+        versions in `shards`, keyed "00".."ff") reads too: versions are only compared."""
         if not data:
-            return cls(0, {})
-        shards = data.get("shards") or {}
+            return cls(INDEX_LAYOUT, {})
+        layout = int(data.get("layout", 1))
+        if layout == 1:
+            shards = data.get("shards") or {}
+            versions = {str(name): str(version) for name, version in shards.items()}
+        else:
+            stored = data.get("versions") or {}
+            versions = {str(name)[1:]: str(version) for name, version in stored.items()}
+        return cls(layout=layout, shard_versions=versions)
+
+    def changed_from(self, held: dict[str, str]) -> list[str]:
+        """The shards whose version differs from the one held (or that are not held)."""
+        return sorted(
+            name for name, version in self.shard_versions.items() if held.get(name) != version
+        )
+
+
+@dataclass(frozen=True)
+class StoredShard:
+    """`api_keys_index/shard-{xx}`: its version, its place in the change order, its records."""
+
+    version: str
+    seq: int
+    entries: bytes
+
+    @classmethod
+    def from_document(cls, data: dict[str, Any] | None) -> StoredShard:
+        """A missing shard is empty, at seq 0 and version ""."""
+        data = data or {}
+        entries, seq = data.get("entries"), data.get("seq")
         return cls(
-            version=int(data.get("version", 0)),
-            shard_versions={str(name): int(version) for name, version in shards.items()},
+            version=str(data.get("version", "")),
+            seq=seq if type(seq) is int else 0,
+            entries=entries if isinstance(entries, bytes) else b"",
         )
 
     def to_document(self) -> dict[str, Any]:
-        return {"layout": INDEX_LAYOUT, "version": self.version, "shards": self.shard_versions}
-
-    def changed_since(self, version: int) -> list[str]:
-        return sorted(name for name, changed in self.shard_versions.items() if changed > version)
+        return {
+            "layout": INDEX_LAYOUT,
+            "version": self.version,
+            "seq": self.seq,
+            "count": len(self.entries) // RECORD.size,
+            "entries": self.entries,
+        }

@@ -3,7 +3,9 @@
 Every instance loads the index (the head and the shards that exist) once, then answers known
 keys from memory. Requests keep it current without waiting: when the copy is older than
 `refresh_seconds`, a request starts one background refresh (one read of the head; the shards
-changed since this copy's version are re-read only if it moved) and is answered at once.
+whose version in the head differs from the version this copy holds are re-read) and is
+answered at once. Versions are unique per write and compared for equality, never ordered, so
+no writer's clock or counter can hide a change.
 
 Cloud Run gives an instance CPU only while it serves requests (unless CPU is always
 allocated), so there is no timer: an instance that was idle has not refreshed. A request that
@@ -28,6 +30,7 @@ from models_api.key_documents import (
     IndexEntry,
     IndexHead,
     KeyRecord,
+    StoredShard,
     find_entry,
     shard_name,
 )
@@ -37,11 +40,11 @@ class KeyIndexSource(Protocol):
     """Where the index and the key documents are read from (Firestore, or a counting fake)."""
 
     def read_head(self) -> IndexHead:
-        """The head document; an empty head at version 0 if there is none."""
+        """The head document; an empty head if there is none."""
         ...
 
-    def read_shards(self, shards: list[str]) -> dict[str, bytes]:
-        """Each named shard's entries (b"" for a shard with no document), in one batch."""
+    def read_shards(self, shards: list[str]) -> dict[str, StoredShard]:
+        """Each named shard (empty, version "", for a shard with no document), in one batch."""
         ...
 
     def find_key(self, key_id: str) -> KeyRecord | None:
@@ -53,7 +56,7 @@ class KeyIndexSource(Protocol):
 class _Copy:
     """An immutable copy of the index: replaced whole, so readers never need a lock."""
 
-    version: int
+    versions: dict[str, str]  # shard -> the version its entries were read at
     shards: dict[str, bytes]
     started: float  # monotonic time the refresh that produced it started
 
@@ -97,8 +100,9 @@ class KeyIndex:
         self.generation = 0
 
     @property
-    def version(self) -> int:
-        return self._copy.version if self._copy is not None else -1
+    def shard_versions(self) -> dict[str, str]:
+        """The version of every shard this instance holds (empty before the first load)."""
+        return dict(self._copy.versions) if self._copy is not None else {}
 
     def lookup(self, digest: bytes) -> IndexEntry | None:
         """The entry for a key's HMAC digest, None if the index does not hold it."""
@@ -148,17 +152,20 @@ class KeyIndex:
         try:
             head = self._source.read_head()
             copy = self._copy
-            if copy is None or head.version < copy.version:
-                # First load, or the index was rebuilt from scratch / removed: read it all.
-                shards = self._source.read_shards(head.changed_since(0))
-            else:
-                changed = self._source.read_shards(head.changed_since(copy.version))
-                shards = {**copy.shards, **changed}
-            fresh = _Copy(head.version, shards, flight.started)
+            held = copy.versions if copy is not None else {}
+            held_shards = copy.shards if copy is not None else {}
+            changed = self._source.read_shards(head.changed_from(held))
+            # A shard the head no longer lists is dropped; a shard is kept at the version it
+            # was read at (newer than the head's if written meanwhile: re-read next time).
+            versions = {name: held[name] for name in head.shard_versions if name in held}
+            versions.update({name: shard.version for name, shard in changed.items()})
+            shards = {name: held_shards[name] for name in versions if name not in changed}
+            shards.update({name: shard.entries for name, shard in changed.items()})
+            fresh = _Copy(versions, shards, flight.started)
             with self._lock:
                 current = self._copy
                 if current is None or current.started <= flight.started:
-                    if current is None or current.version != fresh.version:
+                    if current is None or current.versions != fresh.versions:
                         self._copy = fresh
                         self.generation += 1
                     self._confirmed_at = max(self._confirmed_at, flight.started)

@@ -1,4 +1,8 @@
-"""Where the API-key pepper comes from: the environment, or Secret Manager (read once)."""
+"""Where an API-key pepper comes from: the environment, or Secret Manager (read once).
+
+A deployment is given its current pepper and, during a rotation, the previous one, each with
+its Secret Manager version number (models_api/config.py, docs/api-keys.md).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,17 @@ def static_pepper(value: str) -> Callable[[], bytes]:
     """The pepper given directly (a Cloud Run secret environment variable, or the dev pepper)."""
     pepper = value.encode("utf-8")
     return lambda: pepper
+
+
+def pepper_source(
+    value: str | None, secret_version_name: str | None, timeout_seconds: float
+) -> Callable[[], bytes]:
+    """The pepper given directly, else the one read from its Secret Manager version."""
+    if value is not None:
+        return static_pepper(value)
+    if secret_version_name is None:
+        raise ValueError("a pepper needs a value or a secret version name")
+    return SecretManagerPepper(secret_version_name, timeout_seconds)
 
 
 class SecretManagerPepper:

@@ -7,14 +7,16 @@ import random
 import re
 from typing import Any
 
+from models_api.redaction import redact_credentials
+
 Environ = dict[str, Any]
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def request_id_for(environ: Environ) -> str:
-    """The caller's X-Request-Id when it is a sane token, else a new one."""
+    """The caller's X-Request-Id when it is a sane token (not a credential), else a new one."""
     supplied = environ.get("HTTP_X_REQUEST_ID")
-    if supplied and _REQUEST_ID.fullmatch(supplied):
+    if supplied and _REQUEST_ID.fullmatch(supplied) and redact_credentials(supplied) == supplied:
         return str(supplied)
     return new_request_id()
 

@@ -17,6 +17,7 @@ from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 from models_api.principal import Principal
+from models_api.redaction import redact_credentials
 
 _CLOUD_TRACE = re.compile(r"([0-9a-fA-F]{32})(?:/(\d+))?")
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
@@ -74,7 +75,9 @@ class RequestLogger:
         response_size: int,
     ) -> None:
         method = str(environ.get("REQUEST_METHOD", ""))
-        raw_path = str(environ.get("PATH_INFO", ""))[:512]
+        # A key or token sent in the path or user agent must not reach the log.
+        raw_path = redact_credentials(str(environ.get("PATH_INFO", ""))[:512])
+        user_agent = redact_credentials(str(environ.get("HTTP_USER_AGENT", ""))[:256])
         severity = "ERROR" if status >= 500 else _SEVERITY.get(status, "INFO")
         seconds, nanos = divmod(self._wall_clock_ns(), 1_000_000_000)
         line = (
@@ -82,7 +85,7 @@ class RequestLogger:
             f'"timestamp":{{"seconds":{seconds},"nanos":{nanos}}},'
             f'"httpRequest":{{"requestMethod":{_quote(method)},"requestUrl":{_quote(raw_path)},'
             f'"status":{status},"responseSize":"{response_size}",'
-            f'"userAgent":{_quote(str(environ.get("HTTP_USER_AGENT", ""))[:256])},'
+            f'"userAgent":{_quote(user_agent)},'
             f'"remoteIp":{_quote(str(environ.get("REMOTE_ADDR", "")))},'
             f'"latency":"{latency_seconds:.6f}s"}},"request_id":{_quote(request_id)},'
             f'"pid":{_pid},"firestore_reads_total":{self._read_count()}'
@@ -142,7 +145,7 @@ class CloudLoggingFormatter(logging.Formatter):
         seconds, nanos = divmod(int(record.created * 1_000_000_000), 1_000_000_000)
         entry: dict[str, Any] = {
             "severity": record.levelname if record.levelname != "WARN" else "WARNING",
-            "message": record.getMessage(),
+            "message": redact_credentials(record.getMessage()),
             "logger": record.name,
             "timestamp": {"seconds": seconds, "nanos": nanos},
             "pid": _pid,

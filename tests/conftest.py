@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from local_harness.processes import ROOT, AuthEmulator, FirestoreEmulator
+from tests.support.firebase_tokens import APP_ID
 
 DEV_PEPPER = "test-pepper-0123456789abcdef0123456789abcdef"
 
@@ -75,6 +76,7 @@ class Project:
             "FIRESTORE_EMULATOR_HOST": self.emulator_host,
             "API_KEY_PEPPER": DEV_PEPPER,
             "BACKEND_TIMEOUT_SECONDS": "2",
+            "APP_CHECK_APP_IDS": APP_ID,
         }
         env.update(overrides)
         return env
@@ -113,6 +115,7 @@ def mint_key(project: Project, **kwargs: Any) -> str:
         kwargs.pop("owner", "acct-test"),
         kwargs.pop("label", "test"),
         kwargs.pop("expires_at", None),
+        pepper_version=kwargs.pop("pepper_version", 1),
         **kwargs,
     )
     return created.api_key

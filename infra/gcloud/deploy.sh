@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The gcloud path: deploys the same service as infra/ (Terraform) without Terraform. Same names,
 # APIs, databases, grants, pinned pepper versions, image repository with cleanup policies,
-# Firestore rules, upload contents (.gcloudignore is the one list both read), environment and
-# public access. Monitoring, audit logs, App Check and the optional operator bindings are
-# Terraform-only (infra/README.md).
+# Firestore rules, upload contents (.gcloudignore is the one list both read), environment,
+# public access and the catalog_refused log metric and alert. The rest of monitoring, audit logs,
+# App Check and the optional operator bindings are Terraform-only (infra/README.md).
 #
 #   PROJECT=my-project ADOPT_EXISTING_FIRESTORE_DATABASE=true PUBLIC_ACCESS=all_users \
 #     infra/gcloud/deploy.sh                       # settings: the variables below
@@ -44,6 +44,8 @@ THREADS_PER_WORKER=${THREADS_PER_WORKER:-4}
 CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-}   # comma-separated
 FIREBASE_PROJECT_ID=${FIREBASE_PROJECT_ID:-$PROJECT}
 CATALOG_CACHE_TTL_SECONDS=${CATALOG_CACHE_TTL_SECONDS:-60}
+CATALOG_MAX_SHRINK_FRACTION=${CATALOG_MAX_SHRINK_FRACTION:-0.25}
+APP_CHECK_WEB_APP_ID=${APP_CHECK_WEB_APP_ID:-}   # 1:<project number>:web:<hex>; empty: no browser path
 API_KEY_REFRESH_SECONDS=${API_KEY_REFRESH_SECONDS:-4}
 BACKEND_TIMEOUT_SECONDS=${BACKEND_TIMEOUT_SECONDS:-3}
 # The Secret Manager version numbers of the current and (during a rotation) previous pepper.
@@ -52,6 +54,7 @@ PREVIOUS_PEPPER_VERSION=${PREVIOUS_PEPPER_VERSION:-0}   # 0: none
 IMAGE_KEEP_COUNT=${IMAGE_KEEP_COUNT:-5}
 IMAGE_MAX_AGE_DAYS=${IMAGE_MAX_AGE_DAYS:-30}
 IAM_PROPAGATION_WAIT=${IAM_PROPAGATION_WAIT:-90s}
+ALERT_EMAIL_CHANNEL=${ALERT_EMAIL_CHANNEL:-}     # an existing notification channel name, optional
 LABELS=${LABELS:-service=models-api}               # key=value,key=value
 DRY_RUN=${DRY_RUN:-}
 
@@ -288,6 +291,8 @@ env_vars=(
   "API_KEYS_DATABASE=${API_KEYS_DATABASE}"
   "CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS}"
   "CATALOG_CACHE_TTL_SECONDS=${CATALOG_CACHE_TTL_SECONDS}"
+  "APP_CHECK_APP_IDS=${APP_CHECK_WEB_APP_ID}"
+  "CATALOG_MAX_SHRINK_FRACTION=${CATALOG_MAX_SHRINK_FRACTION}"
   "API_KEY_REFRESH_SECONDS=${API_KEY_REFRESH_SECONDS}"
   "BACKEND_TIMEOUT_SECONDS=${BACKEND_TIMEOUT_SECONDS}"
   "TRUSTED_PROXY_HOPS=${TRUSTED_PROXY_HOPS}"
@@ -341,6 +346,42 @@ deploy_function() {
     --update-labels="${LABELS},deploy_fingerprint=${fingerprint}"
 }
 deploy_function "$FUNCTION_NAME" "${deploy_flags[@]}"
+
+# --- the catalog_refused log metric and alert (as infra/monitoring.tf) --------------------------
+# An empty or sharply shrunk catalog read is refused and logged as an ERROR (models_api/
+# catalog_guard.py): any such line opens an incident.
+METRIC="${FUNCTION_NAME}/catalog_refused"
+SERVICE_LOGS="resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${FUNCTION_NAME}\" AND logName=\"projects/${PROJECT}/logs/run.googleapis.com%2Fstdout\""
+exists gcloud logging metrics describe "$METRIC" --project="$PROJECT" ||
+  run gcloud logging metrics create "$METRIC" --project="$PROJECT" \
+    --description="Catalog reads refused because they were empty or lost more than CATALOG_MAX_SHRINK_FRACTION of the models." \
+    --log-filter="${SERVICE_LOGS} AND severity=ERROR AND jsonPayload.message=~\"^catalog refused\""
+ALERT_NAME="${FUNCTION_NAME}: catalog read refused (empty or shrunk)"
+alert=$(mktemp)
+python3 - "$alert" "$ALERT_NAME" "$METRIC" "$FUNCTION_NAME" "$ALERT_EMAIL_CHANNEL" <<'PY'
+import json, sys
+path, name, metric, function, channel = sys.argv[1:]
+policy = {
+    "displayName": name,
+    "combiner": "OR",
+    "notificationChannels": [channel] if channel else [],
+    "conditions": [{
+        "displayName": "any catalog read refused in 5 minutes",
+        "conditionThreshold": {
+            "filter": f'metric.type="logging.googleapis.com/user/{metric}" AND resource.type="cloud_run_revision" AND resource.labels.service_name="{function}"',
+            "comparison": "COMPARISON_GT", "thresholdValue": 0, "duration": "0s",
+            "aggregations": [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_SUM", "crossSeriesReducer": "REDUCE_SUM"}],
+        },
+    }],
+    "documentation": {"mimeType": "text/markdown", "content": f"{function} refused a catalog read that was empty or lost more than CATALOG_MAX_SHRINK_FRACTION of its models: instances keep their cached catalog, new ones answer 503. Check FIRESTORE_DATABASE and the collection; re-run python -m catalog_seed (--confirm for an intended large removal)."},
+}
+open(path, "w").write(json.dumps(policy))
+PY
+if [[ -n $DRY_RUN ]] || [[ -z $(gcloud alpha monitoring policies list --project="$PROJECT" \
+  --filter="displayName=\"${ALERT_NAME}\"" --format='value(name)' 2>/dev/null) ]]; then
+  run gcloud alpha monitoring policies create --project="$PROJECT" --policy-from-file="$alert"
+fi
+rm -f "$alert"
 
 # Public access without an allUsers binding (domain-restricted sharing): Cloud Run's invoker
 # check off, set on the function's service; "none" and "all_users" keep the check on.

@@ -236,6 +236,21 @@ def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, st
             return False, "".join(f"{m}\n" for m in members)
     if words[:2] == ["scheduler", "jobs"]:
         return _scheduler_job(state, words, flags, project)
+    if words[:2] == ["logging", "metrics"]:
+        key = f"{project}/{words[3]}"
+        if words[2] == "describe":
+            _exists(state, "log_metrics", key)
+            return False, ""
+        if words[2] == "create":
+            return _new(state, "log_metrics", key, flags.get("log-filter", "")), ""
+    if words[:3] == ["alpha", "monitoring", "policies"]:
+        if words[3] == "list":
+            wanted = flags.get("filter", "").partition("=")[2].strip('"')
+            found = f"{project}/{wanted}" in state.get("alert_policies", {})
+            return False, (f"projects/{project}/alertPolicies/1\n" if found else "")
+        if words[3] == "create":
+            policy = json.loads(Path(flags["policy-from-file"]).read_text(encoding="utf-8"))
+            return _new(state, "alert_policies", f"{project}/{policy['displayName']}", policy), ""
     raise Refused(f"fake gcloud does not know: gcloud {command} ...")
 
 

@@ -41,6 +41,10 @@ def test_it_verifies_with_the_system_tests_against_the_deployed_url() -> None:
     assert "catalog_seed" in script and "--dry-run" in script
     assert "key_admin create" in script
     assert "testIamPermissions" in script
+    # Every apply also creates the daily drift check (on by default): its job is checked for.
+    needed = script.split("needed=(", 1)[1].split(")", 1)[0]
+    assert "cloudscheduler.jobs.create" in needed
+    assert "run.services.setIamPolicy" in needed  # the scheduler's invoker grant
 
 
 def test_usage() -> None:

@@ -94,11 +94,13 @@ def test_keys_that_are_not_active_get_401(
 
 
 def test_an_expired_key_gets_401(seeded: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    key = mint_key(seeded, expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1))
+    # A few seconds of validity: minting and the first request must fit in it on a loaded machine.
+    expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=4)
+    key = mint_key(seeded, expires_at=expires_at)
     client = make_client(seeded, monkeypatch)
     assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
 
-    time.sleep(1.1)
+    time.sleep(max(0.0, (expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 0.1)
 
     _assert_uniform_401(client.get("/models", headers={"X-Api-Key": key}))
 
@@ -135,21 +137,62 @@ def test_a_key_revoked_with_the_cli_stops_working_within_twice_the_refresh(
     _assert_uniform_401(after_bound)
 
 
-def test_repeated_auth_failures_from_one_address_get_429(
-    seeded: Project, monkeypatch: pytest.MonkeyPatch
+def test_a_throttled_address_is_refused_only_the_reads_known_keys_and_tokens_still_work(
+    seeded: Project, issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch, mocker: Any
 ) -> None:
+    """Behind one NAT, a broken client's failures must not lock out the valid ones."""
+    from models_api.api_keys import FirestoreKeyStore
+
     client = make_client(seeded, monkeypatch, AUTH_FAILURE_LIMIT="5")
     key = mint_key(seeded)
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
+    browser = {
+        "Authorization": f"Bearer {issuer.id_token()}",
+        "X-Firebase-AppCheck": issuer.app_check_token(),
+    }
 
-    statuses = [
-        client.get("/models", headers={"X-Api-Key": "inf_garbage"}).status_code for _ in range(5)
+    failures = [
+        client.get("/models", headers={"X-Api-Key": generate_api_key()}).status_code
+        for _ in range(5)
     ]
-    blocked = client.get("/models", headers={"X-Api-Key": key})
+    reads = mocker.spy(FirestoreKeyStore, "find_key")
+    unknown = client.get("/models", headers={"X-Api-Key": generate_api_key()})
+    known = client.get("/models", headers={"X-Api-Key": key})
+    token = client.get("/models", headers=browser)
+    malformed = client.get("/models", headers={"X-Api-Key": "inf_garbage"})
 
-    assert statuses == [401] * 5
-    assert blocked.status_code == 429
-    assert int(blocked.headers["Retry-After"]) >= 1
-    assert blocked.get_json()["error"]["code"] == "rate_limited"
+    assert failures == [401] * 5
+    assert unknown.status_code == 429 and reads.call_count == 0  # no read spent on it
+    assert int(unknown.headers["Retry-After"]) >= 1
+    assert unknown.get_json()["error"]["code"] == "rate_limited"
+    assert known.status_code == 200
+    assert token.status_code == 200
+    assert malformed.status_code == 401  # costs nothing to refuse
+
+
+def test_unknown_keys_beyond_the_lookup_budget_get_503_and_known_keys_200(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = mint_key(seeded)
+    client = make_client(
+        seeded, monkeypatch, API_KEY_LOOKUPS_PER_SECOND="0.1", API_KEY_LOOKUP_BURST="3",
+        TRUSTED_PROXY_HOPS="1",
+    )  # fmt: skip
+    assert client.get("/models", headers={"X-Api-Key": key}).status_code == 200
+
+    flood = [
+        client.get(
+            "/models",
+            headers={"X-Api-Key": generate_api_key(), "X-Forwarded-For": f"198.51.100.{n}"},
+        )
+        for n in range(10)
+    ]
+    known = client.get("/models", headers={"X-Api-Key": key, "X-Forwarded-For": "198.51.100.1"})
+
+    assert [answer.status_code for answer in flood] == [401] * 3 + [503] * 7
+    assert flood[-1].headers["Retry-After"] == "4"  # API_KEY_REFRESH_SECONDS
+    assert flood[-1].get_json()["error"]["code"] == "unavailable"
+    assert known.status_code == 200
 
 
 # --- Browser path: Firebase ID token + App Check token -------------------------------------
@@ -351,3 +394,99 @@ def test_the_service_refuses_to_start_with_the_auth_emulator_in_a_deployed_envir
 
     with pytest.raises(ConfigError, match="unsigned ID tokens"):
         make_client(seeded, monkeypatch)
+
+
+def test_unknown_keys_refused_for_the_budget_count_against_their_address(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So a flooding address is throttled and leaves the budget to the others."""
+    client = make_client(
+        seeded, monkeypatch, API_KEY_LOOKUPS_PER_SECOND="0.1", API_KEY_LOOKUP_BURST="2",
+        AUTH_FAILURE_LIMIT="4",
+    )  # fmt: skip
+
+    answers = [
+        client.get("/models", headers={"X-Api-Key": generate_api_key()}).status_code
+        for _ in range(6)
+    ]
+
+    assert answers == [401, 401, 503, 503, 429, 429]
+
+
+_NOW = int(time.time())
+# (name, App Check claim overrides, the reason logged); firebase-admin accepts every one of them.
+APP_CHECK_CLAIM_CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("no exp", {"exp": None}, "app check token without exp"),
+    ("no iat", {"iat": None}, "app check token without iat"),
+    (
+        "30-day lifetime",
+        {"iat": _NOW - 10, "exp": _NOW + 30 * 86400},
+        "app check token lifetime longer than App Check issues",
+    ),
+    ("empty sub", {"sub": ""}, "app check token of an app that is not allowed"),
+    (
+        "another app of the project",
+        {"sub": "1:123456789012:web:ffffffffffffffff"},
+        "app check token of an app that is not allowed",
+    ),
+    (
+        "another project number in iss",
+        {"iss": "https://firebaseappcheck.googleapis.com/999999999999"},
+        "app check token issuer is not the app's project",
+    ),
+    (
+        "issuer with a suffix",
+        {"iss": "https://firebaseappcheck.googleapis.com/123456789012/x"},
+        "app check token issuer is not the app's project",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "claims", "reason"), APP_CHECK_CLAIM_CASES, ids=[c[0] for c in APP_CHECK_CLAIM_CASES]
+)
+def test_app_check_tokens_need_exp_a_short_life_an_allowed_app_and_the_exact_issuer(
+    browser_client: Any,
+    issuer: TokenIssuer,
+    capfd: pytest.CaptureFixture[str],
+    name: str,
+    claims: dict[str, Any],
+    reason: str,
+) -> None:
+    id_token = issuer.id_token()
+    control = browser_client.get(
+        "/models",
+        headers={
+            "Authorization": f"Bearer {id_token}",
+            "X-Firebase-AppCheck": issuer.app_check_token(exp=_NOW + 7 * 86400 - 20),
+        },
+    )
+    capfd.readouterr()
+
+    response = browser_client.get(
+        "/models",
+        headers={
+            "Authorization": f"Bearer {id_token}",
+            "X-Firebase-AppCheck": issuer.app_check_token(**claims),
+        },
+    )
+
+    assert control.status_code == 200  # the longest lifetime App Check issues passes
+    _assert_uniform_401(response)
+    assert f'"auth_failure":"{reason}"' in capfd.readouterr().out
+
+
+def test_without_allowed_app_ids_every_app_check_token_is_refused(
+    seeded: Project, issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(seeded, monkeypatch, APP_CHECK_APP_IDS="")
+
+    response = client.get(
+        "/models",
+        headers={
+            "Authorization": f"Bearer {issuer.id_token()}",
+            "X-Firebase-AppCheck": issuer.app_check_token(),
+        },
+    )
+
+    _assert_uniform_401(response)

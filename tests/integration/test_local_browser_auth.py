@@ -36,6 +36,7 @@ def local_env(
         FIREBASE_PROJECT_ID=auth_emulator.project_id,
         FIREBASE_AUTH_EMULATOR_HOST=auth_emulator.host,
         LOCAL_APP_CHECK_JWKS_FILE=str(signer.write_jwks(tmp_path / "jwks.json")),
+        APP_CHECK_APP_IDS=signer.app_id,
     )
 
 

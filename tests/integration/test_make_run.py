@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -120,11 +121,48 @@ def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
     assert exit_status == 0
     assert all(port_is_free(port) for port in local_run.ports.values())
     ports = ", ".join(str(local_run.ports[name]) for name in PORT_NAMES)
+    assert any(
+        re.fullmatch(r"make run: stopping at \d\d:\d\d:\d\d UTC: Ctrl-C received", line)
+        for line in local_run.output
+    )
     assert local_run.output[-1] == (
         "make run: stopped the service, both emulators and the App Check token endpoint; "
         f"ports {ports} are free"
     )
     assert not [line for line in local_run.output if "goaway" in line.lower()]
+
+
+def _server_master(run_local_pid: int) -> int:
+    """The functions-framework (gunicorn master) process `make run` started."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == run_local_pid and b"functions_framework" in cmdline:
+            return int(stat.parent.name)
+    raise LookupError("no functions-framework child")
+
+
+@pytest.mark.slow
+def test_make_run_says_when_and_why_it_stops_when_the_server_exits(local_run: MakeRun) -> None:
+    os.kill(_server_master(local_run.process.pid), signal.SIGTERM)  # as if it had crashed
+
+    exit_status = local_run.process.wait(timeout=30)
+    local_run.stop()  # collects the rest of its output
+
+    assert exit_status == 1
+    assert any(
+        re.fullmatch(
+            r"make run: stopping at \d\d:\d\d:\d\d UTC: the server exited by itself with "
+            r"status 0 \(its output is above\)",
+            line,
+        )
+        for line in local_run.output
+    ), local_run.output[-5:]
+    assert local_run.output[-1].startswith("make run: stopped the service, both emulators")
+    assert all(port_is_free(port) for port in local_run.ports.values())
 
 
 @pytest.mark.parametrize("taken", PORT_NAMES)

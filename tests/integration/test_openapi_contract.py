@@ -15,6 +15,7 @@ from openapi_spec_validator import validate
 
 from catalog_seed.pricing import PricingPolicy
 from local_harness.processes import ROOT
+from models_api.api_key_format import generate_api_key
 from tests.conftest import Project, make_client, mint_key
 
 SPEC_PATH = ROOT / "openapi.yaml"
@@ -173,8 +174,16 @@ def test_throttled_unavailable_and_internal_answers_conform_to_the_spec(
     throttled = make_client(seeded, monkeypatch, AUTH_FAILURE_LIMIT="1")
     for _ in range(2):
         throttled.get("/models", headers={"X-Api-Key": "inf_nope"})
-    assert_conforms(spec, "/models", "GET", throttled.get("/models", headers=key), 429)
-    assert_conforms(spec, "/models", "HEAD", throttled.head("/models", headers=key), 429)
+    unknown = {"X-Api-Key": generate_api_key()}  # the throttle guards only a key's read
+    assert_conforms(spec, "/models", "GET", throttled.get("/models", headers=unknown), 429)
+    assert_conforms(spec, "/models", "HEAD", throttled.head("/models", headers=unknown), 429)
+    over_budget = make_client(
+        seeded, monkeypatch, API_KEY_LOOKUP_BURST="1", API_KEY_LOOKUPS_PER_SECOND="0.1",
+        AUTH_FAILURE_LIMIT="30",
+    )  # fmt: skip
+    over_budget.get("/models", headers={"X-Api-Key": generate_api_key()})
+    spent = over_budget.get("/models", headers={"X-Api-Key": generate_api_key()})
+    assert_conforms(spec, "/models", "GET", spent, 503)
 
     unreachable = make_client(
         seeded, monkeypatch, FIRESTORE_EMULATOR_HOST="127.0.0.1:9", BACKEND_TIMEOUT_SECONDS="1"

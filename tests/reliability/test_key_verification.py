@@ -96,7 +96,9 @@ def test_a_frozen_firestore_does_not_slow_known_keys_and_unknown_keys_get_503(
     assert frozen.max_latency < BACKEND_TIMEOUT / 2, frozen.max_latency
     assert unknown_status == 503 and int(unknown_headers["Retry-After"]) > 0
     assert unknown_seconds < BACKEND_TIMEOUT + 1.0
-    assert set(unknown.statuses) == {503}, unknown.statuses  # never 401
+    # Never 401: unchecked, not refused. Past the lookup budget its 503s count against the
+    # address, which is then throttled (429), still without a read.
+    assert 503 in unknown.statuses and set(unknown.statuses) <= {503, 429}, unknown.statuses
     assert unknown.max_latency < BACKEND_TIMEOUT + 1.0
     assert set(recovered.statuses) == {200}
     assert known not in "\n".join(server.log_lines())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -16,7 +17,15 @@ from models_api.api_key_format import (
     is_well_formed_api_key,
     key_id_for,
 )
-from models_api.key_documents import RECORD, STATUS_CODES, IndexEntry, find_entry, shard_name
+from models_api.key_documents import (
+    RECORD,
+    STATUS_CODES,
+    IndexEntry,
+    IndexHead,
+    find_entry,
+    head_field,
+    shard_name,
+)
 
 SPEC = (ROOT / "docs" / "api-keys.md").read_text(encoding="utf-8")
 VECTORS: dict[str, Any] = json.loads(
@@ -35,6 +44,9 @@ def test_each_good_key_matches_its_vector(vector: dict[str, Any]) -> None:
     assert display_prefix(key) == vector["display_prefix"]
     assert key_id_for(key, PEPPER) == vector["key_id"]
     assert shard_name(bytes.fromhex(vector["key_id"])) == vector["shard"]
+    assert head_field(vector["shard"]) == vector["head_field"]
+    head = IndexHead.from_document({"layout": 2, "versions": {vector["head_field"]: "v"}})
+    assert head.shard_versions == {vector["shard"]: "v"}
 
 
 @pytest.mark.parametrize(
@@ -58,3 +70,33 @@ def test_the_bad_checksum_vector_differs_from_a_good_key_only_in_its_checksum() 
     good, bad = VECTORS["keys"][0]["key"], VECTORS["not_well_formed"][0]
 
     assert good[:-1] == bad[:-1] and good != bad
+
+
+def test_a_key_has_one_id_per_pepper_version_and_either_finds_it_during_a_rotation() -> None:
+    from local_harness.key_store_double import CountingKeyStore
+    from models_api.api_keys import ApiKeyVerifier
+    from models_api.auth_throttle import LookupBudget
+    from models_api.key_documents import KeyRecord
+    from models_api.key_index import KeyIndex
+
+    rotation = VECTORS["rotation"]
+    key, previous, current = rotation["key"], rotation["previous"], rotation["current"]
+    store = CountingKeyStore()
+    store.put(
+        KeyRecord(
+            key_id=previous["key_id"], owner="o", label="", prefix=display_prefix(key),
+            status="active", created_at=datetime.now(timezone.utc),
+            expires_at=None, pepper_version=previous["version"],
+        )
+    )  # fmt: skip
+    index = KeyIndex(store, refresh_seconds=4, max_stale_seconds=60, wait_seconds=1)
+    peppers = [current["pepper"].encode(), previous["pepper"].encode()]
+    verifier = ApiKeyVerifier(
+        [lambda: peppers[0], lambda: peppers[1]], index, store, max_entries=10,
+        wait_seconds=1, lookup_budget=LookupBudget(10, 10),
+    )  # fmt: skip
+
+    assert key_id_for(key, previous["pepper"].encode()) == previous["key_id"]
+    assert key_id_for(key, current["pepper"].encode()) == current["key_id"]
+    assert verifier.verify(key).subject == display_prefix(key)
+    assert store.key_reads == 0  # found in the index under the previous pepper

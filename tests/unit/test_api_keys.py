@@ -8,6 +8,8 @@ import hmac
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 
 import pytest
 
@@ -21,7 +23,13 @@ from models_api.api_key_format import (
     key_id_for,
 )
 from models_api.api_keys import ApiKeyVerifier
-from models_api.errors import BackendUnavailable, Unauthenticated
+from models_api.auth_throttle import LookupBudget
+from models_api.errors import (
+    BackendUnavailable,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthenticated,
+)
 from models_api.key_documents import KeyRecord
 from models_api.key_index import KeyIndex
 
@@ -69,6 +77,8 @@ class Instance:
         max_stale: float = 300,
         wait: float = 1.0,
         wall_clock: Callable[[], float] = NOW.timestamp,
+        peppers: tuple[bytes, ...] = (PEPPER,),
+        budget: LookupBudget | None = None,
     ):
         self.index = KeyIndex(
             store,
@@ -79,20 +89,21 @@ class Instance:
             run_in_background=runner,
         )
         self.verifier = ApiKeyVerifier(
-            lambda: PEPPER,
+            [partial(bytes, pepper) for pepper in peppers],
             self.index,
             store,
             max_entries=entries,
             wait_seconds=wait,
+            lookup_budget=budget or LookupBudget(1e6, 1e6, clock=clock),
             clock=clock,
             wall_clock=wall_clock,
         )
 
-    def status(self, api_key: str) -> int:
+    def status(self, api_key: str, before_lookup: Callable[[], None] = lambda: None) -> int:
         try:
-            self.verifier.verify(api_key)
-        except Unauthenticated:
-            return 401
+            self.verifier.verify(api_key, before_lookup)
+        except (Unauthenticated, ServiceUnavailable, TooManyRequests) as refused:
+            return refused.status
         except BackendUnavailable:
             return 503
         return 200
@@ -442,3 +453,116 @@ def _wait_until(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition never became true"
         time.sleep(0.005)
+
+
+# --- pepper rotation ------------------------------------------------------------------------
+
+OLD_PEPPER = b"o" * 32
+
+
+def test_keys_minted_under_the_previous_pepper_keep_working_during_a_rotation() -> None:
+    old_key, new_key = generate_api_key(), generate_api_key()
+    store = CountingKeyStore()
+    store.put(replace(record_for(old_key), key_id=key_id_for(old_key, OLD_PEPPER)))
+    store.put(record_for(new_key))  # under PEPPER, the current one
+    rotating = Instance(store, FakeClock(), peppers=(PEPPER, OLD_PEPPER))
+    retired = Instance(store, FakeClock(), peppers=(PEPPER,))
+
+    assert [rotating.status(old_key), rotating.status(new_key)] == [200, 200]
+    assert [retired.status(old_key), retired.status(new_key)] == [401, 200]
+    assert store.key_reads == 1  # only the retired instance's miss was read (current-pepper id)
+
+
+def test_an_unknown_key_costs_one_read_whatever_the_number_of_peppers() -> None:
+    store, clock = store_with(generate_api_key()), FakeClock()
+    instance = Instance(store, clock, peppers=(PEPPER, OLD_PEPPER))
+
+    assert instance.status(generate_api_key()) == 401
+    assert store.key_reads == 1
+
+
+# --- floods: the lookup budget and the per-address throttle ---------------------------------
+
+
+def test_unknown_keys_beyond_the_budget_get_503_without_a_read_known_keys_are_unaffected() -> None:
+    known = generate_api_key()
+    store, clock = store_with(known), FakeClock()
+    budget = LookupBudget(per_second=5, burst=10, clock=clock)
+    instance = Instance(store, clock, budget=budget)
+    instance.status(known)
+
+    flood = [instance.status(generate_api_key()) for _ in range(100)]
+    clock.now += 2.0  # 10 more lookups earned
+    later = [instance.status(generate_api_key()) for _ in range(100)]
+
+    assert flood.count(401) == 10 and flood.count(503) == 90
+    assert later.count(401) == 10 and later.count(503) == 90
+    assert store.key_reads == 20
+    assert instance.status(known) == 200
+
+
+def test_the_over_budget_answer_says_when_to_retry() -> None:
+    store, clock = store_with(), FakeClock()
+    instance = Instance(store, clock, budget=LookupBudget(per_second=1, burst=1, clock=clock))
+    instance.status(generate_api_key())
+
+    with pytest.raises(ServiceUnavailable) as refused:
+        instance.verifier.verify(generate_api_key())
+
+    assert refused.value.headers["Retry-After"] == str(int(REFRESH))  # the index has it by then
+
+
+def test_a_throttled_caller_is_refused_only_where_a_read_would_be_spent() -> None:
+    known, revoked, minted_later = generate_api_key(), generate_api_key(), generate_api_key()
+    store, clock = store_with(known, revoked), FakeClock()
+    store.change(key_id_for(revoked, PEPPER), status="revoked")
+    instance = Instance(store, clock)
+    instance.status(known)
+    store.put(record_for(minted_later))
+
+    def throttled() -> None:
+        raise TooManyRequests(headers={"Retry-After": "60"})
+
+    answers = [instance.status(key, throttled) for key in (known, revoked, generate_api_key())]
+
+    assert answers == [200, 401, 429]
+    assert store.key_reads == 0
+    assert instance.status(minted_later) == 200  # another caller: read
+
+
+# --- the index's versions -------------------------------------------------------------------
+
+
+def test_a_shard_is_reread_when_its_version_differs_whatever_its_value() -> None:
+    key = generate_api_key()
+    store, clock = store_with(key), FakeClock()
+    instance = Instance(store, clock)
+    instance.status(key)
+    shard = key_id_for(key, PEPPER)[:2]
+    store.change(key_id_for(key, PEPPER), status="revoked")
+    # Versions are random: "smaller" than the one held must not matter.
+    stored = store.shards[shard]
+    store.shards[shard] = replace(stored, version="0")
+    store.head = replace(store.head, shard_versions={**store.head.shard_versions, shard: "0"})
+    clock.now += REFRESH + 0.1
+
+    assert instance.status(key) == 401
+    assert instance.index.shard_versions[shard] == "0"
+
+
+def test_a_change_is_picked_up_once_the_head_lists_it() -> None:
+    key = generate_api_key()
+    store, clock = store_with(key), FakeClock()
+    instance = Instance(store, clock)
+    instance.status(key)
+    shard = key_id_for(key, PEPPER)[:2]
+    stale_head = store.head
+    store.change(key_id_for(key, PEPPER), status="revoked")
+    store.head = stale_head  # as if the head was read just before the commit
+    clock.now += REFRESH + 0.1
+    instance.status(key)
+
+    assert instance.index.shard_versions[shard] == stale_head.shard_versions[shard]
+    store.head = replace(store.head, shard_versions={shard: store.shards[shard].version})
+    clock.now += REFRESH + 0.1
+    assert instance.status(key) == 401

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from models_api.catalog import CatalogCache, CatalogSnapshot, ModelFilter, StoredCatalog
-from models_api.errors import BackendUnavailable
+from models_api.errors import BackendUnavailable, CatalogRefused
 from tests.support.catalog_documents import model
 
 TODAY = dt.date(2026, 11, 26)
@@ -30,6 +30,8 @@ class FakeStore:
         self.delay = delay
         self.down = False
         self.models = [MODEL]
+        self.expected: int | None = None  # what the seed recorded
+        self.state_reads = 0
 
     def fetch_catalog(self) -> StoredCatalog:
         self.calls += 1
@@ -37,6 +39,10 @@ class FakeStore:
         if self.down:
             raise BackendUnavailable("down")
         return StoredCatalog(list(self.models))
+
+    def fetch_expected_count(self) -> int | None:
+        self.state_reads += 1
+        return self.expected
 
 
 class FakeClock:
@@ -187,3 +193,97 @@ def test_deprecated_models_carry_deprecation_sunset_and_link_headers() -> None:
         ("Link", '</models/m1>; rel="successor-version"'),
     ]
     assert snapshot.model_headers("m1") == []
+
+
+FOURTEEN = [model(f"m{number}") for number in range(14)]
+
+
+def _warm_cache(store: FakeStore, clock: FakeClock, max_stale: float = 600) -> CatalogCache:
+    store.models = list(FOURTEEN)
+    cache = CatalogCache(
+        store, ttl_seconds=60, max_stale_seconds=max_stale, clock=clock, run_in_background=at_once
+    )
+    assert len(cache.current().models) == 14
+    return cache
+
+
+def test_an_empty_read_never_replaces_the_served_catalog_and_is_logged_as_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, clock = FakeStore(), FakeClock()
+    cache = _warm_cache(store, clock, max_stale=100)
+    store.models = []
+
+    clock.now = 61
+    served = cache.current()
+    clock.now = 161  # past the stale limit: 503 rather than an empty list
+    with pytest.raises(CatalogRefused):
+        cache.current()
+
+    assert len(served.models) == 14
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors[0].startswith("catalog refused: the read returned no models; keeping the catalog")
+
+
+def test_a_loss_beyond_the_fraction_is_refused_and_a_smaller_one_is_taken() -> None:
+    store, clock = FakeStore(), FakeClock()
+    cache = _warm_cache(store, clock)  # default fraction 0.25: 14 -> at least 11
+
+    store.models = FOURTEEN[:10]
+    clock.now = 61
+    assert len(cache.current().models) == 14
+    store.models = FOURTEEN[:11]
+    clock.now = 130  # the retry after the refusal
+    assert len(cache.current().models) == 11
+
+
+def test_a_removal_the_seed_recorded_is_taken_however_large() -> None:
+    store, clock = FakeStore(), FakeClock()
+    cache = _warm_cache(store, clock)  # a new instance reads the record once
+    clock.now = 61
+    cache.current()
+    assert store.state_reads == 1  # an unremarkable read needs no record
+
+    store.models, store.expected = FOURTEEN[:3], 3
+    clock.now = 122
+
+    assert [m.id for m in cache.current().models] == sorted(m.id for m in FOURTEEN[:3])
+
+
+def test_a_new_instance_with_an_empty_read_answers_503_not_an_empty_list(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = FakeStore()
+    store.models = []
+
+    with pytest.raises(CatalogRefused):
+        CatalogCache(store, ttl_seconds=60, max_stale_seconds=600).current()
+    assert "nothing cached: answering 503" in caplog.text
+
+
+def test_a_new_instance_compares_its_first_read_with_the_seeds_record() -> None:
+    store = FakeStore()
+    store.models, store.expected = FOURTEEN[:5], 14  # half a migration
+
+    with pytest.raises(CatalogRefused, match="14 are recorded by the last seed"):
+        CatalogCache(store, ttl_seconds=60, max_stale_seconds=600).current()
+    store.models = FOURTEEN[:12]
+    assert len(CatalogCache(store, ttl_seconds=60, max_stale_seconds=600).current().models) == 12
+
+
+def test_the_fraction_is_configurable() -> None:
+    store, clock = FakeStore(), FakeClock()
+    store.models = list(FOURTEEN)
+    cache = CatalogCache(
+        store,
+        ttl_seconds=60,
+        max_stale_seconds=600,
+        clock=clock,
+        run_in_background=at_once,
+        max_shrink_fraction=0.5,
+    )
+    cache.current()
+
+    store.models = FOURTEEN[:7]
+    clock.now = 61
+    assert len(cache.current().models) == 7

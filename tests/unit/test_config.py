@@ -20,7 +20,11 @@ def test_defaults() -> None:
     assert settings.backend_timeout_seconds == 3
     assert settings.firebase_project_id == "p"
     assert settings.cors_allowed_origins == frozenset()
+    assert settings.catalog_max_shrink_fraction == 0.25
+    assert settings.app_check_app_ids == frozenset()  # the browser path refuses every token
     assert settings.firestore_database == settings.api_keys_database == "(default)"
+    assert (settings.api_key_lookups_per_second, settings.api_key_lookup_burst) == (5, 20)
+    assert settings.api_key_pepper_version == 1
 
 
 def test_the_api_keys_database_defaults_to_the_catalogs_and_can_be_its_own() -> None:
@@ -54,11 +58,69 @@ def test_bad_configuration_fails_fast_naming_the_variable(
 
 
 def test_pepper_from_secret_manager_version() -> None:
-    name = "projects/p/secrets/api-key-pepper/versions/latest"
+    name = "projects/p/secrets/api-key-pepper/versions/7"
     settings = Settings.from_env({"GOOGLE_CLOUD_PROJECT": "p", "API_KEY_PEPPER_SECRET": name})
 
     assert settings.api_key_pepper is None
     assert settings.api_key_pepper_secret == name
+    assert settings.api_key_pepper_version == 7
+    assert settings.api_key_previous_pepper_version is None
+
+
+def test_a_rotation_gives_the_current_and_the_previous_pepper_with_their_versions() -> None:
+    from_env = Settings.from_env(
+        {**BASE, "API_KEY_PEPPER_VERSION": "3", "API_KEY_PREVIOUS_PEPPER": "y" * 32,
+         "API_KEY_PREVIOUS_PEPPER_VERSION": "2"}
+    )  # fmt: skip
+    from_secrets = Settings.from_env(
+        {"GOOGLE_CLOUD_PROJECT": "p",
+         "API_KEY_PEPPER_SECRET": "projects/p/secrets/s/versions/3",
+         "API_KEY_PREVIOUS_PEPPER_SECRET": "projects/p/secrets/s/versions/2"}
+    )  # fmt: skip
+
+    assert Settings.from_env(BASE).api_key_pepper_version == 1  # the default
+    assert (from_env.api_key_pepper_version, from_env.api_key_previous_pepper_version) == (3, 2)
+    assert from_env.api_key_previous_pepper == "y" * 32
+    assert (from_secrets.api_key_pepper_version, from_secrets.api_key_previous_pepper_version) == (
+        3,
+        2,
+    )
+    assert from_secrets.api_key_previous_pepper_secret == "projects/p/secrets/s/versions/2"
+
+
+SECRET = "projects/p/secrets/s/versions/"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"API_KEY_PEPPER_VERSION": "latest"}, "version number"),
+        ({"API_KEY_PEPPER_VERSION": "0"}, "version number"),
+        ({"API_KEY_PREVIOUS_PEPPER": "y" * 32}, "API_KEY_PREVIOUS_PEPPER_VERSION is required"),
+        (
+            {"API_KEY_PREVIOUS_PEPPER": "y" * 32, "API_KEY_PREVIOUS_PEPPER_VERSION": "1"},
+            "must be another Secret Manager version",
+        ),
+        (
+            {"API_KEY_PREVIOUS_PEPPER": "x" * 32, "API_KEY_PREVIOUS_PEPPER_VERSION": "2"},
+            "is the current pepper",
+        ),
+        ({"API_KEY_PREVIOUS_PEPPER": "short", "API_KEY_PREVIOUS_PEPPER_VERSION": "2"}, "32"),
+        ({"API_KEY_PREVIOUS_PEPPER_SECRET": SECRET + "latest"}, "not 'latest'"),
+        ({"API_KEY_PREVIOUS_PEPPER_SECRET": "s"}, "projects/P/secrets/S/versions/N"),
+    ],
+)
+def test_bad_pepper_versions_fail_fast(extra: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({**BASE, **extra})
+
+
+def test_a_secret_name_and_a_different_declared_version_are_refused() -> None:
+    environ = {"GOOGLE_CLOUD_PROJECT": "p", "API_KEY_PEPPER_SECRET": SECRET + "4",
+               "API_KEY_PEPPER_VERSION": "5"}  # fmt: skip
+
+    with pytest.raises(ConfigError, match="differs from the version"):
+        Settings.from_env(environ)
 
 
 def test_the_auth_emulator_is_allowed_locally() -> None:
@@ -127,3 +189,29 @@ def test_a_missing_local_app_check_jwks_file_stops_the_start(tmp_path: Path) -> 
 
     with pytest.raises(ConfigError, match="LOCAL_APP_CHECK_JWKS_FILE: cannot read"):
         Settings.from_env(environ)
+
+
+def test_app_check_app_ids_are_firebase_app_ids_of_one_project() -> None:
+    web, ios = "1:123456789012:web:abc123", "1:123456789012:ios:def456"
+
+    settings = Settings.from_env({**BASE, "APP_CHECK_APP_IDS": f" {web}, {ios} "})
+
+    assert settings.app_check_app_ids == {web, ios}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("web-app", "not a Firebase app id"),
+        ("1:123:web:abc,1:456:web:def", "different project numbers"),
+    ],
+)
+def test_bad_app_check_app_ids_are_refused_at_start(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"APP_CHECK_APP_IDS: .*{message}"):
+        Settings.from_env({**BASE, "APP_CHECK_APP_IDS": value})
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "a lot"])
+def test_the_shrink_fraction_is_a_fraction(value: str) -> None:
+    with pytest.raises(ConfigError, match="CATALOG_MAX_SHRINK_FRACTION"):
+        Settings.from_env({**BASE, "CATALOG_MAX_SHRINK_FRACTION": value})

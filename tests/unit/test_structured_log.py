@@ -154,3 +154,37 @@ def test_concurrent_requests_each_log_their_own_id() -> None:
         ("from a", "a"),
         ("from b", "b"),
     ]
+
+
+def test_credentials_in_the_path_or_user_agent_never_reach_the_line() -> None:
+    from models_api.api_key_format import generate_api_key
+    from tests.support.firebase_tokens import TokenIssuer
+
+    key, token = generate_api_key(), TokenIssuer("proj").app_check_token()
+    entry = _log_one(
+        {"PATH_INFO": f"/models/{key}", "HTTP_USER_AGENT": f"bot Bearer {token}"}, status=404
+    )
+
+    line = json.dumps(entry)
+    assert key not in line and key[12:20] not in line and token.split(".")[1] not in line
+    assert entry["message"] == f"GET /models/{key[:12]}[REDACTED] 404"  # the display prefix
+    assert entry["httpRequest"]["userAgent"] == "bot Bearer [REDACTED JWT]"  # type: ignore[index]
+
+
+def test_a_credential_sent_as_request_id_is_replaced() -> None:
+    from models_api.api_key_format import generate_api_key
+    from models_api.request_context import request_id_for
+
+    key = generate_api_key()
+
+    assert request_id_for({"HTTP_X_REQUEST_ID": key}) != key
+    assert request_id_for({"HTTP_X_REQUEST_ID": "corr-1"}) == "corr-1"
+
+
+def test_warnings_are_redacted_too() -> None:
+    from models_api.api_key_format import generate_api_key
+
+    key = generate_api_key()
+    record = logging.LogRecord("models_api.x", logging.WARNING, __file__, 1, "saw %s", (key,), None)
+
+    assert key not in CloudLoggingFormatter().format(record)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from gunicorn.config import Config
 
-from models_api import graceful_shutdown
-from models_api.graceful_shutdown import GRACEFUL_TIMEOUT_SECONDS, DrainingThreadWorker
+from models_api import serving_worker
+from models_api.serving_worker import GRACEFUL_TIMEOUT_SECONDS, ServiceThreadWorker
 
 
 def _config(threads: int, worker_class: str = "sync") -> Config:
@@ -16,12 +16,13 @@ def _config(threads: int, worker_class: str = "sync") -> Config:
     return config
 
 
-def test_threaded_workers_drain_and_finish_within_cloud_runs_grace() -> None:
-    config = _config(threads=4)
+@pytest.mark.parametrize("threads", [1, 4])
+def test_the_service_worker_is_used_and_finishes_within_cloud_runs_grace(threads: int) -> None:
+    config = _config(threads=threads)  # THREADS=1 too: a sync worker is one slow client away
 
-    graceful_shutdown.configure(config)
+    serving_worker.configure(config)
 
-    assert config.worker_class is DrainingThreadWorker
+    assert config.worker_class is ServiceThreadWorker
     assert config.graceful_timeout == GRACEFUL_TIMEOUT_SECONDS < 10  # Cloud Run: SIGKILL at 10 s
 
 
@@ -31,7 +32,6 @@ FRAMEWORK_TIMEOUT_WORKER = "functions_framework._http.gunicorn.GThreadWorkerWith
 @pytest.mark.parametrize(
     ("threads", "worker_class", "expected"),
     [
-        (1, "sync", "SyncWorker"),  # THREADS=1: gunicorn's sync worker, nothing kept alive
         (4, FRAMEWORK_TIMEOUT_WORKER, "GThreadWorkerWithTimeoutSupport"),  # the framework's pick
     ],
 )
@@ -40,6 +40,6 @@ def test_other_worker_choices_are_left_alone(
 ) -> None:
     config = _config(threads, worker_class)
 
-    graceful_shutdown.configure(config)
+    serving_worker.configure(config)
 
     assert config.worker_class.__name__ == expected
