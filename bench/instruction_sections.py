@@ -6,14 +6,16 @@ with `--dump-before=getppid`, writes one profile per section, whose total is tha
 instructions. Section names are printed as one JSON list, in order.
 
 Sections:
-- `request`: one request as a gthread worker serves it: gunicorn parses it from a socket,
-  builds the environ, calls the app, writes status line, headers and body back (the socket is a
-  socketpair, drained after each request), and calls its access logger;
+- `request`: one request as a gthread worker serves it (with `--service-worker`, as the
+  service's worker does: its event loop reads the request head first): gunicorn parses it from
+  a socket, builds the environ, calls the app, writes status line, headers and body back (the
+  socket is a socketpair, drained after each request), and calls its access logger;
 - `app`: the WSGI app alone, with a start_response that does nothing;
 - with `--parts` (the service only): each part of our request path alone, called with the same
   environ on the objects main.py built (see `bench.request_parts`).
 
-Usage: python bench/instruction_sections.py SOURCE COUNT [--parts] [--body-to PATH]
+Usage: python bench/instruction_sections.py SOURCE COUNT [--service-worker] [--parts]
+[--body-to PATH]
 (the API key, when the app needs one, is in BENCH_API_KEY).
 """
 
@@ -32,6 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from models_api.request_heads import RequestHead  # noqa: E402
+
 HEADERS = {"User-Agent": "bench", "Accept": "*/*"}
 
 
@@ -44,13 +48,18 @@ def request_bytes(path: str, headers: dict[str, str]) -> bytes:
 class GunicornConnection:
     """One kept-alive connection served the way gunicorn's gthread worker serves it."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], raw_request: bytes):
+    def __init__(
+        self, app: Callable[..., Iterable[bytes]], raw_request: bytes, read_head_first: bool
+    ):
         from gunicorn.config import Config
         from gunicorn.glogging import Logger
         from gunicorn.http import RequestParser
 
         self._app = app
         self._raw_request = raw_request
+        # The service's worker (models_api/serving_worker.py) reads each request head in its
+        # event loop before a thread parses it with gunicorn's parser; stock gthread does not.
+        self._read_head_first = read_head_first
         self._cfg = Config()
         self._cfg.set("limit_request_line", 0)  # as functions-framework sets it
         self._log = Logger(self._cfg)
@@ -64,6 +73,10 @@ class GunicornConnection:
         from gunicorn.http import wsgi
 
         self._client_side.sendall(self._raw_request)
+        if self._read_head_first:
+            head = RequestHead(b"", time.monotonic() + 10)
+            head.add(self._raw_request)
+            assert head.complete
         request = next(self._parser)
         started = datetime.now()
         response, environ = wsgi.create(
@@ -110,7 +123,8 @@ def main(argv: list[str]) -> int:
     headers = dict(HEADERS)
     if os.environ.get("BENCH_API_KEY"):
         headers["X-Api-Key"] = os.environ["BENCH_API_KEY"]
-    connection = GunicornConnection(app, request_bytes("/models", headers))
+    raw_request = request_bytes("/models", headers)
+    connection = GunicornConnection(app, raw_request, "--service-worker" in argv)
     # The first requests load the catalog and the key index (slowly, under valgrind).
     for _ in range(30):
         answer = connection.serve_one()
@@ -136,7 +150,8 @@ def main(argv: list[str]) -> int:
     if parts:
         from bench.request_parts import part_sections
 
-        sections.update(part_sections(sys.modules["main"]._handle, app.wsgi_app, environ))
+        handler = sys.modules["main"]._handle
+        sections.update(part_sections(handler, app.wsgi_app, environ, raw_request))
     for section in sections.values():  # warm every code path before counting
         section()
     names = []

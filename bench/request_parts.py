@@ -13,6 +13,7 @@ outside the parts named below (clock readings, the outcome record, try/finally) 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -21,6 +22,7 @@ from models_api import http_semantics as http
 from models_api.content_coding import negotiate
 from models_api.handler import ModelsHandler, model_filter_for, route_for
 from models_api.request_context import client_address, request_id_for
+from models_api.request_heads import RequestHead
 from models_api.structured_log import enter_request, leave_request
 from models_api.wsgi_fast_path import ModelsFastPath
 
@@ -44,7 +46,7 @@ _INSIDE_RESPOND = [section for section, _, _ in PARTS if section != "coding_br"]
 
 
 def part_sections(
-    handler: ModelsHandler, fast_path: ModelsFastPath, environ: Environ
+    handler: ModelsHandler, fast_path: ModelsFastPath, environ: Environ, raw_request: bytes
 ) -> dict[str, Callable[[], object]]:
     """Section name -> a call of that part alone (plus `flask`, `respond`)."""
     hops = handler._trusted_proxy_hops  # noqa: SLF001
@@ -60,6 +62,11 @@ def part_sections(
         for _ in fast_path._framework(dict(environ), _ignore_start_response):  # noqa: SLF001
             pass
 
+    def request_head() -> None:
+        head = RequestHead(b"", time.monotonic() + 10)
+        head.add(raw_request)
+        assert head.complete
+
     def headers() -> None:
         reply = http.Reply(
             200,
@@ -73,6 +80,7 @@ def part_sections(
     return {
         "call": lambda: None,  # what calling a part costs here: subtracted from each part
         "flask": flask_path,
+        "head": request_head,
         "respond": lambda: handler.respond(dict(environ)),
         "request_id": lambda: request_id_for(environ),
         "log_context": lambda: leave_request(enter_request(request_id)),
@@ -103,7 +111,16 @@ def print_parts_table(service: dict[str, float], static: dict[str, float]) -> No
     """The table of docs/performance.md: each part's instructions and share of the request."""
     whole = service["request"]
     rows: list[tuple[str, float, str]] = [
-        ("server: gunicorn (parse, environ, write)", service["request"] - service["app"], ""),
+        (
+            "server: gunicorn (parse, environ, write)",
+            service["request"] - service["app"] - (service["head"] - service["call"]),
+            "",
+        ),
+        (
+            "server: the service worker reads the request head in its event loop",
+            service["head"] - service["call"],
+            "no slow client holds a thread (serving_worker.py)",
+        ),
         ("WSGI fast path (dispatch, status line)", service["app"] - service["respond"], ""),
     ]
     inside = 0.0
