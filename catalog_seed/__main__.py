@@ -7,11 +7,13 @@ with public datasets instead (LiteLLM's JSON, OpenRouter's /api/v1/models and en
 answers, a models.dev checkout); see `python -m catalog_seed audit --help`.
 `python -m catalog_seed table [--on YYYY-MM-DD]` prints docs/catalog.md's table of the models
 served on that day (default: today, UTC) and their prices.
-Every seed records how many active models it left (catalog_state/<collection>); instances
-refuse a read that loses more than CATALOG_MAX_SHRINK_FRACTION of their models at once unless
+Every seed records how many models stored as active it left (catalog_state/<collection>);
+instances refuse a read that loses more than CATALOG_MAX_SHRINK_FRACTION of them at once unless
 it matches that record, so a larger removal needs --confirm.
 Exit status: 0 done (or nothing to do), 1 invalid data / refused price change or removal / an
-audit failure, 2 Firestore failure, 64 bad usage or an unreadable dataset.
+audit failure, 2 Firestore failure, 64 bad usage or an unreadable dataset. --dry-run exits with
+the status the seed would have: 1 when it would be refused (a price jump or a large removal
+without --confirm), after printing the difference and why.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from catalog_seed.seed import (
     read_existing,
     record_catalog_state,
     recorded_count,
+    served_count,
 )
 from catalog_seed.table import markdown_table
 from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
@@ -313,35 +316,48 @@ def _run(argv: list[str], today: dt.date | None) -> int:
                 )
         jumps = price_jumps(plan, policy.max_price_change_factor)
         for line in jumps:
-            print(
-                f"price change above {policy.max_price_change_factor}x: {line}",
-                file=sys.stderr if not arguments.confirm else sys.stdout,
-            )
+            print(f"price change above {policy.max_price_change_factor}x: {line}")
         after = active_count(desired)
-        shrink = Shrink(active_count(existing), after, arguments.max_shrink_fraction)
-        if shrink.refused_by_instances:
-            print(
-                f"large removal: {shrink.describe()}. Instances refuse such a read as a "
-                "likely outage (they keep serving what they have and log an ERROR) unless it "
-                f"matches the count the seed records; with --confirm this seed records {after}, "
-                "so they take the smaller catalog at their next refresh",
-                file=sys.stderr if not arguments.confirm else sys.stdout,
+        shrink = Shrink(
+            active_count(existing),
+            after,
+            arguments.max_shrink_fraction,
+            served_count(existing, today),
+            served_count(desired, today),
+        )
+        reasons = []
+        if jumps:
+            reasons.append(
+                f"{len(jumps)} price(s) move by more than {policy.max_price_change_factor}x "
+                "(listed above)"
             )
+        if shrink.refused_by_instances:
+            reasons.append(
+                f"large removal: {shrink.describe()}; instances refuse such a read as a likely "
+                "outage (they keep serving what they have and log an ERROR) unless it matches "
+                "the count the seed records"
+            )
+        if reasons and arguments.confirm:
+            print(f"accepted with --confirm: {'; '.join(reasons)}")
+            if shrink.refused_by_instances:
+                print(
+                    f"with --confirm this seed records {after}, so instances take the smaller "
+                    "catalog at their next refresh"
+                )
         if arguments.dry_run:
             print("dry run: nothing was written")
+            if reasons and not arguments.confirm:
+                print(
+                    f"error: the seed would be refused: {'; '.join(reasons)}; if intended, "
+                    "run it with --confirm",
+                    file=sys.stderr,
+                )
+                return 1
             return 0
-        if jumps and not arguments.confirm:
+        if reasons and not arguments.confirm:
             print(
-                f"error: {len(jumps)} price(s) move by more than "
-                f"{policy.max_price_change_factor}x; check them and run again with --confirm; "
+                f"error: refused: {'; '.join(reasons)}; if intended, run again with --confirm; "
                 "nothing was written",
-                file=sys.stderr,
-            )
-            return 1
-        if shrink.refused_by_instances and not arguments.confirm:
-            print(
-                "error: the removal above is larger than instances accept at once; if it is "
-                "intended, run again with --confirm; nothing was written",
                 file=sys.stderr,
             )
             return 1
@@ -355,7 +371,10 @@ def _run(argv: list[str], today: dt.date | None) -> int:
         # After the models: an instance reading in between sees the old record and a shrink
         # beyond the fraction, refuses it, and takes the catalog at its next refresh.
         record_catalog_state(client, arguments.collection, after, TIMEOUT_SECONDS)
-        print(f"recorded: {after} active models (instances accept a read of exactly that many)")
+        print(
+            f"recorded: {after} models stored as active, {shrink.served_after} of them served on "
+            f"{today.isoformat()} (instances accept a read of exactly {after} active documents)"
+        )
     except Exception as error:  # noqa: BLE001 - one-line reason for the operator, exit 2
         print(
             f"error: Firestore failed: {type(error).__name__}: {error}".splitlines()[0],

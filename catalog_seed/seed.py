@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from itertools import zip_longest
 from typing import Any
@@ -79,11 +80,16 @@ def plan_seed(
 
 @dataclass(frozen=True)
 class Shrink:
-    """Active models before and after a seed, against the fraction instances accept at once."""
+    """Models stored as active before and after a seed, against the fraction instances accept
+    at once: what the guard compares (models_api/catalog_guard.py). A model stored as active
+    but past its retirement date counts (its date passing must not look like a lost catalog);
+    `served_before` and `served_after` are how many of them are served on the seed's day."""
 
     before: int
     after: int
     max_fraction: float
+    served_before: int
+    served_after: int
 
     @property
     def refused_by_instances(self) -> bool:
@@ -93,14 +99,26 @@ class Shrink:
     def describe(self) -> str:
         lost = self.before - self.after
         return (
-            f"{lost} of {self.before} active models go at once ({lost / self.before:.0%}; "
-            f"instances refuse a loss of more than {self.max_fraction:.0%}, "
-            "CATALOG_MAX_SHRINK_FRACTION)"
+            f"{lost} of {self.before} models stored as active ({self.served_before} served "
+            "today) go at once "
+            f"({lost / self.before:.0%}; instances refuse a loss of more than "
+            f"{self.max_fraction:.0%}, CATALOG_MAX_SHRINK_FRACTION); {self.after} stay, "
+            f"{self.served_after} of them served today"
         )
 
 
 def active_count(documents: dict[str, dict[str, Any]]) -> int:
     return sum(1 for document in documents.values() if document.get("status") == "active")
+
+
+def served_count(documents: dict[str, dict[str, Any]], today: date) -> int:
+    """Active documents not past their retirement date on `today`: what GET /models lists."""
+    return sum(
+        1
+        for document in documents.values()
+        if document.get("status") == "active"
+        and not (document.get("retirement_date") or "9999") <= today.isoformat()
+    )
 
 
 def record_catalog_state(client: Any, collection: str, active_models: int, timeout: float) -> None:

@@ -1,9 +1,9 @@
 # This file is maintained automatically by "terraform init".
 # Manual edits may be lost in future updates.
 
-# Written offline (the registry cannot be reached where this repository is developed). The zh:
-# hashes are the registry's SHA256SUMS of each release's zips, copied from lock files that
-# `terraform init` wrote in public repositories:
+# The zh: hashes are the registry's SHA256SUMS of each release's zips, copied from lock files
+# that `terraform init` wrote in public repositories (`terraform providers lock` recomputes
+# them from the registry):
 #   google 6.50.0, random 3.7.2, time 0.13.1: lsst/idf_deploy at 037f040d5d08,
 #     environment/deployments/roundtable/.terraform.lock.hcl
 #   archive 2.7.1 (and time 0.13.1 again, identical):

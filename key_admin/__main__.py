@@ -14,7 +14,9 @@ the full key once, on the first line of its output (`| head -1` keeps it), and n
 if that line cannot be written (its reader is gone), the new key is revoked at once and the
 exit status is 1. Every change writes the key document and the key index in one commit, safely
 alongside other operators; running instances see it within 2 x API_KEY_REFRESH_SECONDS (8 s by
-default).
+default). An expiry instances already hold is applied to the second; a new or changed one takes
+effect at the later of its time and that bound (`expire` prints a note when --at is sooner).
+`list` shows `expired` for a key past its expiry (stored status active or disabled).
 
 Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent, a new key that
 could not be shown, live keys on a pepper version being retired), 2 Firestore failure, 64 bad
@@ -26,7 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from key_admin.operations import (
     KeyAdminError,
@@ -41,6 +43,7 @@ from key_admin.operations import (
 )
 from models_api.config import Settings
 from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconfigured
+from models_api.key_documents import KeyRecord
 from models_api.pepper import pepper_source
 from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
 from operator_cli.times import parse_time
@@ -109,6 +112,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 if any live key still depends on pepper version N",
     )
     return parser
+
+
+def shown_status(record: KeyRecord, now: datetime) -> str:
+    """The stored status, or `expired` for an active or disabled key past its expiry."""
+    if record.status != "revoked" and record.expires_at is not None and record.expires_at <= now:
+        return "expired"
+    return record.status
+
+
+def propagation_note(expires_at: datetime, now: datetime, settings: Settings) -> str | None:
+    """What to expect when a new expiry comes sooner than instances are sure to have seen it.
+
+    An expiry an instance already holds is applied to the second; a new or changed one reaches
+    instances like any change, within 2 x API_KEY_REFRESH_SECONDS, so the key stops working at
+    the later of its expiry and that bound.
+    """
+    bound = 2 * settings.api_key_refresh_seconds
+    if (expires_at - now).total_seconds() >= bound:
+        return None
+    seen_by = now + timedelta(seconds=bound)
+    return (
+        f"note: running instances see a new expiry within {bound:g} s "
+        "(2 x API_KEY_REFRESH_SECONDS): the key stops working on every instance by "
+        f"{seen_by.isoformat(timespec='seconds')}, the later of its expiry and that bound"
+    )
 
 
 def _utc(moment: datetime) -> str:
@@ -192,10 +220,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{'key id':64}  {'prefix':12}  {'status':8}  {'created':20}  {'expires':20}  label"
             )
+            now = datetime.now(timezone.utc)
             for record in records:
                 expires = _utc(record.expires_at) if record.expires_at else "never"
                 print(
-                    f"{record.key_id}  {record.prefix:12}  {record.status:8}  "
+                    f"{record.key_id}  {record.prefix:12}  {shown_status(record, now):8}  "
                     f"{_utc(record.created_at):20}  {expires:20}  {record.label}"
                 )
             print(f"{len(records)} key(s)")
@@ -204,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
             record = set_key_expiry(client, collection, arguments.key_id, when)
             assert record.expires_at is not None
             print(f"{record.prefix} ({record.key_id}) expires at {record.expires_at.isoformat()}")
+            note = propagation_note(when, datetime.now(timezone.utc), settings)
+            if note:
+                print(note)
         elif arguments.command == "rebuild-index":
             report = rebuild_index(client, collection)
             statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.by_status.items()))

@@ -13,7 +13,6 @@ from gunicorn.http import errors as parse_errors
 
 from models_api.errors import ApiError, BadRequest, HeaderFieldsTooLarge, InternalError
 from models_api.http_semantics import error_reply, finish_headers
-from models_api.request_context import new_request_id
 
 _NO_ORIGINS: frozenset[str] = frozenset()
 # Parse errors that are the application's fault (a header it tried to send), not the client's.
@@ -33,9 +32,8 @@ def error_for_parse_failure(error: BaseException) -> ApiError:
     return InternalError()
 
 
-def error_message(error: ApiError) -> bytes:
+def error_message(error: ApiError, request_id: str) -> bytes:
     """The whole HTTP/1.1 response for `error`, closing the connection."""
-    request_id = new_request_id()
     reply = error_reply(error, request_id)
     headers = finish_headers(reply, {}, request_id, _NO_ORIGINS)
     headers += [("Content-Length", str(len(reply.body))), ("Connection", "close")]

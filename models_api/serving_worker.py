@@ -23,7 +23,7 @@ the socket only when nothing is queued.
 
 Errors. gunicorn answers a request it cannot parse (400) or whose headers exceed its limits
 (431) with text/html; `handle_error` answers with the envelope instead (server_errors.py), and
-logs the refusal without the request's content.
+logs the refusal without the request's content, with the answer's request_id and status.
 
 functions-framework builds gunicorn's settings itself (its application ignores
 `GUNICORN_CMD_ARGS` and config files), so `install()` replaces its application class with one
@@ -47,8 +47,10 @@ from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 from models_api.errors import ApiError, HeaderFieldsTooLarge, RequestTimeout
 from models_api.listener_drain import refuse_new_connections
+from models_api.request_context import new_request_id
 from models_api.request_heads import HEAD_TIMEOUT_SECONDS, RequestHead
 from models_api.server_errors import error_for_parse_failure, error_message
+from models_api.structured_log import HTTP_REQUEST_FIELD, request_scope
 
 logger = logging.getLogger(__name__)
 
@@ -217,9 +219,11 @@ class ServiceThreadWorker(ThreadWorker):  # type: ignore[misc]
     # --- closing without resets ---------------------------------------------------------------
 
     def _refuse(self, conn: TConn, error: ApiError, reason: str) -> None:
-        logger.warning("answered %d: %s from %s", error.status, reason, _address(conn))
+        request_id = new_request_id()
+        _log_refusal(error, reason, _address(conn), request_id)
         try:
-            conn.sock.send(error_message(error))  # a few hundred bytes: fits the send buffer
+            # a few hundred bytes: fits the send buffer
+            conn.sock.send(error_message(error, request_id))
         except OSError:
             pass
         self._close_lingering(conn)
@@ -316,16 +320,29 @@ class ServiceThreadWorker(ThreadWorker):  # type: ignore[misc]
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """A request gunicorn could not parse, or an error outside the app: the envelope."""
         error = error_for_parse_failure(exc)
+        request_id = new_request_id()
         if error.status >= 500:
-            logger.error("server error outside the app: %s", type(exc).__name__, exc_info=exc)
+            with request_scope(request_id):
+                logger.error("server error outside the app: %s", type(exc).__name__, exc_info=exc)
         else:  # the request's content (a key in its path or headers) is not logged
-            logger.warning(
-                "answered %d: %s from %s", error.status, type(exc).__name__, (addr or ("",))[0]
-            )
+            _log_refusal(error, type(exc).__name__, str((addr or ("",))[0]), request_id)
         try:
-            client.sendall(error_message(error))
+            client.sendall(error_message(error, request_id))
         except OSError:
             pass
+
+
+def _log_refusal(error: ApiError, reason: str, address: str, request_id: str) -> None:
+    """The log line of a request the server answered itself: the answer's request_id, its
+    status and the client's address (never the request's content)."""
+    with request_scope(request_id):
+        logger.warning(
+            "answered %d: %s from %s",
+            error.status,
+            reason,
+            address,
+            extra={HTTP_REQUEST_FIELD: {"status": error.status, "remoteIp": address}},
+        )
 
 
 def _has_bytes(sock: Any) -> bool:

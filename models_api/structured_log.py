@@ -135,6 +135,11 @@ def leave_request(scope: Token[str | None]) -> None:
     _request_id.reset(scope)
 
 
+# A record's `extra` key for an `httpRequest` object (status, remoteIp) of a line about a
+# request the server answered itself (serving_worker.py).
+HTTP_REQUEST_FIELD = "http_request"
+
+
 class CloudLoggingFormatter(logging.Formatter):
     """Formats standard `logging` records (warnings, errors) as Cloud Logging JSON lines.
 
@@ -153,6 +158,9 @@ class CloudLoggingFormatter(logging.Formatter):
         request_id = _request_id.get()
         if request_id is not None:
             entry["request_id"] = request_id
+        http_request = getattr(record, HTTP_REQUEST_FIELD, None)
+        if isinstance(http_request, dict):
+            entry["httpRequest"] = http_request
         if record.exc_info:
             entry["stack_trace"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

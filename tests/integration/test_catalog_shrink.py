@@ -7,6 +7,7 @@ than an empty list; an intended removal goes through the seed with --confirm and
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import time
@@ -97,6 +98,8 @@ def test_a_large_removal_needs_confirm_and_is_then_served(
     data = _only_vertex(tmp_path)
     capsys.readouterr()
 
+    dry_run = seed_catalog(seeded, "--data-dir", str(data), "--dry-run")
+    dry_run_output = capsys.readouterr()
     refused = seed_catalog(seeded, "--data-dir", str(data))
     refused_output = capsys.readouterr()
     assert _after_refresh(client, key) == before  # nothing was written
@@ -104,9 +107,14 @@ def test_a_large_removal_needs_confirm_and_is_then_served(
     confirmed_output = capsys.readouterr().out
     after = _after_refresh(client, key)
 
-    assert refused == 1
+    assert dry_run == refused == 1  # the dry run says what the seed would do, status included
+    assert "dry run: nothing was written" in dry_run_output.out
+    assert dry_run_output.err.startswith("error: the seed would be refused: large removal: ")
     assert "instances refuse a loss of more than 25%" in refused_output.err
+    assert f"({len(before)} served today) go at once" in refused_output.err  # as the service
     assert "run again with --confirm; nothing was written" in refused_output.err
+    for output in (dry_run_output, refused_output):  # the reason once, on stderr only
+        assert output.err.count("large removal") == 1 and "large removal" not in output.out
     assert confirmed == 0
     documents = seeded.client.collection("models").stream()
     active = [d.id for d in documents if d.to_dict()["status"] == "active"]
@@ -116,10 +124,20 @@ def test_a_large_removal_needs_confirm_and_is_then_served(
     assert sorted(after) == sorted(active)
 
 
-def test_every_seed_records_the_active_count(seeded: Project) -> None:
-    state = seeded.client.collection(STATE_COLLECTION).document("models").get().to_dict()
+def test_every_seed_records_the_active_count_and_says_how_many_are_served(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert seed_catalog(project) == 0
+    printed = capsys.readouterr().out
+    state = project.client.collection(STATE_COLLECTION).document("models").get().to_dict()
     active = [
-        d for d in seeded.client.collection("models").stream() if d.to_dict()["status"] == "active"
+        d for d in project.client.collection("models").stream() if d.to_dict()["status"] == "active"
     ]
+    served = _served_ids(make_client(project, monkeypatch), mint_key(project))
 
     assert state["active_models"] == len(active) > 0
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert (
+        f"recorded: {len(active)} models stored as active, {len(served)} of them served on {today}"
+        in printed
+    )

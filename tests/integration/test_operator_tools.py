@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +245,26 @@ def test_the_key_cli_creates_lists_and_revokes(
     stored = next(iter(seeded.client.collection("api_keys").stream())).to_dict()
     assert api_key not in str(stored)
     assert stored["prefix"] == api_key[:12]
+
+
+def test_list_shows_expired_for_a_key_past_its_expiry_and_expire_notes_the_bound(
+    seeded: Project,
+) -> None:
+    created = _run_keys_cli(seeded, "create", "--owner", "acct-5", "--label", "soon")
+    key_id = created.stdout.split("key id:")[1].split()[0]
+    later = _run_keys_cli(seeded, "create", "--owner", "acct-5", "--expires", "30d")
+    later_id = later.stdout.split("key id:")[1].split()[0]
+
+    expired = _run_keys_cli(seeded, "expire", key_id, "--at", "1s")
+    time.sleep(1.5)
+    listed = _run_keys_cli(seeded, "list", "--owner", "acct-5")
+
+    assert expired.returncode == 0, expired.stderr
+    assert "note: running instances see a new expiry within 8 s" in expired.stdout
+    rows = {line.split()[0]: line.split()[2] for line in listed.stdout.splitlines()[1:-1]}
+    assert rows == {key_id: "expired", later_id: "active"}
+    far = _run_keys_cli(seeded, "expire", later_id, "--at", "1h")
+    assert far.returncode == 0 and "note:" not in far.stdout
 
 
 def test_disable_and_enable_round_trip(seeded: Project, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -126,6 +127,25 @@ def test_the_servers_own_answers_are_the_json_envelope(
     assert headers["X-Request-Id"] == error["request_id"]
     assert headers["Connection"] == "close"
     _assert_declared_everywhere(got_status, headers, {"error": error})
+    line = _log_line_of(server, error["request_id"])
+    assert line["message"].startswith(f"answered {status}: ")
+    assert line["message"].endswith(" from 127.0.0.1")
+    assert line["severity"] == "WARNING" and line["logger"] == "models_api.serving_worker"
+    assert line["httpRequest"] == {"status": status, "remoteIp": "127.0.0.1"}
+    assert isinstance(line["pid"], int) and line["timestamp"]["seconds"] > 0
+
+
+def _log_line_of(server: FunctionServer, request_id: str) -> dict[str, Any]:
+    """The server's JSON log line carrying `request_id` (written before the answer is sent)."""
+    deadline = time.monotonic() + 5
+    while True:
+        for text in server.log_lines():
+            if request_id in text and text.startswith("{"):
+                line: dict[str, Any] = json.loads(text)
+                if line.get("request_id") == request_id:
+                    return line
+        assert time.monotonic() < deadline, f"no log line with request_id {request_id}"
+        time.sleep(0.05)
 
 
 def _assert_declared_everywhere(status: int, headers: dict[str, str], body: object) -> None:

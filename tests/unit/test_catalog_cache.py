@@ -287,3 +287,42 @@ def test_the_fraction_is_configurable() -> None:
     store.models = FOURTEEN[:7]
     clock.now = 61
     assert len(cache.current().models) == 7
+
+
+def test_retirement_dates_passing_never_trip_the_shrink_guard() -> None:
+    """The guard counts the documents stored as active, as the seed records them: ten of
+    fourteen models reaching their retirement date on one day is not a lost catalog."""
+    retiring = [
+        model(
+            f"r{number}",
+            lifecycle="deprecated",
+            deprecation_date="2026-06-11",
+            retirement_date="2026-12-11",
+            replacement="m0",
+        )
+        for number in range(10)
+    ]
+    stored = FOURTEEN[:4] + retiring
+    store, clock, wall = FakeStore(), FakeClock(), FakeClock()
+    store.models, store.expected = list(stored), len(stored)
+    wall.now = _midnight(dt.date(2026, 12, 10))
+    warm = CatalogCache(
+        store,
+        ttl_seconds=60,
+        max_stale_seconds=600,
+        clock=clock,
+        wall_clock=wall,
+        run_in_background=at_once,
+    )
+    assert len(warm.current().models) == 14
+
+    wall.now = _midnight(dt.date(2026, 12, 11))  # the retirement date has come
+    clock.now = 61  # and the cache refreshes
+    after_refresh = warm.current()
+    clock.now = 122
+    cold = CatalogCache(store, ttl_seconds=60, max_stale_seconds=600, wall_clock=wall).current()
+
+    assert [m.id for m in after_refresh.models] == sorted(m.id for m in FOURTEEN[:4])
+    assert [m.id for m in warm.current().models] == sorted(m.id for m in FOURTEEN[:4])
+    assert [m.id for m in cold.models] == sorted(m.id for m in FOURTEEN[:4])
+    assert store.calls >= 3  # the warm instance read again after the date: nothing refused
