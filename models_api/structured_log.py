@@ -11,7 +11,8 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
@@ -133,6 +134,16 @@ def enter_request(request_id: str) -> Token[str | None]:
 
 def leave_request(scope: Token[str | None]) -> None:
     _request_id.reset(scope)
+
+
+@contextmanager
+def request_scope(request_id: str) -> Iterator[None]:
+    """`enter_request`/`leave_request` as a block, for paths that are not every request's."""
+    scope = enter_request(request_id)
+    try:
+        yield
+    finally:
+        leave_request(scope)
 
 
 # A record's `extra` key for an `httpRequest` object (status, remoteIp) of a line about a
