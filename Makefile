@@ -36,8 +36,8 @@ bench-keys: $(VENV)/.dev node_modules/.installed  ## API keys: reads at scale (s
 bench-flood: $(VENV)/.dev node_modules/.installed  ## unknown-key flood from many addresses: valid-key p99 vs idle, reads/s vs budget
 	$(VENV)/bin/python bench/key_flood.py
 
-instructions: $(VENV)/.dev node_modules/.installed  ## per-request instruction counts (valgrind)
-	$(VENV)/bin/python bench/count_instructions.py
+instructions: $(VENV)/.dev node_modules/.installed  ## per-request instruction counts (valgrind; ARGS=--parts: each part)
+	$(VENV)/bin/python bench/count_instructions.py $(ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -27,13 +27,17 @@ elif _TARGET == "models":
     from models_api import build_models_handler
     from models_api.config import Settings
     from models_api.flask_glue import adapt_framework_app
+    from models_api.malloc_arenas import limit_malloc_arenas
     from models_api.serving_worker import install as serve_with_the_service_worker
+    from models_api.wsgi_fast_path import install_fast_path
 
+    limit_malloc_arenas(os.environ)  # before any thread starts: workers inherit it when forked
     _handle = build_models_handler(Settings.from_env(os.environ))
     serve_with_the_service_worker()  # gunicorn starts after this module is imported
 
     if has_app_context():  # functions-framework imports this module inside its app's context
         adapt_framework_app(current_app)
+        install_fast_path(current_app, _handle)  # our requests skip Flask (wsgi_fast_path.py)
 else:
     raise ConfigError(f"FUNCTION_TARGET {_TARGET!r}: this source serves models or drift_check.")
 

@@ -1,17 +1,26 @@
 """Instructions per request (valgrind callgrind): repeatable where wall-clock numbers are not.
 
-Runs the whole functions-framework WSGI app in-process for (a) the static-bytes baseline and
-(b) our service (emulator, seeded catalog, cached valid key), each with 0 and N requests, and
-prints (instructions(N) - instructions(0)) / N. Usage: .venv/bin/python bench/count_instructions.py
+Counts, for (a) the static-bytes baseline (bench/static_app.py: a bare functions-framework app
+returning our exact catalog body) and (b) our service (main.py on the Firestore emulator,
+seeded catalog, a valid key already known to the instance), the instructions of:
+- one request as a gunicorn gthread worker serves it (parse, environ, app, write; the
+  socket and the threads' hand-off are the kernel's and not counted), and
+- the WSGI app alone.
+`--parts` adds the cost of each part of our request, each run alone on the objects main.py
+builds (bench/request_parts.py), as a table with each part's share of the whole request.
+
+Usage: .venv/bin/python bench/count_instructions.py [--parts]   (BENCH_REQUESTS, default 2000)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,63 +31,80 @@ from local_harness.seeded_service import seed_and_mint_key, service_env  # noqa:
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 PROJECT = "demo-instructions"
-
-# The child: build the app like functions-framework does, warm it, then serve N requests.
-CHILD = """
-import os, sys
-os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-from functions_framework import create_app
-from werkzeug.test import EnvironBuilder
-source, key, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-app = create_app(target="models", source=source)
-headers = {"X-Api-Key": key, "User-Agent": "bench"}
-environ = EnvironBuilder(path="/models", headers=headers).get_environ()
-def call():
-    for _ in app(dict(environ), lambda status, headers, exc_info=None: None):
-        pass
-call()
-for _ in range(count):
-    call()
-"""
+SECTIONS = ROOT / "bench" / "instruction_sections.py"
 
 
-def instructions(source: Path, key: str, count: int, env: dict[str, str]) -> int:
-    result = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         sys.executable, "-c", CHILD, str(source), key, str(count)],
-        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=True,
+def count_sections(source: Path, env: dict[str, str], count: int, *extra: str) -> dict[str, float]:
+    """Instructions per call of each section the child runs (see instruction_sections.py)."""
+    with tempfile.TemporaryDirectory() as out:
+        result = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p",
+             "--dump-before=getppid", sys.executable, str(SECTIONS), str(source), str(count),
+             *extra],
+            cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr[-3000:])
+        names = json.loads(re.search(r"SECTIONS (.*)", result.stderr).group(1))  # type: ignore[union-attr]
+        totals = {}
+        for dump in Path(out).glob("cg.*.*"):
+            number = int(dump.name.rsplit(".", 1)[1])
+            match = re.search(r"^totals: (\d+)", dump.read_text(errors="replace"), re.M)
+            assert match, dump
+            totals[number] = int(match.group(1))
+    # Dump 1 is start-up and warm-up; dump k + 1 is section k.
+    return {name: totals[index + 2] / count for index, name in enumerate(names)}
+
+
+def write_service_body(env: dict[str, str], path: Path) -> None:
+    """The exact body our service answers, for the static baseline to serve."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, str(SECTIONS), str(ROOT / "main.py"), "0", "--body-to", str(path)],
+        cwd=ROOT, env={**os.environ, **env}, check=True,
     )  # fmt: skip
-    match = re.search(r"Collected : ([\d,]+)", result.stderr)
-    assert match, result.stderr[-2000:]
-    return int(match.group(1).replace(",", ""))
 
 
 def main() -> int:
     if not shutil.which("valgrind"):
         print("valgrind is needed: apt-get install -y valgrind", file=sys.stderr)
         return 1
+    parts = "--parts" in sys.argv
     emulator = FirestoreEmulator().start()
-    env = service_env(PROJECT, emulator.host)
     try:
-        key = seed_and_mint_key(PROJECT, env)
-        body_env = {**env, "BENCH_STATIC_BODY": str(ROOT / ".run" / "bench" / "catalog.json")}
-        body_path = Path(body_env["BENCH_STATIC_BODY"])
-        if not body_path.exists():
-            print("run `make bench` once first: it writes the catalog body the baseline serves")
-            return 1
-        per_request = {}
-        for label, source in (
-            ("static", ROOT / "bench" / "static_app.py"),
-            ("service", ROOT / "main.py"),
-        ):
-            base = instructions(source, key, 0, body_env)
-            loaded = instructions(source, key, REQUESTS, body_env)
-            per_request[label] = (loaded - base) / REQUESTS
-            print(f"  {label:8s}: {per_request[label] / 1000:7.1f} k instructions per request")
-        ratio = per_request["static"] / per_request["service"]
-        print(f"  static/service: {ratio:.3f}x (throughput ratio if the server cost nothing else)")
+        env = service_env(PROJECT, emulator.host)
+        env["BENCH_API_KEY"] = seed_and_mint_key(PROJECT, env)
+        env["BACKEND_TIMEOUT_SECONDS"] = "30"  # valgrind slows the first reads 50-fold
+        # Background refreshes (the key index head every 4 s by default) land in whichever
+        # section is running: at valgrind's ~50 requests/s, one refresh would weigh 100 times
+        # what it weighs per request at full speed. The longest allowed interval keeps them
+        # out of most sections.
+        env["API_KEY_REFRESH_SECONDS"] = "30"
+        body = ROOT / ".run" / "instructions" / "catalog.json"
+        write_service_body(env, body)
+        static_env = {**env, "BENCH_STATIC_BODY": str(body)}
+        static = count_sections(ROOT / "bench" / "static_app.py", static_env, REQUESTS)
+        service = count_sections(
+            ROOT / "main.py", env, REQUESTS, "--service-worker", *(["--parts"] if parts else [])
+        )
     finally:
         emulator.stop()
+
+    print(f"instructions per request ({REQUESTS} requests, {body.stat().st_size:,}-byte body):")
+    for label, counts in (("(a) static bytes", static), ("(b) our service", service)):
+        print(
+            f"  {label:17s}: {counts['request'] / 1000:7.1f} k per request through gunicorn, "
+            f"{counts['app'] / 1000:7.1f} k in the WSGI app"
+        )
+    print(
+        f"  a/b: {static['request'] / service['request']:.3f}x through gunicorn "
+        f"(the throughput ratio if the kernel's share were equal), "
+        f"{static['app'] / service['app']:.3f}x in the WSGI app"
+    )
+    if parts:
+        from bench.request_parts import print_parts_table
+
+        print_parts_table(service, static)
     return 0
 
 

@@ -23,11 +23,16 @@ class BoundedLru(Generic[V]):
         self._lock = threading.Lock()
 
     def get(self, key: str) -> V | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
+        """The entry, marked most recently used. Takes no lock: it runs on every request (a
+        known key's verdict), and each OrderedDict call is atomic under the GIL; an entry
+        evicted between the two calls is simply not marked."""
+        value = self._entries.get(key)
+        if value is not None:
+            try:
                 self._entries.move_to_end(key)
-            return value
+            except KeyError:
+                pass
+        return value
 
     def peek(self, key: str) -> V | None:
         """The entry without marking it used (a read that must not cost a lock)."""

@@ -20,7 +20,8 @@ from models_api.request_context import request_id_for
 def to_response(
     reply: Reply, environ: Environ, request_id: str, allowed_origins: frozenset[str]
 ) -> Response:
-    """The one place a Response is built: the reply's headers plus what every response carries."""
+    """A Response for a reply of the framework's own: its headers plus what every response
+    carries."""
     finish_headers(reply, environ, request_id, allowed_origins)
     return PreparedResponse(reply)
 
@@ -38,8 +39,6 @@ class PreparedResponse(Response):
         # werkzeug's own header handling is replaced below; naming a content type here only
         # spares it looking one up in the empty list (a miss raises an exception).
         super().__init__(status=reply.status, content_type=JSON_CONTENT_TYPE)
-        if reply.body or reply.status not in _NO_CONTENT_LENGTH:
-            reply.headers.append(("Content-Length", str(len(reply.body))))
         self.headers._list = reply.headers  # noqa: SLF001
         self.response = [reply.body]
 
@@ -47,7 +46,6 @@ class PreparedResponse(Response):
         return self.headers
 
 
-_NO_CONTENT_LENGTH = frozenset({204, 304})
 _NO_CORS_ORIGINS: frozenset[str] = frozenset()
 
 

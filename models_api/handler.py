@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from flask import Request, Response
+from werkzeug.wrappers import Request as WsgiRequest
 
 from models_api import http_semantics as http
 from models_api.auth_throttle import AuthFailureThrottle
@@ -33,11 +34,11 @@ from models_api.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
-from models_api.flask_glue import to_response
+from models_api.flask_glue import PreparedResponse
 from models_api.model_schema import MODEL_ID, PROVIDERS
 from models_api.principal import Principal
 from models_api.request_context import client_address, request_id_for
-from models_api.structured_log import RequestLogger, request_scope
+from models_api.structured_log import RequestLogger, enter_request, leave_request
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
@@ -55,6 +56,11 @@ class Route:
 _LIST_ROUTE = Route(model_id=None)
 
 
+def serves_path(path: str) -> bool:
+    """Whether `path` is answered by this handler (every other path is the framework's)."""
+    return path in _LIST_PATHS or path.startswith("/models/")
+
+
 def route_for(path: str) -> Route:
     """Accept the function's root (Cloud Functions URL) and /models (Cloud Run URL)."""
     if path in _LIST_PATHS:
@@ -69,11 +75,11 @@ def route_for(path: str) -> Route:
 _NO_FILTER = ModelFilter()
 
 
-def model_filter_for(request: Request) -> ModelFilter:
+def model_filter_for(environ: http.Environ) -> ModelFilter:
     """Parse the optional filters; a bad value is a 400 that names the parameter."""
-    if not request.environ.get("QUERY_STRING"):
+    if not environ.get("QUERY_STRING"):
         return _NO_FILTER
-    args = request.args
+    args = WsgiRequest(environ).args  # werkzeug's parsing, as Flask's request.args
 
     def single(name: str) -> str | None:
         values = args.getlist(name)
@@ -120,29 +126,35 @@ class ModelsHandler:
         self._clock = clock
 
     def __call__(self, request: Request) -> Response:
+        """The functions-framework target (requests the WSGI fast path leaves to Flask)."""
+        return PreparedResponse(self.respond(request.environ))
+
+    def respond(self, environ: http.Environ) -> http.Reply:
+        """The whole answer to one request, every header included; its access line is written."""
         started = self._clock()
-        environ = request.environ
         request_id = request_id_for(environ)
         outcome = _Outcome()
-        reply = http.Reply(500)
+        reply = None
+        scope = enter_request(request_id)  # warnings and errors below carry the request id
         try:
-            with request_scope(request_id):  # warnings and errors below carry the request id
-                reply = self._reply(request, request_id, outcome)
-            return to_response(reply, environ, request_id, self._allowed_origins)
+            reply = self._reply(environ, request_id, outcome)
+            http.finish_headers(reply, environ, request_id, self._allowed_origins)
+            return reply
         finally:  # one line per request, whatever happened
+            leave_request(scope)
             self._request_logger.log(
                 environ,
-                reply.status,
+                reply.status if reply is not None else 500,
                 self._clock() - started,
                 request_id,
                 outcome.principal,
                 outcome.auth_failure,
-                len(reply.body),
+                len(reply.body) if reply is not None else 0,
             )
 
-    def _reply(self, request: Request, request_id: str, outcome: _Outcome) -> http.Reply:
+    def _reply(self, environ: http.Environ, request_id: str, outcome: _Outcome) -> http.Reply:
         try:
-            return self._dispatch(request, outcome)
+            return self._dispatch(environ, outcome)
         except Unauthenticated as error:
             outcome.auth_failure = error.reason
             return http.error_reply(error, request_id)
@@ -161,8 +173,7 @@ class ModelsHandler:
             logger.exception("unhandled error")
             return http.error_reply(InternalError(), request_id)
 
-    def _dispatch(self, request: Request, outcome: _Outcome) -> http.Reply:
-        environ = request.environ
+    def _dispatch(self, environ: http.Environ, outcome: _Outcome) -> http.Reply:
         route = route_for(environ.get("PATH_INFO") or "/")
         method = environ.get("REQUEST_METHOD")
         if method == "OPTIONS":
@@ -181,7 +192,7 @@ class ModelsHandler:
 
         snapshot = self._catalog.current()
         if route.model_id is None:
-            representation = snapshot.list_representation(model_filter_for(request))
+            representation = snapshot.list_representation(model_filter_for(environ))
         else:
             found = snapshot.model_representation(route.model_id)
             if found is None:

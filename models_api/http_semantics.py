@@ -83,7 +83,8 @@ def preflight_reply(environ: Environ, allowed_origins: frozenset[str]) -> Reply:
 def finish_headers(
     reply: Reply, environ: Environ, request_id: str, allowed_origins: frozenset[str]
 ) -> Headers:
-    """The reply's headers plus what every response carries (request id, nosniff, Vary, CORS)."""
+    """The reply's headers plus what every response carries (request id, nosniff, Vary, CORS,
+    Content-Length)."""
     headers = reply.headers
     headers.append(("X-Request-Id", request_id))
     headers.append(("X-Content-Type-Options", "nosniff"))
@@ -95,4 +96,9 @@ def finish_headers(
             headers.append(("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS))
     elif reply.vary:
         headers.append(("Vary", reply.vary))
+    if reply.body or reply.status not in _NO_CONTENT_LENGTH:
+        headers.append(("Content-Length", str(len(reply.body))))
     return headers
+
+
+_NO_CONTENT_LENGTH = frozenset({204, 304})

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
@@ -124,14 +124,26 @@ class RequestLogger:
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
+def enter_request(request_id: str) -> Token[str | None]:
+    """Lines logged from here until `leave_request` belong to the request `request_id`.
+
+    A plain set and reset (not a context manager): it runs on every request.
+    """
+    return _request_id.set(request_id)
+
+
+def leave_request(scope: Token[str | None]) -> None:
+    _request_id.reset(scope)
+
+
 @contextmanager
 def request_scope(request_id: str) -> Iterator[None]:
-    """Lines logged inside this block belong to the request `request_id`."""
-    token = _request_id.set(request_id)
+    """`enter_request`/`leave_request` as a block, for paths that are not every request's."""
+    scope = enter_request(request_id)
     try:
         yield
     finally:
-        _request_id.reset(token)
+        leave_request(scope)
 
 
 # A record's `extra` key for an `httpRequest` object (status, remoteIp) of a line about a

@@ -8,7 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from models_api.principal import Principal
-from models_api.structured_log import CloudLoggingFormatter, RequestLogger, request_scope
+from models_api.structured_log import (
+    CloudLoggingFormatter,
+    RequestLogger,
+    enter_request,
+    leave_request,
+)
 
 
 def _log_one(environ: dict[str, str], **kwargs: object) -> dict[str, object]:
@@ -109,12 +114,13 @@ def _formatted_lines(log: Callable[[logging.Logger], None]) -> list[dict[str, An
 def test_warnings_and_errors_carry_the_request_id_and_pid_of_their_request() -> None:
     def log(logger: logging.Logger) -> None:
         logger.warning("before any request")
-        with request_scope("rid-1"):
-            logger.warning("answering 503: %s", "down")
-            try:
-                raise RuntimeError("boom")
-            except RuntimeError:
-                logger.exception("unhandled error")
+        scope = enter_request("rid-1")
+        logger.warning("answering 503: %s", "down")
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logger.exception("unhandled error")
+        leave_request(scope)
         logger.error("after the request")
 
     before, warning, error, after = _formatted_lines(log)
@@ -130,9 +136,10 @@ def test_concurrent_requests_each_log_their_own_id() -> None:
     barrier = threading.Barrier(2)
 
     def serve(request_id: str, logger: logging.Logger) -> None:
-        with request_scope(request_id):
-            barrier.wait(timeout=5)  # both requests are inside their scope at once
-            logger.warning("from %s", request_id)
+        scope = enter_request(request_id)
+        barrier.wait(timeout=5)  # both requests are inside their scope at once
+        logger.warning("from %s", request_id)
+        leave_request(scope)
 
     def log(logger: logging.Logger) -> None:
         threads = [threading.Thread(target=serve, args=(rid, logger)) for rid in ("a", "b")]
