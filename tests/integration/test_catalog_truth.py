@@ -275,7 +275,8 @@ def test_a_price_moving_more_than_the_factor_needs_confirm(
 
     assert seed_catalog(seeded, "--data-dir", str(data)) == 1
     refused = capsys.readouterr()
-    assert "qwen3-235b-a22b: cost_per_1k_input 0.0308 -> 0.308" in refused.err
+    # the moves are listed with the plan (stdout), the refusal is the error (stderr)
+    assert "qwen3-235b-a22b: cost_per_1k_input 0.0308 -> 0.308" in refused.out
     assert "nothing was written" in refused.err
 
     assert seed_catalog(seeded, "--data-dir", str(data), "--confirm") == 0
