@@ -8,17 +8,12 @@ import re
 import shlex
 import subprocess
 
-import hcl2
-from hcl2 import SerializationOptions
-
 from tests.infra.terraform_eval import INFRA
+from tests.infra.terraform_files import terraform_document
 
 
 def _monitoring() -> dict[str, object]:
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
-    with (INFRA / "monitoring.tf").open(encoding="utf-8") as handle:
-        parsed: dict[str, object] = hcl2.load(handle, serialization_options=options)
-    return parsed
+    return terraform_document("monitoring.tf")
 
 
 def _terraform_filter(project: str, function: str) -> str:

@@ -16,11 +16,10 @@ import shlex
 import subprocess
 from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
 
 from tests.infra.terraform_eval import INFRA, ROOT, Scratch
+from tests.infra.terraform_files import terraform_document
 
 SCRIPT = INFRA / "gcloud" / "deploy.sh"
 PROJECT_NUMBER = "123456789012"
@@ -170,16 +169,9 @@ def flags(command: list[str]) -> dict[str, str]:
     return found
 
 
-def _tf(name: str) -> dict[str, Any]:
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
-    with (INFRA / name).open(encoding="utf-8") as handle:
-        document: dict[str, Any] = hcl2.load(handle, serialization_options=options)
-    return document
-
-
 def _terraform_grants(variables: dict[str, Any], outputs: dict[str, Any]) -> set[tuple[str, ...]]:
     """(account, role, scope, condition) of every grant iam.tf gives the two accounts."""
-    iam = _tf("iam.tf")
+    iam = terraform_document("iam.tf")
     tf_locals: dict[str, str] = {}
     for block in iam["locals"]:
         tf_locals.update({k: v for k, v in block.items() if not k.startswith("__")})
@@ -362,14 +354,14 @@ def test_terraform_pins_the_versions_it_writes_and_protects_the_databases_like_t
     bodies = {
         (kind, name): body
         for name_of_file in ("main.tf", "pepper.tf")
-        for block in _tf(name_of_file)["resource"]
+        for block in terraform_document(name_of_file)["resource"]
         for kind, named in block.items()
         for name, body in named.items()
     }
     service = bodies[("google_cloudfunctions2_function", "main")]["service_config"][0]
     (secret_env,) = service["dynamic"]
     pepper_locals: dict[str, Any] = {}
-    for block in _tf("pepper.tf")["locals"]:
+    for block in terraform_document("pepper.tf")["locals"]:
         pepper_locals.update(block)
 
     content = secret_env["secret_environment_variables"]["content"][0]

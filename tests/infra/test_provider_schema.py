@@ -9,7 +9,6 @@ block) and a missing required argument or block all fail.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import hcl2
@@ -17,8 +16,9 @@ import pytest
 from hcl2 import SerializationOptions
 
 from tests.infra.provider_schema import PROVIDER_VERSION, load_schema
+from tests.infra.terraform_eval import INFRA
+from tests.infra.terraform_files import terraform_documents
 
-INFRA = Path(__file__).resolve().parents[2] / "infra"
 META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner"}
 # Resources of the other providers versions.tf declares (checked for being declared only).
 OTHER_PROVIDERS = {"time": "time_sleep", "random": "random_password", "archive": "archive_file"}
@@ -29,15 +29,6 @@ BUILT_IN = {"terraform_data"}
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
     return load_schema()
-
-
-def _documents() -> list[tuple[str, dict[str, Any]]]:
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=True)
-    documents = []
-    for path in sorted(INFRA.glob("*.tf")):
-        with path.open(encoding="utf-8") as handle:
-            documents.append((path.name, hcl2.load(handle, serialization_options=options)))
-    return documents
 
 
 def _is_block(value: Any) -> bool:
@@ -137,7 +128,7 @@ def check_documents(
 
 
 def test_every_google_name_in_infra_exists_in_the_provider_schema(schema: dict[str, Any]) -> None:
-    problems, checked = check_documents(_documents(), schema)
+    problems, checked = check_documents(terraform_documents(explicit_blocks=True), schema)
 
     assert not problems, "\n".join(problems)
     assert checked >= 20

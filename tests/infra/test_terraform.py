@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
+
+from tests.infra.terraform_files import terraform_document
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -26,18 +26,10 @@ TOOL_ENV = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE
 
 
 @functools.cache
-def _load(name: str) -> dict[str, Any]:
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
-    with (INFRA / name).open(encoding="utf-8") as handle:
-        document: dict[str, Any] = hcl2.load(handle, serialization_options=options)
-    return document
-
-
-@functools.cache
 def _all() -> dict[str, Any]:
     merged: dict[str, list[Any]] = {}
     for path in sorted(INFRA.glob("*.tf")):
-        for key, value in _load(path.name).items():
+        for key, value in terraform_document(path.name).items():
             if isinstance(value, list):
                 merged.setdefault(key, []).extend(value)
     return merged
@@ -205,7 +197,7 @@ def test_the_runtime_account_reads_firestore_and_one_secret_and_nothing_else() -
 
 def _iam_locals() -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for block in _load("iam.tf")["locals"]:
+    for block in terraform_document("iam.tf")["locals"]:
         merged.update(block)
     return merged
 
@@ -283,7 +275,9 @@ def test_deployers_and_operators_are_optional_named_bindings() -> None:
     assert editors["for_each"] == "${toset(var.catalog_editors)}"
     assert key_admins["for_each"] == "${toset(var.key_admins)}"
     assert minters["for_each"] == "${toset(var.key_admins)}"
-    variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
+    variables = {
+        n: b for block in terraform_document("variables.tf")["variable"] for n, b in block.items()
+    }
     for name in ("deployer_members", "catalog_editors", "key_admins"):
         assert variables[name]["default"] == [], name
 
@@ -305,9 +299,11 @@ def test_catalog_editors_cannot_write_the_api_keys() -> None:
     }
     assert conditions["database_condition"] != conditions["api_keys_database_condition"]
     assert "var.api_keys_database_id != var.firestore_database_id" in repr(
-        {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}[
-            "api_keys_database_id"
-        ]["validation"]
+        {
+            n: b
+            for block in terraform_document("variables.tf")["variable"]
+            for n, b in block.items()
+        }["api_keys_database_id"]["validation"]
     )
     key_store = (ROOT / "models_api" / "app.py").read_text(encoding="utf-8")
     assert "settings.api_keys_database" in key_store
@@ -407,7 +403,9 @@ def test_an_existing_database_and_rules_release_are_imported_not_recreated() -> 
     assert database["id"] == "projects/${var.project_id}/databases/${each.key}"
     release = targets["${google_firebaserules_release.firestore[each.key]}"]
     assert "local.adopt_rules_release" in release["for_each"]
-    variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
+    variables = {
+        n: b for block in terraform_document("variables.tf")["variable"] for n, b in block.items()
+    }
     assert "default" not in variables["adopt_existing_firestore_database"]
 
 
@@ -444,14 +442,16 @@ def test_each_operational_part_is_switched_by_one_variable(switch: str, kinds: l
             if alias in gate and f"{alias} " in text:
                 gate += variable
         assert f"var.{switch}" in gate, (kind, name, gate)
-    variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
+    variables = {
+        n: b for block in terraform_document("variables.tf")["variable"] for n, b in block.items()
+    }
     assert "default" in variables[switch]
 
 
 def test_the_readme_lists_every_input_and_output() -> None:
     readme = (INFRA / "README.md").read_text(encoding="utf-8")
-    variables = {n for block in _load("variables.tf")["variable"] for n in block}
-    outputs = {n for block in _load("outputs.tf")["output"] for n in block}
+    variables = {n for block in terraform_document("variables.tf")["variable"] for n in block}
+    outputs = {n for block in terraform_document("outputs.tf")["output"] for n in block}
 
     for name in sorted(variables | outputs):
         assert f"| `{name}` |" in readme, name
@@ -465,7 +465,7 @@ def test_secret_access_is_never_granted_project_wide() -> None:
 
 def _pepper_locals() -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for block in _load("pepper.tf")["locals"]:
+    for block in terraform_document("pepper.tf")["locals"]:
         merged.update(block)
     return merged
 
@@ -547,7 +547,7 @@ def test_environment_names_match_what_the_service_reads() -> None:
 
 
 def test_every_variable_has_a_description_and_a_type() -> None:
-    variables = _load("variables.tf")["variable"]
+    variables = terraform_document("variables.tf")["variable"]
 
     assert variables
     for block in variables:
@@ -574,13 +574,17 @@ def test_every_variable_has_a_description_and_a_type() -> None:
     ],
 )
 def test_enum_like_variables_are_validated(name: str) -> None:
-    variables = {n: b for block in _load("variables.tf")["variable"] for n, b in block.items()}
+    variables = {
+        n: b for block in terraform_document("variables.tf")["variable"] for n, b in block.items()
+    }
 
     assert variables[name].get("validation"), name
 
 
 def test_every_output_is_described_and_the_url_is_there() -> None:
-    outputs = {n: b for block in _load("outputs.tf")["output"] for n, b in block.items()}
+    outputs = {
+        n: b for block in terraform_document("outputs.tf")["output"] for n, b in block.items()
+    }
 
     assert {"url", "runtime_service_account"} <= set(outputs)
     for name, body in outputs.items():
@@ -606,6 +610,6 @@ def test_module_layout_and_example_tfvars() -> None:
     ):
         assert (INFRA / name).exists(), name
     example = (INFRA / "terraform.tfvars.example").read_text(encoding="utf-8")
-    declared = {n for block in _load("variables.tf")["variable"] for n in block}
+    declared = {n for block in terraform_document("variables.tf")["variable"] for n in block}
     assigned = set(re.findall(r"^(\w+)\s*=", example, flags=re.MULTILINE))
     assert assigned <= declared
