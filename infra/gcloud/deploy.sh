@@ -158,12 +158,13 @@ exists gcloud firestore databases describe --project="$PROJECT" --database="$API
   create_database "$API_KEYS_DATABASE"
 
 # --- service accounts -------------------------------------------------------------------------
-exists gcloud iam service-accounts describe "$RUNTIME_SA" --project="$PROJECT" ||
-  run gcloud iam service-accounts create "${NAME_PREFIX}-run" --project="$PROJECT" \
-    --display-name="Runtime of the ${FUNCTION_NAME} catalog function (read-only)"
-exists gcloud iam service-accounts describe "$BUILD_SA" --project="$PROJECT" ||
-  run gcloud iam service-accounts create "${NAME_PREFIX}-build" --project="$PROJECT" \
-    --display-name="Builds the ${FUNCTION_NAME} function from source"
+create_account() {  # account id, display name: created unless it exists
+  exists gcloud iam service-accounts describe "${1}@${PROJECT}.iam.gserviceaccount.com" \
+    --project="$PROJECT" ||
+    run gcloud iam service-accounts create "$1" --project="$PROJECT" --display-name="$2"
+}
+create_account "${NAME_PREFIX}-run" "Runtime of the ${FUNCTION_NAME} catalog function (read-only)"
+create_account "${NAME_PREFIX}-build" "Builds the ${FUNCTION_NAME} function from source"
 
 # --- the pepper: one Secret Manager version per generation, never destroyed here --------------
 exists gcloud secrets describe "$PEPPER_SECRET" --project="$PROJECT" ||
@@ -424,12 +425,10 @@ if [[ $DRIFT_CHECK == true ]]; then
   SCHEDULER_SA="${NAME_PREFIX}-sched@${PROJECT}.iam.gserviceaccount.com"
   DRIFT_JOB="${NAME_PREFIX}-drift-check-daily"
 
-  exists gcloud iam service-accounts describe "$DRIFT_SA" --project="$PROJECT" ||
-    run gcloud iam service-accounts create "${NAME_PREFIX}-drift" --project="$PROJECT" \
-      --display-name="Runs the daily drift check of the ${FUNCTION_NAME} catalog (read-only)"
-  exists gcloud iam service-accounts describe "$SCHEDULER_SA" --project="$PROJECT" ||
-    run gcloud iam service-accounts create "${NAME_PREFIX}-sched" --project="$PROJECT" \
-      --display-name="Invokes the daily drift check of ${FUNCTION_NAME} (Cloud Scheduler)"
+  create_account "${NAME_PREFIX}-drift" \
+    "Runs the daily drift check of the ${FUNCTION_NAME} catalog (read-only)"
+  create_account "${NAME_PREFIX}-sched" \
+    "Invokes the daily drift check of ${FUNCTION_NAME} (Cloud Scheduler)"
   # The catalog database only: the condition names it, so the API keys database stays closed.
   run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${DRIFT_SA}" \
     --role=roles/datastore.viewer \
