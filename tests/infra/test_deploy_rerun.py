@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.infra.terraform_eval import INFRA, ROOT
+from tests.infra.test_deploy_parity import flags
 
 SCRIPT = INFRA / "gcloud" / "deploy.sh"
 FAKE = Path(__file__).with_name("fake_gcloud.py")
@@ -163,12 +164,12 @@ def test_a_rotation_adds_the_next_version_keeps_the_old_and_serves_both(
         "enabled",
     ]
     (deploy,) = [c for c in calls if c["argv"][:2] == ["functions", "deploy"]]
-    flags = dict(a[2:].partition("=")[::2] for a in deploy["argv"] if a.startswith("--"))
-    assert flags["set-secrets"] == (
+    deployed = flags(deploy["argv"])
+    assert deployed["set-secrets"] == (
         "API_KEY_PEPPER=models-api-key-pepper:2,API_KEY_PREVIOUS_PEPPER=models-api-key-pepper:1"
     )
-    assert "API_KEY_PEPPER_VERSION=2" in flags["set-env-vars"]
-    assert "API_KEY_PREVIOUS_PEPPER_VERSION=1" in flags["set-env-vars"]
+    assert "API_KEY_PEPPER_VERSION=2" in deployed["set-env-vars"]
+    assert "API_KEY_PREVIOUS_PEPPER_VERSION=1" in deployed["set-env-vars"]
     assert not [c for c in calls if "destroy" in c["argv"] or "disable" in c["argv"]]
 
 
