@@ -35,6 +35,7 @@ from key_admin.operations import (
     check_index,
     create_key,
     ensure_reachable,
+    is_expired,
     list_keys,
     pepper_usage,
     rebuild_index,
@@ -116,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def shown_status(record: KeyRecord, now: datetime) -> str:
     """The stored status, or `expired` for an active or disabled key past its expiry."""
-    if record.status != "revoked" and record.expires_at is not None and record.expires_at <= now:
+    if record.status != "revoked" and is_expired(record, now):
         return "expired"
     return record.status
 
