@@ -61,11 +61,6 @@ NO_DATABASE_CHOSEN = (
 )
 
 
-def parse_expiry(value: str) -> datetime:
-    """`90s`, `15m`, `12h`, `30d` from now, or an ISO 8601 date/time (UTC if no offset)."""
-    return parse_time(value)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m key_admin",
@@ -76,9 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create", help="mint a key and print it once")
     create.add_argument("--owner", required=True, help="who the key belongs to (account id)")
     create.add_argument("--label", default="", help="free text, e.g. 'ci pipeline'")
-    create.add_argument(
-        "--expires", type=parse_expiry, help="90s, 15m, 12h, 30d or an ISO 8601 time"
-    )
+    create.add_argument("--expires", type=parse_time, help="90s, 15m, 12h, 30d or an ISO 8601 time")
     listing = commands.add_parser("list", help="an owner's keys (never the keys themselves)")
     listing.add_argument("--owner", required=True)
     for action, text in (
@@ -91,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     expire = commands.add_parser("expire", help="set when a key stops working (default: now)")
     expire.add_argument("key_id", help="the key id printed by create/list")
     expire.add_argument(
-        "--at", type=parse_expiry, help="90s, 15m, 12h, 30d or an ISO 8601 time; default now"
+        "--at", type=parse_time, help="90s, 15m, 12h, 30d or an ISO 8601 time; default now"
     )
     commands.add_parser(
         "rebuild-index",
