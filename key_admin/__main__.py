@@ -34,7 +34,6 @@ from key_admin.operations import (
     KeyAdminError,
     check_index,
     create_key,
-    ensure_reachable,
     is_expired,
     list_keys,
     pepper_usage,
@@ -47,6 +46,7 @@ from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconf
 from models_api.key_documents import KeyRecord
 from models_api.pepper import pepper_source
 from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
+from operator_cli.firestore_probe import ensure_reachable
 from operator_cli.times import parse_time
 
 PROBE_TIMEOUT_SECONDS = 10.0

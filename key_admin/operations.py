@@ -459,8 +459,3 @@ def pepper_usage(client: Any, collection: str, now: datetime | None = None) -> P
         else:
             disabled[record.pepper_version] += 1
     return PepperUsage(dict(active), dict(disabled), dead)
-
-
-def ensure_reachable(client: Any, collection: str, timeout: float) -> None:
-    """One read without retries, so a Firestore that is not there fails in seconds, not minutes."""
-    client.collection(collection).document("_reachability_probe").get(retry=None, timeout=timeout)
