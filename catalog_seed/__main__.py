@@ -36,6 +36,7 @@ from catalog_seed.seed import (
     active_count,
     apply_seed,
     ensure_reachable,
+    is_retired_on,
     plan_seed,
     price_jumps,
     read_existing,
@@ -305,9 +306,11 @@ def _run(argv: list[str], today: dt.date | None) -> int:
         for line in plan.describe():
             print(line)
         for model_id, document in sorted(desired.items()):
-            retirement = document.get("retirement_date")
-            if retirement is not None and retirement <= today.isoformat():
-                print(f"note: {model_id} is past its retirement date {retirement}: not served")
+            if is_retired_on(document, today):
+                print(
+                    f"note: {model_id} is past its retirement date "
+                    f"{document['retirement_date']}: not served"
+                )
             valid_until = document["pricing"].get("valid_until") if "pricing" in document else None
             if valid_until is not None:
                 print(
