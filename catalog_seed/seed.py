@@ -111,13 +111,18 @@ def active_count(documents: dict[str, dict[str, Any]]) -> int:
     return sum(1 for document in documents.values() if document.get("status") == "active")
 
 
+def is_retired_on(document: dict[str, Any], today: date) -> bool:
+    """Past its retirement date on `today`: not served from 00:00 UTC on that date."""
+    retirement = document.get("retirement_date")
+    return isinstance(retirement, str) and bool(retirement) and retirement <= today.isoformat()
+
+
 def served_count(documents: dict[str, dict[str, Any]], today: date) -> int:
     """Active documents not past their retirement date on `today`: what GET /models lists."""
     return sum(
         1
         for document in documents.values()
-        if document.get("status") == "active"
-        and not (document.get("retirement_date") or "9999") <= today.isoformat()
+        if document.get("status") == "active" and not is_retired_on(document, today)
     )
 
 

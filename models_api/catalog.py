@@ -26,7 +26,7 @@ from models_api.catalog_guard import (
     refusal_reason,
 )
 from models_api.content_coding import IDENTITY, compressed_variants
-from models_api.errors import BackendUnavailable, CatalogRefused
+from models_api.errors import BackendUnavailable, CatalogRefused, successor_link
 from models_api.firestore_backend import FirestoreBackend
 from models_api.model_schema import (
     RETIRED_STATUS,
@@ -170,7 +170,7 @@ def lifecycle_headers(model: Model) -> list[tuple[str, str]]:
         sunset = dt.datetime.fromtimestamp(_midnight_utc(model.retirement_date), dt.timezone.utc)
         headers.append(("Sunset", format_datetime(sunset, usegmt=True)))
     if model.replacement is not None:
-        headers.append(("Link", f'</models/{model.replacement}>; rel="successor-version"'))
+        headers.append(("Link", successor_link(model.replacement)))
     return headers
 
 
