@@ -35,7 +35,6 @@ from catalog_seed.seed import (
     Shrink,
     active_count,
     apply_seed,
-    ensure_reachable,
     is_retired_on,
     plan_seed,
     price_jumps,
@@ -49,6 +48,7 @@ from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
 from models_api.config import catalog_max_shrink_fraction
 from models_api.errors import ConfigError
 from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
+from operator_cli.firestore_probe import ensure_reachable
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_SECONDS = 30.0

@@ -179,15 +179,6 @@ def _leaf_differences(path: str, old: Any, new: Any) -> Iterator[tuple[str, Any,
         yield path, old, new
 
 
-def ensure_reachable(client: Any, collection: str, timeout: float) -> None:
-    """One read without the client's retries: an unreachable Firestore fails in seconds.
-
-    The later calls keep the client's default retry (a transient error should not abort a
-    seed), which would otherwise spend minutes on an emulator that is simply not running.
-    """
-    client.collection(collection).document("_reachability_probe").get(retry=None, timeout=timeout)
-
-
 def read_existing(client: Any, collection: str, timeout: float) -> dict[str, dict[str, Any]]:
     return {
         snapshot.id: snapshot.to_dict() or {}
