@@ -9,7 +9,12 @@ from decimal import Decimal
 from itertools import zip_longest
 from typing import Any
 
-from models_api.catalog_guard import EXPECTED_ACTIVE_MODELS, STATE_COLLECTION, minimum_kept
+from models_api.catalog_guard import (
+    EXPECTED_ACTIVE_MODELS,
+    STATE_COLLECTION,
+    minimum_kept,
+    recorded_active_models,
+)
 
 RETIRED = "retired"
 _BATCH_LIMIT = 400
@@ -136,8 +141,7 @@ def record_catalog_state(client: Any, collection: str, active_models: int, timeo
 
 def recorded_count(client: Any, collection: str, timeout: float) -> int | None:
     state = client.collection(STATE_COLLECTION).document(collection).get(timeout=timeout)
-    value = (state.to_dict() or {}).get(EXPECTED_ACTIVE_MODELS) if state.exists else None
-    return value if isinstance(value, int) else None
+    return recorded_active_models(state.to_dict() if state.exists else None)
 
 
 def price_jumps(plan: SeedPlan, factor: Decimal) -> list[str]:

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 from models_api.background import run_in_background
 from models_api.catalog_guard import (
     DEFAULT_MAX_SHRINK_FRACTION,
-    EXPECTED_ACTIVE_MODELS,
     STATE_COLLECTION,
     minimum_kept,
+    recorded_active_models,
     refusal_reason,
 )
 from models_api.content_coding import IDENTITY, compressed_variants
@@ -106,8 +106,7 @@ class FirestoreCatalogStore:
 
         state = self._backend.call(read, "catalog state read")
         self._backend.reads.add(1)
-        value = (state.to_dict() or {}).get(EXPECTED_ACTIVE_MODELS) if state.exists else None
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return recorded_active_models(state.to_dict() if state.exists else None)
 
 
 @dataclass(frozen=True)
