@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,6 +73,7 @@ def seed_generated_catalog(project: str, env: dict[str, str], count: int) -> str
 
     from catalog_seed.dataset import load_catalog
     from catalog_seed.pricing import PricingPolicy
+    from local_harness.seeded_service import mint_key
 
     seed_dir = ROOT / "catalog_seed"
     documents, errors = load_catalog(
@@ -114,11 +114,7 @@ def seed_generated_catalog(project: str, env: dict[str, str], count: int) -> str
             os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
         else:
             os.environ["FIRESTORE_EMULATOR_HOST"] = previous
-    minted = subprocess.run(
-        [sys.executable, "-m", "key_admin", "create", "--owner", "bench"],
-        cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return minted.stdout.splitlines()[0]  # create prints the key first
+    return mint_key(env)
 
 
 _PRICE_FIELDS = (

@@ -373,17 +373,19 @@ def _audit_one(
     return True
 
 
+def _per_billed_unit(name: str, usd: Decimal) -> Decimal:
+    """An upstream price per image as it is; one per 1M tokens per 1k tokens, as we bill it."""
+    return usd if name == "per_image_output" else usd / Decimal(1000)
+
+
 def _floor(policy: PricingPolicy, name: str, usd: Decimal) -> Decimal:
     """The least a field may be sold for, in credits: upstream price x margin, exactly."""
-    per_unit = usd if name == "per_image_output" else usd / Decimal(1000)
-    return per_unit * policy.margin / policy.usd_per_credit
+    return policy.exact_credits(_per_billed_unit(name, usd))
 
 
 def _rounded(policy: PricingPolicy, name: str, usd: Decimal) -> Decimal:
     """What the seed would charge for this upstream price (margin, rounded up)."""
-    if name == "per_image_output":
-        return Decimal(str(policy.credits(usd)))
-    return Decimal(str(policy.credits_per_1k_tokens(usd)))
+    return Decimal(str(policy.credits(_per_billed_unit(name, usd))))
 
 
 def _compare_prices(

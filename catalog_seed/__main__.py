@@ -35,7 +35,7 @@ from catalog_seed.seed import (
     Shrink,
     active_count,
     apply_seed,
-    ensure_reachable,
+    is_retired_on,
     plan_seed,
     price_jumps,
     read_existing,
@@ -45,7 +45,10 @@ from catalog_seed.seed import (
 )
 from catalog_seed.table import markdown_table
 from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
+from models_api.config import catalog_max_shrink_fraction
+from models_api.errors import ConfigError
 from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
+from operator_cli.firestore_probe import ensure_reachable
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_SECONDS = 30.0
@@ -118,8 +121,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--max-shrink-fraction",
-        type=float,
-        default=_fraction_from_env(),
+        type=_shrink_fraction,
+        # a string default goes through `type` too: a bad environment value is a usage error
+        default=os.environ.get("CATALOG_MAX_SHRINK_FRACTION") or str(DEFAULT_MAX_SHRINK_FRACTION),
         help=(
             "the largest fraction of active models instances accept losing at once; set it as "
             "the service's CATALOG_MAX_SHRINK_FRACTION (default: $CATALOG_MAX_SHRINK_FRACTION "
@@ -140,12 +144,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _fraction_from_env() -> float:
-    raw = os.environ.get("CATALOG_MAX_SHRINK_FRACTION", "").strip()
+def _shrink_fraction(raw: str) -> float:
+    """The service's own reading of the setting, so the seed and the instances agree."""
     try:
-        return float(raw) if raw else DEFAULT_MAX_SHRINK_FRACTION
-    except ValueError:
-        return DEFAULT_MAX_SHRINK_FRACTION
+        return catalog_max_shrink_fraction({"CATALOG_MAX_SHRINK_FRACTION": raw})
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 AUDIT_EPILOG = """\
@@ -305,9 +309,11 @@ def _run(argv: list[str], today: dt.date | None) -> int:
         for line in plan.describe():
             print(line)
         for model_id, document in sorted(desired.items()):
-            retirement = document.get("retirement_date")
-            if retirement is not None and retirement <= today.isoformat():
-                print(f"note: {model_id} is past its retirement date {retirement}: not served")
+            if is_retired_on(document, today):
+                print(
+                    f"note: {model_id} is past its retirement date "
+                    f"{document['retirement_date']}: not served"
+                )
             valid_until = document["pricing"].get("valid_until") if "pricing" in document else None
             if valid_until is not None:
                 print(

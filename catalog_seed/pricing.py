@@ -62,9 +62,12 @@ class PricingPolicy:
 
     def credits(self, usd: Decimal) -> float:
         """An upstream USD amount x margin, in credits, rounded up."""
-        exact = usd * self.margin / self.usd_per_credit
         quantum = Decimal(1).scaleb(-self.decimal_places)
-        return float(exact.quantize(quantum, rounding=ROUND_CEILING))
+        return float(self.exact_credits(usd).quantize(quantum, rounding=ROUND_CEILING))
+
+    def exact_credits(self, usd: Decimal) -> Decimal:
+        """An upstream USD amount x margin, in credits, not rounded: the least it may sell for."""
+        return usd * self.margin / self.usd_per_credit
 
 
 def _exact(data: dict[str, Any], name: str) -> Decimal:

@@ -9,7 +9,12 @@ from decimal import Decimal
 from itertools import zip_longest
 from typing import Any
 
-from models_api.catalog_guard import EXPECTED_ACTIVE_MODELS, STATE_COLLECTION, minimum_kept
+from models_api.catalog_guard import (
+    EXPECTED_ACTIVE_MODELS,
+    STATE_COLLECTION,
+    minimum_kept,
+    recorded_active_models,
+)
 
 RETIRED = "retired"
 _BATCH_LIMIT = 400
@@ -111,13 +116,18 @@ def active_count(documents: dict[str, dict[str, Any]]) -> int:
     return sum(1 for document in documents.values() if document.get("status") == "active")
 
 
+def is_retired_on(document: dict[str, Any], today: date) -> bool:
+    """Past its retirement date on `today`: not served from 00:00 UTC on that date."""
+    retirement = document.get("retirement_date")
+    return isinstance(retirement, str) and bool(retirement) and retirement <= today.isoformat()
+
+
 def served_count(documents: dict[str, dict[str, Any]], today: date) -> int:
     """Active documents not past their retirement date on `today`: what GET /models lists."""
     return sum(
         1
         for document in documents.values()
-        if document.get("status") == "active"
-        and not (document.get("retirement_date") or "9999") <= today.isoformat()
+        if document.get("status") == "active" and not is_retired_on(document, today)
     )
 
 
@@ -131,8 +141,7 @@ def record_catalog_state(client: Any, collection: str, active_models: int, timeo
 
 def recorded_count(client: Any, collection: str, timeout: float) -> int | None:
     state = client.collection(STATE_COLLECTION).document(collection).get(timeout=timeout)
-    value = (state.to_dict() or {}).get(EXPECTED_ACTIVE_MODELS) if state.exists else None
-    return value if isinstance(value, int) else None
+    return recorded_active_models(state.to_dict() if state.exists else None)
 
 
 def price_jumps(plan: SeedPlan, factor: Decimal) -> list[str]:
@@ -172,15 +181,6 @@ def _leaf_differences(path: str, old: Any, new: Any) -> Iterator[tuple[str, Any,
                 yield from _leaf_differences(f"{path}[{index}]", before, after)
     else:
         yield path, old, new
-
-
-def ensure_reachable(client: Any, collection: str, timeout: float) -> None:
-    """One read without the client's retries: an unreachable Firestore fails in seconds.
-
-    The later calls keep the client's default retry (a transient error should not abort a
-    seed), which would otherwise spend minutes on an emulator that is simply not running.
-    """
-    client.collection(collection).document("_reachability_probe").get(retry=None, timeout=timeout)
 
 
 def read_existing(client: Any, collection: str, timeout: float) -> dict[str, dict[str, Any]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from catalog_seed.seed import is_retired_on
+
 TABLE_START_PREFIX = "<!-- catalog-table:start (python -m catalog_seed table --on "
 TABLE_START = TABLE_START_PREFIX + "{served_on}) -->"
 TABLE_END = "<!-- catalog-table:end -->"
@@ -33,8 +35,7 @@ def markdown_table(documents: dict[str, dict[str, Any]], served_on: dt.date) -> 
         pricing = doc.get("pricing")
         if doc.get("status") != "active" or pricing is None:
             continue
-        retirement = doc.get("retirement_date")
-        if retirement is not None and dt.date.fromisoformat(retirement) <= served_on:
+        if is_retired_on(doc, served_on):
             continue
         lifecycle = doc["lifecycle"]
         if doc.get("retirement_date"):

@@ -34,7 +34,7 @@ from key_admin.operations import (
     KeyAdminError,
     check_index,
     create_key,
-    ensure_reachable,
+    is_expired,
     list_keys,
     pepper_usage,
     rebuild_index,
@@ -46,6 +46,7 @@ from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconf
 from models_api.key_documents import KeyRecord
 from models_api.pepper import pepper_source
 from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
+from operator_cli.firestore_probe import ensure_reachable
 from operator_cli.times import parse_time
 
 PROBE_TIMEOUT_SECONDS = 10.0
@@ -60,11 +61,6 @@ NO_DATABASE_CHOSEN = (
 )
 
 
-def parse_expiry(value: str) -> datetime:
-    """`90s`, `15m`, `12h`, `30d` from now, or an ISO 8601 date/time (UTC if no offset)."""
-    return parse_time(value)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m key_admin",
@@ -75,9 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create", help="mint a key and print it once")
     create.add_argument("--owner", required=True, help="who the key belongs to (account id)")
     create.add_argument("--label", default="", help="free text, e.g. 'ci pipeline'")
-    create.add_argument(
-        "--expires", type=parse_expiry, help="90s, 15m, 12h, 30d or an ISO 8601 time"
-    )
+    create.add_argument("--expires", type=parse_time, help="90s, 15m, 12h, 30d or an ISO 8601 time")
     listing = commands.add_parser("list", help="an owner's keys (never the keys themselves)")
     listing.add_argument("--owner", required=True)
     for action, text in (
@@ -90,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     expire = commands.add_parser("expire", help="set when a key stops working (default: now)")
     expire.add_argument("key_id", help="the key id printed by create/list")
     expire.add_argument(
-        "--at", type=parse_expiry, help="90s, 15m, 12h, 30d or an ISO 8601 time; default now"
+        "--at", type=parse_time, help="90s, 15m, 12h, 30d or an ISO 8601 time; default now"
     )
     commands.add_parser(
         "rebuild-index",
@@ -116,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def shown_status(record: KeyRecord, now: datetime) -> str:
     """The stored status, or `expired` for an active or disabled key past its expiry."""
-    if record.status != "revoked" and record.expires_at is not None and record.expires_at <= now:
+    if record.status != "revoked" and is_expired(record, now):
         return "expired"
     return record.status
 

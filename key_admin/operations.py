@@ -440,6 +440,11 @@ class PepperUsage:
         return self.active.get(version, 0) + self.disabled.get(version, 0)
 
 
+def is_expired(record: KeyRecord, now: datetime) -> bool:
+    """Whether `record` is past its expiry at `now` (its stored status aside)."""
+    return record.expires_at is not None and record.expires_at <= now
+
+
 def pepper_usage(client: Any, collection: str, now: datetime | None = None) -> PepperUsage:
     """Count live keys by the pepper version they were minted under (None: not recorded)."""
     now = now or datetime.now(timezone.utc)
@@ -447,16 +452,10 @@ def pepper_usage(client: Any, collection: str, now: datetime | None = None) -> P
     disabled: Counter[int | None] = Counter()
     dead = 0
     for record in _stored_key_records(client, collection):
-        expired = record.expires_at is not None and record.expires_at <= now
-        if record.status == "revoked" or expired:
+        if record.status == "revoked" or is_expired(record, now):
             dead += 1
         elif record.status == "active":
             active[record.pepper_version] += 1
         else:
             disabled[record.pepper_version] += 1
     return PepperUsage(dict(active), dict(disabled), dead)
-
-
-def ensure_reachable(client: Any, collection: str, timeout: float) -> None:
-    """One read without retries, so a Firestore that is not there fails in seconds, not minutes."""
-    client.collection(collection).document("_reachability_probe").get(retry=None, timeout=timeout)

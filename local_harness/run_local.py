@@ -99,6 +99,10 @@ class LocalPorts:
             )
         return cls(*chosen.values())
 
+    def in_order(self) -> tuple[int, ...]:
+        """The four ports, in PORT_VARIABLES' order."""
+        return (self.server, self.firestore, self.auth, self.app_check)
+
 
 def port_is_free(port: int) -> bool:
     """Whether a server could listen on `port` on every interface, as the servers here do."""
@@ -156,10 +160,9 @@ def allowed_origins(environ: Mapping[str, str]) -> tuple[str, ...]:
 def chosen_settings(environ: Mapping[str, str], ports: LocalPorts) -> tuple[str, ...]:
     """This run's choices other than the origins, as `NAME=value`: the ports that differ from
     their defaults and HOST, WORKERS, THREADS when set, so a suggested rerun keeps them."""
-    in_use = (ports.server, ports.firestore, ports.auth, ports.app_check)
     chosen = [
         f"{variable}={port}"
-        for (variable, default), port in zip(PORT_VARIABLES, in_use, strict=True)
+        for (variable, default), port in zip(PORT_VARIABLES, ports.in_order(), strict=True)
         if port != default
     ]
     chosen += [
@@ -315,7 +318,7 @@ def main() -> int:
 
 def stopped_line(ports: LocalPorts) -> str:
     """The last line of a run: whether every process stopped and every port is free again."""
-    numbers = [ports.server, ports.firestore, ports.auth, ports.app_check]
+    numbers = ports.in_order()
     busy = [port for port in numbers if not _free_within(port, seconds=5)]
     if busy:
         return f"make run: stopped, but port(s) {', '.join(map(str, busy))} still in use"

@@ -29,8 +29,13 @@ def seed_and_mint_key(project: str, env: dict[str, str]) -> str:
         [sys.executable, "-m", "catalog_seed", "--project", project, "--accept-expired-prices"],
         cwd=ROOT, env=full_env, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
+    return mint_key(env)
+
+
+def mint_key(env: dict[str, str]) -> str:
+    """Create a key of owner `bench` with the operator tool; returns the key."""
     minted = subprocess.run(
         [sys.executable, "-m", "key_admin", "create", "--owner", "bench"],
-        cwd=ROOT, env=full_env, check=True, capture_output=True, text=True,
+        cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return minted.stdout.splitlines()[0]  # create prints the key first

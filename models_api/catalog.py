@@ -20,13 +20,13 @@ from typing import Any, Protocol
 from models_api.background import run_in_background
 from models_api.catalog_guard import (
     DEFAULT_MAX_SHRINK_FRACTION,
-    EXPECTED_ACTIVE_MODELS,
     STATE_COLLECTION,
     minimum_kept,
+    recorded_active_models,
     refusal_reason,
 )
 from models_api.content_coding import IDENTITY, compressed_variants
-from models_api.errors import BackendUnavailable, CatalogRefused
+from models_api.errors import BackendUnavailable, CatalogRefused, successor_link
 from models_api.firestore_backend import FirestoreBackend
 from models_api.model_schema import (
     RETIRED_STATUS,
@@ -106,8 +106,7 @@ class FirestoreCatalogStore:
 
         state = self._backend.call(read, "catalog state read")
         self._backend.reads.add(1)
-        value = (state.to_dict() or {}).get(EXPECTED_ACTIVE_MODELS) if state.exists else None
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return recorded_active_models(state.to_dict() if state.exists else None)
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ def lifecycle_headers(model: Model) -> list[tuple[str, str]]:
         sunset = dt.datetime.fromtimestamp(_midnight_utc(model.retirement_date), dt.timezone.utc)
         headers.append(("Sunset", format_datetime(sunset, usegmt=True)))
     if model.replacement is not None:
-        headers.append(("Link", f'</models/{model.replacement}>; rel="successor-version"'))
+        headers.append(("Link", successor_link(model.replacement)))
     return headers
 
 

@@ -15,11 +15,18 @@ The service and the seed script both use this module: one rule, one place.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 DEFAULT_MAX_SHRINK_FRACTION = 0.25
 # The catalog state document: STATE_COLLECTION/<catalog collection>, written by the seed.
 STATE_COLLECTION = "catalog_state"
 EXPECTED_ACTIVE_MODELS = "active_models"
+
+
+def recorded_active_models(state: dict[str, Any] | None) -> int | None:
+    """The active-model count the last seed recorded in its state document, None if absent."""
+    value = (state or {}).get(EXPECTED_ACTIVE_MODELS)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def minimum_kept(baseline: int, max_shrink_fraction: float) -> int:

@@ -137,9 +137,7 @@ class Settings:
             catalog_max_stale_seconds=_number(
                 environ, "CATALOG_MAX_STALE_SECONDS", 3600, 0, 7 * 86400
             ),
-            catalog_max_shrink_fraction=_number(
-                environ, "CATALOG_MAX_SHRINK_FRACTION", DEFAULT_MAX_SHRINK_FRACTION, 0, 1
-            ),
+            catalog_max_shrink_fraction=catalog_max_shrink_fraction(environ),
             # The revocation bound is twice this (models_api/key_index.py).
             api_key_refresh_seconds=_number(environ, "API_KEY_REFRESH_SECONDS", 4, 0.05, 30),
             api_key_max_stale_seconds=_number(
@@ -247,6 +245,11 @@ def _local_app_check_jwks(environ: Mapping[str, str]) -> dict[str, Any] | None:
 def _text(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name, "").strip()
     return value or None
+
+
+def catalog_max_shrink_fraction(environ: Mapping[str, str]) -> float:
+    """CATALOG_MAX_SHRINK_FRACTION (0-1): read alike by the service's guard and the seed."""
+    return _number(environ, "CATALOG_MAX_SHRINK_FRACTION", DEFAULT_MAX_SHRINK_FRACTION, 0, 1)
 
 
 def _number(

@@ -96,6 +96,11 @@ class NotFound(ApiError):
     message = "Not found."
 
 
+def successor_link(model_id: str) -> str:
+    """The `Link` to a model's successor (RFC 5829), on a deprecated model's answers and a 410."""
+    return f'</models/{model_id}>; rel="successor-version"'
+
+
 class Gone(ApiError):
     """A model that was served and is retired: the body and a Link name its successor."""
 
@@ -110,7 +115,7 @@ class Gone(ApiError):
             if successor
             else " It has no successor in the catalog; pick another model from GET /models."
         )
-        headers = {"Link": f'</models/{successor}>; rel="successor-version"'} if successor else {}
+        headers = {"Link": successor_link(successor)} if successor else {}
         super().__init__(f"Model '{model_id}' was retired{since}.{advice}", headers=headers)
         self.details = {"successor": successor, "retirement_date": retired_on}
 

@@ -33,6 +33,9 @@ SUCCESS_CACHE_CONTROL = "private, no-cache"
 # one that does not implement no-cache. `Origin` is added when CORS is configured.
 SUCCESS_VARY = "X-Api-Key, Authorization, X-Firebase-AppCheck, Accept-Encoding"
 JSON_CONTENT_TYPE = "application/json"
+# Statuses whose responses carry no body (RFC 9110 15.3.5, 15.4.5): none is sent, nor a
+# Content-Length for an empty one.
+NO_BODY_STATUSES = frozenset({204, 304})
 
 
 @dataclass
@@ -96,9 +99,6 @@ def finish_headers(
             headers.append(("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS))
     elif reply.vary:
         headers.append(("Vary", reply.vary))
-    if reply.body or reply.status not in _NO_CONTENT_LENGTH:
+    if reply.body or reply.status not in NO_BODY_STATUSES:
         headers.append(("Content-Length", str(len(reply.body))))
     return headers
-
-
-_NO_CONTENT_LENGTH = frozenset({204, 304})

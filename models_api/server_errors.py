@@ -35,8 +35,8 @@ def error_for_parse_failure(error: BaseException) -> ApiError:
 def error_message(error: ApiError, request_id: str) -> bytes:
     """The whole HTTP/1.1 response for `error`, closing the connection."""
     reply = error_reply(error, request_id)
-    headers = finish_headers(reply, {}, request_id, _NO_ORIGINS)
-    headers += [("Content-Length", str(len(reply.body))), ("Connection", "close")]
+    headers = finish_headers(reply, {}, request_id, _NO_ORIGINS)  # Content-Length included
+    headers.append(("Connection", "close"))
     head = [f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}"]
     head += [f"{name}: {value}" for name, value in headers]
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + reply.body

@@ -27,10 +27,9 @@ from flask import Flask
 from werkzeug.http import HTTP_STATUS_CODES
 
 from models_api.handler import ModelsHandler, serves_path
-from models_api.http_semantics import Environ
+from models_api.http_semantics import NO_BODY_STATUSES, Environ
 
 WsgiApp = Callable[[Environ, Any], Iterable[bytes]]
-_NO_BODY_STATUSES = frozenset({204, 304})
 # werkzeug's status lines ("404 NOT FOUND"), so either path sends the same bytes.
 _STATUS_LINES = {code: f"{code} {reason.upper()}" for code, reason in HTTP_STATUS_CODES.items()}
 
@@ -47,7 +46,7 @@ class ModelsFastPath:
             return self._framework(environ, start_response)
         reply = self._handler.respond(environ)
         start_response(_STATUS_LINES[reply.status], reply.headers)
-        if environ.get("REQUEST_METHOD") == "HEAD" or reply.status in _NO_BODY_STATUSES:
+        if environ.get("REQUEST_METHOD") == "HEAD" or reply.status in NO_BODY_STATUSES:
             return ()
         return (reply.body,)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from catalog_seed.__main__ import main as seed_main
 from local_harness.processes import ROOT
 from models_api.catalog_guard import STATE_COLLECTION
 from tests.conftest import Project, make_client, mint_key, seed_catalog
@@ -141,3 +142,17 @@ def test_every_seed_records_the_active_count_and_says_how_many_are_served(
         f"recorded: {len(active)} models stored as active, {len(served)} of them served on {today}"
         in printed
     )
+
+
+@pytest.mark.parametrize("value", ["5", "-0.1", "a quarter"])
+def test_the_seed_reads_the_shrink_fraction_as_the_service_does(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A value the service refuses at start-up is a usage error, not a silent default."""
+    monkeypatch.setenv("CATALOG_MAX_SHRINK_FRACTION", value)
+
+    assert seed_main(["--validate-only"]) == 64
+    assert "CATALOG_MAX_SHRINK_FRACTION must be" in capsys.readouterr().err
+
+    monkeypatch.delenv("CATALOG_MAX_SHRINK_FRACTION")
+    assert seed_main(["--validate-only", "--max-shrink-fraction", value]) == 64
