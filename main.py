@@ -26,10 +26,10 @@ if _TARGET == "drift_check":
 elif _TARGET == "models":
     from models_api import build_models_handler
     from models_api.config import Settings
-    from models_api.flask_glue import adapt_framework_app
+    from models_api.http.fast_path import install_fast_path
+    from models_api.http.flask_glue import adapt_framework_app
     from models_api.malloc_arenas import limit_malloc_arenas
     from models_api.serving_worker import install as serve_with_the_service_worker
-    from models_api.wsgi_fast_path import install_fast_path
 
     limit_malloc_arenas(os.environ)  # before any thread starts: workers inherit it when forked
     _handle = build_models_handler(Settings.from_env(os.environ))

@@ -40,7 +40,7 @@ os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 from bench.key_verification import percentiles  # noqa: E402
 from local_harness.processes import FirestoreEmulator, FunctionServer  # noqa: E402
 from local_harness.seeded_service import seed_and_mint_key, service_env  # noqa: E402
-from models_api.api_key_format import generate_api_key  # noqa: E402
+from models_api.keys.key_format import generate_api_key  # noqa: E402
 
 SECONDS = float(os.environ.get("KEY_FLOOD_SECONDS", "10"))
 ROUNDS = int(os.environ.get("KEY_FLOOD_ROUNDS", "3"))

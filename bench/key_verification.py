@@ -36,11 +36,9 @@ os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # not gRPC's notice when the e
 from local_harness.key_store_double import CountingKeyStore  # noqa: E402
 from local_harness.processes import FirestoreEmulator, FunctionServer  # noqa: E402
 from local_harness.seeded_service import PEPPER, seed_and_mint_key, service_env  # noqa: E402
-from models_api.api_key_format import display_prefix, generate_api_key, key_id_for  # noqa: E402
-from models_api.api_keys import ApiKeyVerifier  # noqa: E402
-from models_api.auth_throttle import LookupBudget  # noqa: E402
+from models_api.auth.throttle import LookupBudget  # noqa: E402
 from models_api.errors import Unauthenticated  # noqa: E402
-from models_api.key_documents import (  # noqa: E402
+from models_api.keys.documents import (  # noqa: E402
     INDEX_LAYOUT,
     IndexEntry,
     IndexHead,
@@ -48,7 +46,9 @@ from models_api.key_documents import (  # noqa: E402
     StoredShard,
     encode_entries,
 )
-from models_api.key_index import KeyIndex  # noqa: E402
+from models_api.keys.index import KeyIndex  # noqa: E402
+from models_api.keys.key_format import display_prefix, generate_api_key, key_id_for  # noqa: E402
+from models_api.keys.verifier import ApiKeyVerifier  # noqa: E402
 
 RATE = 5000.0  # requests per second over all instances (as in issue 13's figures)
 SIM_SECONDS = float(os.environ.get("KEY_BENCH_SIM_SECONDS", "60"))
@@ -202,8 +202,8 @@ def emulator_load_ms(key_count: int, emulator: FirestoreEmulator) -> tuple[float
     """Instance start through the real Firestore client: head + every shard, from the emulator."""
     from google.cloud import firestore
 
-    from models_api.api_keys import FirestoreKeyStore
-    from models_api.firestore_backend import FirestoreBackend
+    from models_api.backend.firestore import FirestoreBackend
+    from models_api.keys.verifier import FirestoreKeyStore
 
     project = f"keys-load-{key_count}"
     os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host

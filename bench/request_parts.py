@@ -18,13 +18,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from models_api import http_semantics as http
-from models_api.content_coding import negotiate
 from models_api.handler import ModelsHandler, model_filter_for, route_for
-from models_api.request_context import client_address, request_id_for
+from models_api.http import semantics as http
+from models_api.http.content_coding import negotiate
+from models_api.http.fast_path import ModelsFastPath
+from models_api.http.request_context import client_address, request_id_for
+from models_api.logs.structured_log import enter_request, leave_request
 from models_api.request_heads import RequestHead
-from models_api.structured_log import enter_request, leave_request
-from models_api.wsgi_fast_path import ModelsFastPath
 
 Environ = dict[str, Any]
 

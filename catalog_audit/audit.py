@@ -37,7 +37,7 @@ from catalog_audit.datasets import (
     Routed,
 )
 from catalog_seed.pricing import PricingPolicy
-from models_api.model_schema import InvalidCatalogDocument, Model, model_from_document
+from models_api.catalog.model_schema import InvalidCatalogDocument, Model, model_from_document
 
 FAILURE, WARNING, NOTE = "failure", "warning", "note"
 # kind -> (level, raises the drift check's alert)

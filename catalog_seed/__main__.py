@@ -44,7 +44,7 @@ from catalog_seed.seed import (
     served_count,
 )
 from catalog_seed.table import markdown_table
-from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
+from models_api.catalog.guard import DEFAULT_MAX_SHRINK_FRACTION
 from models_api.config import catalog_max_shrink_fraction
 from models_api.errors import ConfigError
 from operator_cli.closed_pipe import run_tolerating_a_closed_pipe

@@ -2,8 +2,9 @@
 
 Every problem is reported (file, model, field), none is fatal on its own, and nothing is written
 unless there are none. What a valid served model is, is decided by the service's own validator
-(`models_api.model_schema.model_from_document`), which runs on every document built here; this
-module adds only what the data files must say besides (sources, sanity bounds, references).
+(`models_api.catalog.model_schema.model_from_document`), which runs on every document built
+here; this module adds only what the data files must say besides (sources, sanity bounds,
+references).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from catalog_seed.pricing import PricingPolicy
 from catalog_seed.routing_prices import UPSTREAM_PRICES, endpoint_price_problems
-from models_api.model_schema import (
+from models_api.catalog.model_schema import (
     BILLING_UNITS,
     LIFECYCLES,
     MODEL_ID,

@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import zip_longest
 from typing import Any
 
-from models_api.catalog_guard import (
+from models_api.catalog.guard import (
     EXPECTED_ACTIVE_MODELS,
     STATE_COLLECTION,
     minimum_kept,
@@ -86,7 +86,7 @@ def plan_seed(
 @dataclass(frozen=True)
 class Shrink:
     """Models stored as active before and after a seed, against the fraction instances accept
-    at once: what the guard compares (models_api/catalog_guard.py). A model stored as active
+    at once: what the guard compares (models_api/catalog/guard.py). A model stored as active
     but past its retirement date counts (its date passing must not look like a lost catalog);
     `served_before` and `served_after` are how many of them are served on the seed's day."""
 

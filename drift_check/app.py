@@ -11,9 +11,9 @@ from catalog_seed.pricing import PricingPolicy
 from drift_check.download import download_json
 from drift_check.job import DriftOutcome, LogEntry, run_drift_check
 from drift_check.settings import DriftSettings
-from models_api.catalog import FirestoreCatalogStore
-from models_api.firestore_backend import FirestoreBackend
-from models_api.structured_log import write_to_stdout
+from models_api.backend.firestore import FirestoreBackend
+from models_api.catalog.cache import FirestoreCatalogStore
+from models_api.logs.structured_log import write_to_stdout
 
 
 def log_to_stdout(entry: LogEntry) -> None:

@@ -23,13 +23,13 @@ locals {
       extractor   = "EXTRACT(jsonPayload.auth_failure)"
     }
     stale_catalog_served = {
-      description = "Requests answered from a stale catalog because Firestore failed (models_api/catalog.py)."
+      description = "Requests answered from a stale catalog because Firestore failed (models_api/catalog/cache.py)."
       filter      = "${local.service_logs} AND severity=WARNING AND jsonPayload.message=~\"^serving a stale catalog\""
       label       = ""
       extractor   = ""
     }
     catalog_refused = {
-      description = "Catalog reads refused because they were empty or lost more than CATALOG_MAX_SHRINK_FRACTION of the models (models_api/catalog_guard.py)."
+      description = "Catalog reads refused because they were empty or lost more than CATALOG_MAX_SHRINK_FRACTION of the models (models_api/catalog/guard.py)."
       filter      = "${local.service_logs} AND severity=ERROR AND jsonPayload.message=~\"^catalog refused\""
       label       = ""
       extractor   = ""

@@ -21,7 +21,7 @@ locals {
   firebase_project_id = var.firebase_project_id != "" ? var.firebase_project_id : var.project_id
 
   # The client address is the X-Forwarded-For entry this many from the right
-  # (models_api/request_context.py). Google's front end appends the client it sees; an external
+  # (models_api/http/request_context.py). Google's front end appends the client it sees; an external
   # Application Load Balancer appends "<client>,<load balancer>" (README, Client addresses).
   trusted_proxy_hops = var.trusted_proxy_hops != null ? var.trusted_proxy_hops : lookup(
     { ALLOW_ALL = 1, ALLOW_INTERNAL_ONLY = 1, ALLOW_INTERNAL_AND_GCLB = 2 }, var.ingress, 1

@@ -43,8 +43,8 @@ from key_admin.operations import (
 )
 from models_api.config import Settings
 from models_api.errors import BackendUnavailable, ConfigError, DependencyMisconfigured
-from models_api.key_documents import KeyRecord
-from models_api.pepper import pepper_source
+from models_api.keys.documents import KeyRecord
+from models_api.keys.pepper import pepper_source
 from operator_cli.closed_pipe import run_tolerating_a_closed_pipe
 from operator_cli.firestore_probe import ensure_reachable
 from operator_cli.times import parse_time

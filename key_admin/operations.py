@@ -9,7 +9,7 @@ whole and it retries from a fresh read, so no change is written over. This holds
 relying on transaction isolation (which the emulator does not provide): the claim is the only
 conditional write, and it comes first. `rebuild_index` rewrites, under the same claims, every
 shard that differs from the key documents (migration, or repair), and `check_index` compares
-documents, shards and head. Layout: models_api/key_documents.py, docs/api-keys.md.
+documents, shards and head. Layout: models_api/keys/documents.py, docs/api-keys.md.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from models_api.api_key_format import display_prefix, generate_api_key, is_key_id, key_id_for
-from models_api.key_documents import (
+from models_api.keys.documents import (
     HEAD_DOCUMENT,
     INDEX_LAYOUT,
     MAX_SHARD_BYTES,
@@ -43,6 +42,7 @@ from models_api.key_documents import (
     new_shard_version,
     shard_document,
 )
+from models_api.keys.key_format import display_prefix, generate_api_key, is_key_id, key_id_for
 
 TIMEOUT_SECONDS = 30.0
 STATUS_BY_ACTION = {"revoke": "revoked", "disable": "disabled", "enable": "active"}

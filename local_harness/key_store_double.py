@@ -13,7 +13,7 @@ import threading
 from dataclasses import replace
 
 from models_api.errors import BackendUnavailable
-from models_api.key_documents import (
+from models_api.keys.documents import (
     INDEX_LAYOUT,
     IndexHead,
     KeyRecord,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from models_api.api_keys import ApiKeyVerifier, FirestoreKeyStore
-from models_api.auth_throttle import AuthFailureThrottle, LookupBudget
-from models_api.authentication import Authenticator
-from models_api.catalog import CatalogCache, FirestoreCatalogStore
+from models_api.auth.authentication import Authenticator
+from models_api.auth.firebase_tokens import FirebaseTokenVerifier
+from models_api.auth.throttle import AuthFailureThrottle, LookupBudget
+from models_api.backend.firestore import FirestoreBackend
+from models_api.catalog.cache import CatalogCache, FirestoreCatalogStore
 from models_api.config import Settings
-from models_api.firebase_auth import FirebaseTokenVerifier
-from models_api.firestore_backend import FirestoreBackend
 from models_api.handler import ModelsHandler
-from models_api.key_index import KeyIndex
-from models_api.pepper import pepper_source
-from models_api.structured_log import RequestLogger, configure_service_logging
+from models_api.keys.index import KeyIndex
+from models_api.keys.pepper import pepper_source
+from models_api.keys.verifier import ApiKeyVerifier, FirestoreKeyStore
+from models_api.logs.structured_log import RequestLogger, configure_service_logging
 
 logger = logging.getLogger(__name__)
 

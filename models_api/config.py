@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models_api.app_check_claims import project_number_of
-from models_api.catalog_guard import DEFAULT_MAX_SHRINK_FRACTION
+from models_api.auth.app_check_claims import project_number_of
+from models_api.catalog.guard import DEFAULT_MAX_SHRINK_FRACTION
 from models_api.errors import ConfigError
 
 MIN_PEPPER_LENGTH = 32
@@ -138,7 +138,7 @@ class Settings:
                 environ, "CATALOG_MAX_STALE_SECONDS", 3600, 0, 7 * 86400
             ),
             catalog_max_shrink_fraction=catalog_max_shrink_fraction(environ),
-            # The revocation bound is twice this (models_api/key_index.py).
+            # The revocation bound is twice this (models_api/keys/index.py).
             api_key_refresh_seconds=_number(environ, "API_KEY_REFRESH_SECONDS", 4, 0.05, 30),
             api_key_max_stale_seconds=_number(
                 environ, "API_KEY_MAX_STALE_SECONDS", 3600, 0, 7 * 86400

@@ -17,11 +17,11 @@ from functools import partial
 from flask import Request, Response
 from werkzeug.wrappers import Request as WsgiRequest
 
-from models_api import http_semantics as http
-from models_api.auth_throttle import AuthFailureThrottle
-from models_api.authentication import Authenticator
-from models_api.catalog import CatalogCache, ModelFilter
-from models_api.content_coding import IDENTITY, negotiate
+from models_api.auth.authentication import Authenticator
+from models_api.auth.principal import Principal
+from models_api.auth.throttle import AuthFailureThrottle
+from models_api.catalog.cache import CatalogCache, ModelFilter
+from models_api.catalog.model_schema import MODEL_ID, PROVIDERS
 from models_api.errors import (
     ApiError,
     BackendUnavailable,
@@ -34,11 +34,11 @@ from models_api.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
-from models_api.flask_glue import PreparedResponse
-from models_api.model_schema import MODEL_ID, PROVIDERS
-from models_api.principal import Principal
-from models_api.request_context import client_address, request_id_for
-from models_api.structured_log import RequestLogger, enter_request, leave_request
+from models_api.http import semantics as http
+from models_api.http.content_coding import IDENTITY, negotiate
+from models_api.http.flask_glue import PreparedResponse
+from models_api.http.request_context import client_address, request_id_for
+from models_api.logs.structured_log import RequestLogger, enter_request, leave_request
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"

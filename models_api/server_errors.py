@@ -12,7 +12,7 @@ from http import HTTPStatus
 from gunicorn.http import errors as parse_errors
 
 from models_api.errors import ApiError, BadRequest, HeaderFieldsTooLarge, InternalError
-from models_api.http_semantics import error_reply, finish_headers
+from models_api.http.semantics import error_reply, finish_headers
 
 _NO_ORIGINS: frozenset[str] = frozenset()
 # Parse errors that are the application's fault (a header it tried to send), not the client's.

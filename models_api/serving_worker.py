@@ -46,11 +46,11 @@ from typing import Any
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 from models_api.errors import ApiError, HeaderFieldsTooLarge, RequestTimeout
+from models_api.http.request_context import new_request_id
 from models_api.listener_drain import refuse_new_connections
-from models_api.request_context import new_request_id
+from models_api.logs.structured_log import HTTP_REQUEST_FIELD, request_scope
 from models_api.request_heads import HEAD_TIMEOUT_SECONDS, RequestHead
 from models_api.server_errors import error_for_parse_failure, error_message
-from models_api.structured_log import HTTP_REQUEST_FIELD, request_scope
 
 logger = logging.getLogger(__name__)
 

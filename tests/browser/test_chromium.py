@@ -18,7 +18,7 @@ import pytest
 
 from local_harness.keys import with_bad_checksum
 from local_harness.processes import FunctionServer
-from models_api.api_key_format import generate_api_key
+from models_api.keys.key_format import generate_api_key
 from tests.conftest import Project, mint_key
 from tests.support.catalog_documents import served_model_ids
 from tests.support.chromium import PageOrigin

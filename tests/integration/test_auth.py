@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from local_harness.keys import with_bad_checksum
-from models_api.api_key_format import generate_api_key
-from models_api.firebase_auth import FirebaseTokenVerifier
+from models_api.auth.firebase_tokens import FirebaseTokenVerifier
+from models_api.keys.key_format import generate_api_key
+from models_api.keys.verifier import FirestoreKeyStore
 from tests.conftest import Project, make_client, mint_key
 from tests.support.firebase_tokens import TokenIssuer
 
@@ -109,7 +110,7 @@ def test_malformed_keys_cost_no_firestore_read(
     seeded: Project, monkeypatch: pytest.MonkeyPatch, mocker: Any
 ) -> None:
     client = make_client(seeded, monkeypatch)
-    lookups = mocker.spy(__import__("models_api.api_keys").api_keys.FirestoreKeyStore, "find_key")
+    lookups = mocker.spy(FirestoreKeyStore, "find_key")
     valid = mint_key(seeded)
 
     for _, headers in KEY_CASES:
@@ -141,7 +142,7 @@ def test_a_throttled_address_is_refused_only_the_reads_known_keys_and_tokens_sti
     seeded: Project, issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch, mocker: Any
 ) -> None:
     """Behind one NAT, a broken client's failures must not lock out the valid ones."""
-    from models_api.api_keys import FirestoreKeyStore
+    from models_api.keys.verifier import FirestoreKeyStore
 
     client = make_client(seeded, monkeypatch, AUTH_FAILURE_LIMIT="5")
     key = mint_key(seeded)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from models_api.firebase_auth import FirebaseTokenVerifier
+from models_api.auth.firebase_tokens import FirebaseTokenVerifier
 from tests.conftest import Project, make_client
 from tests.support.firebase_tokens import TokenIssuer
 

@@ -18,7 +18,7 @@ import pytest
 
 from catalog_seed.__main__ import main as seed_main
 from local_harness.processes import ROOT
-from models_api.catalog_guard import STATE_COLLECTION
+from models_api.catalog.guard import STATE_COLLECTION
 from tests.conftest import Project, make_client, mint_key, seed_catalog
 
 TTL = "0.05"
@@ -60,7 +60,7 @@ def test_an_emptied_collection_keeps_the_served_catalog_and_logs_an_error(
     assert errors and errors[0]["message"].startswith(
         "catalog refused: the read returned no models; keeping the catalog read"
     )
-    assert errors[0]["logger"] == "models_api.catalog"
+    assert errors[0]["logger"] == "models_api.catalog.cache"
 
 
 def test_a_new_instance_answers_503_not_an_empty_list(

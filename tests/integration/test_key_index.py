@@ -14,8 +14,8 @@ import pytest
 
 from key_admin.operations import check_index, set_key_expiry, set_key_status
 from local_harness.processes import ROOT
-from models_api.api_key_format import display_prefix, generate_api_key, key_id_for
-from models_api.key_documents import KeyRecord, decode_entries, index_collection_for
+from models_api.keys.documents import KeyRecord, decode_entries, index_collection_for
+from models_api.keys.key_format import display_prefix, generate_api_key, key_id_for
 from tests.conftest import DEV_PEPPER, Project, make_client, mint_key
 
 INDEX = index_collection_for("api_keys")
@@ -111,7 +111,7 @@ def test_check_index_reports_a_shard_the_head_does_not_list(project: Project) ->
 def test_keys_from_before_the_index_are_migrated_by_rebuild_index(
     seeded: Project, monkeypatch: pytest.MonkeyPatch, mocker: Any
 ) -> None:
-    from models_api.api_keys import FirestoreKeyStore
+    from models_api.keys.verifier import FirestoreKeyStore
 
     keys = [generate_api_key() for _ in range(5)]
     for number, key in enumerate(keys):  # as the previous CLI wrote them: documents only

@@ -14,7 +14,7 @@ import pytest
 from local_harness.emulator_users import signed_in_user
 from local_harness.local_app_check import LocalAppCheckSigner
 from local_harness.processes import AuthEmulator, FunctionServer
-from models_api.firebase_auth import FirebaseTokenVerifier
+from models_api.auth.firebase_tokens import FirebaseTokenVerifier
 from tests.conftest import Project, make_client
 from tests.support.firebase_tokens import TokenIssuer
 from tests.support.http_get import get_json

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from local_harness.processes import FunctionServer, free_port
-from models_api.api_key_format import generate_api_key
+from models_api.keys.key_format import generate_api_key
 from tests.conftest import DEV_PEPPER
 from tests.integration.test_server_process import http_get
 

@@ -263,7 +263,7 @@ def test_an_unexpected_failure_is_500_without_internals(
     client: Any, api_key: str, mocker: Any
 ) -> None:
     mocker.patch(
-        "models_api.catalog.FirestoreCatalogStore.fetch_catalog",
+        "models_api.catalog.cache.FirestoreCatalogStore.fetch_catalog",
         side_effect=RuntimeError("secret internal detail /srv/x.py"),
     )
 

@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 
 from catalog_seed.pricing import PricingPolicy
 from local_harness.processes import ROOT
-from models_api.api_key_format import generate_api_key
+from models_api.keys.key_format import generate_api_key
 from tests.conftest import Project, make_client, mint_key
 
 SPEC_PATH = ROOT / "openapi.yaml"
@@ -192,7 +192,7 @@ def test_throttled_unavailable_and_internal_answers_conform_to_the_spec(
 
     failing = make_client(seeded, monkeypatch)
     mocker.patch(
-        "models_api.catalog.FirestoreCatalogStore.fetch_catalog",
+        "models_api.catalog.cache.FirestoreCatalogStore.fetch_catalog",
         side_effect=RuntimeError("boom"),
     )
     assert_conforms(spec, "/models", "GET", failing.get("/models", headers=key), 500)

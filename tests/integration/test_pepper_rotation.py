@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from local_harness.processes import ROOT
-from models_api.api_key_format import key_id_for
+from models_api.keys.key_format import key_id_for
 from tests.conftest import DEV_PEPPER, Project, make_client
 
 NEW_PEPPER = "rotated-pepper-0123456789abcdef0123456789abcdef"

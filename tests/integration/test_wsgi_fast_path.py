@@ -1,7 +1,7 @@
 """The WSGI fast path answers exactly what the framework path answers, and is the one taken.
 
 A request with a body goes through functions-framework's Flask app (which reads the body
-first); the same request without one goes through `models_api.wsgi_fast_path`. Their status,
+first); the same request without one goes through `models_api.http.fast_path`. Their status,
 headers (in order) and body must be the same bytes, for every kind of answer.
 """
 

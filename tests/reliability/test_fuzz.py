@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models_api.api_key_format import generate_api_key
+from models_api.keys.key_format import generate_api_key
 from tests.conftest import Project, make_client
 
 DOCUMENTED = {200, 204, 304, 400, 401, 404, 405, 429}
@@ -60,7 +60,7 @@ def fuzz_client(seeded: Project, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.fixture
 def key_lookups(mocker: Any) -> Any:
-    from models_api.api_keys import FirestoreKeyStore
+    from models_api.keys.verifier import FirestoreKeyStore
 
     return mocker.spy(FirestoreKeyStore, "find_key")
 
@@ -90,7 +90,7 @@ def test_fuzzed_requests_get_documented_statuses_and_no_reads_for_malformed_keys
     app_check: str | None,
     repeat_key: bool,
 ) -> None:
-    from models_api.api_key_format import is_well_formed_api_key
+    from models_api.keys.key_format import is_well_formed_api_key
 
     lookups_before = key_lookups.call_count
     headers: list[tuple[str, str]] = []

@@ -15,8 +15,8 @@ import pytest
 
 from key_admin.operations import check_index
 from local_harness.processes import ROOT, FunctionServer
-from models_api.api_key_format import generate_api_key, key_id_for
-from models_api.key_documents import KeyRecord
+from models_api.keys.documents import KeyRecord
+from models_api.keys.key_format import generate_api_key, key_id_for
 from tests.conftest import DEV_PEPPER, Project, mint_key
 from tests.support.http_get import get_json
 

@@ -15,7 +15,7 @@ import pytest
 
 from local_harness.load import run_load
 from local_harness.processes import ROOT, FirestoreEmulator, FunctionServer
-from models_api.api_key_format import generate_api_key, key_id_for
+from models_api.keys.key_format import generate_api_key, key_id_for
 from tests.conftest import DEV_PEPPER, Project, mint_key, seed_catalog
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 
 from local_harness.load import rss_mib, run_load, worker_pids
 from local_harness.processes import FunctionServer
-from models_api.api_key_format import generate_api_key
+from models_api.keys.key_format import generate_api_key
 from tests.conftest import Project, mint_key
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 
 from local_harness.load import run_load
 from local_harness.processes import FirestoreEmulator, FunctionServer
-from models_api.api_key_format import generate_api_key
+from models_api.keys.key_format import generate_api_key
 from tests.conftest import DEV_PEPPER, Project
 
 pytestmark = pytest.mark.slow

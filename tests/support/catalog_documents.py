@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from models_api.model_schema import Model, model_from_document
+from models_api.catalog.model_schema import Model, model_from_document
 
 
 def document(model_id: str = "m1", **changes: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from key_admin.operations import (
     set_key_expiry,
     set_key_status,
 )
-from models_api.api_key_format import generate_api_key, key_id_for
+from models_api.keys.key_format import generate_api_key, key_id_for
 
 COLLECTION = "api_keys"
 

@@ -11,13 +11,7 @@ from typing import Any
 import pytest
 
 from local_harness.processes import ROOT
-from models_api.api_key_format import (
-    checksum,
-    display_prefix,
-    is_well_formed_api_key,
-    key_id_for,
-)
-from models_api.key_documents import (
+from models_api.keys.documents import (
     RECORD,
     STATUS_CODES,
     IndexEntry,
@@ -25,6 +19,12 @@ from models_api.key_documents import (
     find_entry,
     head_field,
     shard_name,
+)
+from models_api.keys.key_format import (
+    checksum,
+    display_prefix,
+    is_well_formed_api_key,
+    key_id_for,
 )
 
 SPEC = (ROOT / "docs" / "api-keys.md").read_text(encoding="utf-8")
@@ -74,10 +74,10 @@ def test_the_bad_checksum_vector_differs_from_a_good_key_only_in_its_checksum() 
 
 def test_a_key_has_one_id_per_pepper_version_and_either_finds_it_during_a_rotation() -> None:
     from local_harness.key_store_double import CountingKeyStore
-    from models_api.api_keys import ApiKeyVerifier
-    from models_api.auth_throttle import LookupBudget
-    from models_api.key_documents import KeyRecord
-    from models_api.key_index import KeyIndex
+    from models_api.auth.throttle import LookupBudget
+    from models_api.keys.documents import KeyRecord
+    from models_api.keys.index import KeyIndex
+    from models_api.keys.verifier import ApiKeyVerifier
 
     rotation = VECTORS["rotation"]
     key, previous, current = rotation["key"], rotation["previous"], rotation["current"]

@@ -15,23 +15,23 @@ import pytest
 
 from local_harness.key_store_double import CountingKeyStore
 from local_harness.keys import with_bad_checksum
-from models_api.api_key_format import (
-    PepperedHasher,
-    display_prefix,
-    generate_api_key,
-    is_well_formed_api_key,
-    key_id_for,
-)
-from models_api.api_keys import ApiKeyVerifier
-from models_api.auth_throttle import LookupBudget
+from models_api.auth.throttle import LookupBudget
 from models_api.errors import (
     BackendUnavailable,
     ServiceUnavailable,
     TooManyRequests,
     Unauthenticated,
 )
-from models_api.key_documents import KeyRecord
-from models_api.key_index import KeyIndex
+from models_api.keys.documents import KeyRecord
+from models_api.keys.index import KeyIndex
+from models_api.keys.key_format import (
+    PepperedHasher,
+    display_prefix,
+    generate_api_key,
+    is_well_formed_api_key,
+    key_id_for,
+)
+from models_api.keys.verifier import ApiKeyVerifier
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.timezone.utc)
 PEPPER = b"p" * 32

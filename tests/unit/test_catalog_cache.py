@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from models_api.catalog import CatalogCache, CatalogSnapshot, ModelFilter, StoredCatalog
+from models_api.catalog.cache import CatalogCache, CatalogSnapshot, ModelFilter, StoredCatalog
 from models_api.errors import BackendUnavailable, CatalogRefused
 from tests.support.catalog_documents import model
 

@@ -8,7 +8,7 @@ import json
 import brotli
 import pytest
 
-from models_api.content_coding import compressed_variants, negotiate
+from models_api.http.content_coding import compressed_variants, negotiate
 
 ALL = ("br", "gzip", "identity")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from models_api.auth.jwt_shape import check_token_shape
 from models_api.errors import Unauthenticated
-from models_api.jwt_shape import check_token_shape
 
 SIGNATURE = base64.urlsafe_b64encode(b"s" * 256).rstrip(b"=").decode()
 

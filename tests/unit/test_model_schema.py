@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from models_api.model_schema import InvalidCatalogDocument, model_from_document
+from models_api.catalog.model_schema import InvalidCatalogDocument, model_from_document
 from tests.support.catalog_documents import document
 
 TIER = {"above_input_tokens": 500, "input_per_1k_tokens": 0.2, "output_per_1k_tokens": 0.3}

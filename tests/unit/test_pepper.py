@@ -10,7 +10,7 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud import secretmanager
 
 from models_api.errors import BackendUnavailable, DependencyMisconfigured
-from models_api.pepper import SecretManagerPepper
+from models_api.keys.pepper import SecretManagerPepper
 
 NAME = "projects/p/secrets/api-key-pepper/versions/latest"
 SECRET = b"s" * 48

@@ -18,7 +18,7 @@ from catalog_seed.__main__ import main
 from catalog_seed.dataset import expired_prices, load_catalog
 from catalog_seed.pricing import PricingPolicy
 from catalog_seed.table import markdown_table
-from models_api.model_schema import InvalidCatalogDocument, model_from_document
+from models_api.catalog.model_schema import InvalidCatalogDocument, model_from_document
 from tests.support.catalog_documents import document
 
 ROOT = Path(__file__).resolve().parents[2]

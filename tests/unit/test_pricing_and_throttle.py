@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from catalog_seed.pricing import PricingError, PricingPolicy
-from models_api.auth_throttle import AuthFailureThrottle
+from models_api.auth.throttle import AuthFailureThrottle
 from models_api.errors import TooManyRequests
-from models_api.http_semantics import etag_matches
+from models_api.http.semantics import etag_matches
 
 POLICY = PricingPolicy(Decimal("1.4"), Decimal("0.01"), 6)
 

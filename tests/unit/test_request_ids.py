@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import random
 
-from models_api.request_context import new_request_id, request_id_for
+from models_api.http.request_context import new_request_id, request_id_for
 
 
 def test_ids_stay_unique_when_other_code_seeds_the_global_random() -> None:

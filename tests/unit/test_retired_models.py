@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models_api.catalog import CatalogSnapshot
+from models_api.catalog.cache import CatalogSnapshot
+from models_api.catalog.model_schema import Retirement, retirement_from_document
 from models_api.errors import Gone
-from models_api.http_semantics import error_reply
-from models_api.model_schema import Retirement, retirement_from_document
+from models_api.http.semantics import error_reply
 from tests.support.catalog_documents import model
 
 TODAY = dt.date(2026, 12, 1)

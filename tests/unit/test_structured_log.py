@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from models_api.principal import Principal
-from models_api.structured_log import (
+from models_api.auth.principal import Principal
+from models_api.logs.structured_log import (
     CloudLoggingFormatter,
     RequestLogger,
     enter_request,
@@ -157,7 +157,7 @@ def test_concurrent_requests_each_log_their_own_id() -> None:
 
 
 def test_credentials_in_the_path_or_user_agent_never_reach_the_line() -> None:
-    from models_api.api_key_format import generate_api_key
+    from models_api.keys.key_format import generate_api_key
     from tests.support.firebase_tokens import TokenIssuer
 
     key, token = generate_api_key(), TokenIssuer("proj").app_check_token()
@@ -172,8 +172,8 @@ def test_credentials_in_the_path_or_user_agent_never_reach_the_line() -> None:
 
 
 def test_a_credential_sent_as_request_id_is_replaced() -> None:
-    from models_api.api_key_format import generate_api_key
-    from models_api.request_context import request_id_for
+    from models_api.http.request_context import request_id_for
+    from models_api.keys.key_format import generate_api_key
 
     key = generate_api_key()
 
@@ -182,7 +182,7 @@ def test_a_credential_sent_as_request_id_is_replaced() -> None:
 
 
 def test_warnings_are_redacted_too() -> None:
-    from models_api.api_key_format import generate_api_key
+    from models_api.keys.key_format import generate_api_key
 
     key = generate_api_key()
     record = logging.LogRecord("models_api.x", logging.WARNING, __file__, 1, "saw %s", (key,), None)

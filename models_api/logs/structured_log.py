@@ -17,8 +17,8 @@ from contextvars import ContextVar, Token
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
-from models_api.principal import Principal
-from models_api.redaction import redact_credentials
+from models_api.auth.principal import Principal
+from models_api.logs.redaction import redact_credentials
 
 _CLOUD_TRACE = re.compile(r"([0-9a-fA-F]{32})(?:/(\d+))?")
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")

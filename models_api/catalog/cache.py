@@ -17,18 +17,16 @@ from dataclasses import dataclass, field
 from email.utils import format_datetime
 from typing import Any, Protocol
 
-from models_api.background import run_in_background
-from models_api.catalog_guard import (
+from models_api.backend.background import run_in_background
+from models_api.backend.firestore import FirestoreBackend
+from models_api.catalog.guard import (
     DEFAULT_MAX_SHRINK_FRACTION,
     STATE_COLLECTION,
     minimum_kept,
     recorded_active_models,
     refusal_reason,
 )
-from models_api.content_coding import IDENTITY, compressed_variants
-from models_api.errors import BackendUnavailable, CatalogRefused, successor_link
-from models_api.firestore_backend import FirestoreBackend
-from models_api.model_schema import (
+from models_api.catalog.model_schema import (
     RETIRED_STATUS,
     InvalidCatalogDocument,
     Model,
@@ -36,6 +34,8 @@ from models_api.model_schema import (
     model_from_document,
     retirement_from_document,
 )
+from models_api.errors import BackendUnavailable, CatalogRefused, successor_link
+from models_api.http.content_coding import IDENTITY, compressed_variants
 
 logger = logging.getLogger(__name__)
 

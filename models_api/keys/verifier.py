@@ -4,7 +4,7 @@ Request path, cheapest first:
 1. a memo of recent verdicts, keyed by the key itself and valid for one index generation
    (a hot key costs neither the checksum nor the HMAC);
 2. shape and checksum (a malformed key never reaches Firestore);
-3. the instance's copy of the key index (models_api/key_index.py), which a request keeps
+3. the instance's copy of the key index (models_api/keys/index.py), which a request keeps
    current without waiting on it;
    The key id is looked up under each pepper the instance is given, current first (a key
    minted under the previous pepper costs one more HMAC until its verdict is memoised);
@@ -28,16 +28,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models_api.api_key_format import (
-    PepperedHasher,
-    display_prefix,
-    is_well_formed_api_key,
-)
-from models_api.auth_throttle import LookupBudget
-from models_api.bounded_lru import BoundedLru
+from models_api.auth.principal import Principal
+from models_api.auth.throttle import LookupBudget
+from models_api.backend.bounded_lru import BoundedLru
+from models_api.backend.firestore import FirestoreBackend
 from models_api.errors import BackendUnavailable, ServiceUnavailable, Unauthenticated
-from models_api.firestore_backend import FirestoreBackend
-from models_api.key_documents import (
+from models_api.keys.documents import (
     HEAD_DOCUMENT,
     IndexEntry,
     IndexHead,
@@ -46,8 +42,12 @@ from models_api.key_documents import (
     index_collection_for,
     shard_document,
 )
-from models_api.key_index import KeyIndex, KeyIndexSource
-from models_api.principal import Principal
+from models_api.keys.index import KeyIndex, KeyIndexSource
+from models_api.keys.key_format import (
+    PepperedHasher,
+    display_prefix,
+    is_well_formed_api_key,
+)
 
 
 class FirestoreKeyStore:

@@ -2,7 +2,7 @@
 budget of Firestore lookups for keys the index does not hold.
 
 Neither stands in front of a key the instance already knows: a valid key is answered from
-memory before either is consulted (models_api/api_keys.py), so a flood or a shared NAT locks
+memory before either is consulted (models_api/keys/verifier.py), so a flood or a shared NAT locks
 out nobody valid.
 """
 
@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from models_api.bounded_lru import BoundedLru
+from models_api.backend.bounded_lru import BoundedLru
 from models_api.errors import TooManyRequests
 
 MAX_TRACKED_ADDRESSES = 50_000

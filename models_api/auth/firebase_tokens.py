@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from models_api.app_check_claims import app_check_claims_problem
+from models_api.auth.app_check_claims import app_check_claims_problem
+from models_api.auth.principal import Principal
 from models_api.errors import TokenKeysUnavailable, Unauthenticated
-from models_api.principal import Principal
 
 
 class FirebaseTokenVerifier:

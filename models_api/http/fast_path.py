@@ -27,7 +27,7 @@ from flask import Flask
 from werkzeug.http import HTTP_STATUS_CODES
 
 from models_api.handler import ModelsHandler, serves_path
-from models_api.http_semantics import NO_BODY_STATUSES, Environ
+from models_api.http.semantics import NO_BODY_STATUSES, Environ
 
 WsgiApp = Callable[[Environ, Any], Iterable[bytes]]
 # werkzeug's status lines ("404 NOT FOUND"), so either path sends the same bytes.

@@ -7,7 +7,7 @@ import random
 import re
 from typing import Any
 
-from models_api.redaction import redact_credentials
+from models_api.logs.redaction import redact_credentials
 
 Environ = dict[str, Any]
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")

@@ -7,14 +7,14 @@ from werkzeug.datastructures import Headers as WerkzeugHeaders
 from werkzeug.exceptions import HTTPException
 
 from models_api.errors import ApiError
-from models_api.http_semantics import (
+from models_api.http.request_context import request_id_for
+from models_api.http.semantics import (
     JSON_CONTENT_TYPE,
     Environ,
     Reply,
     error_reply,
     finish_headers,
 )
-from models_api.request_context import request_id_for
 
 
 def to_response(

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from models_api.api_keys import ApiKeyVerifier
+from models_api.auth.jwt_shape import check_token_shape
+from models_api.auth.principal import Principal
 from models_api.errors import Unauthenticated
-from models_api.jwt_shape import check_token_shape
-from models_api.principal import Principal
+from models_api.keys.verifier import ApiKeyVerifier
 
 MAX_API_KEY_HEADER_BYTES = 128
 MAX_TOKEN_HEADER_BYTES = 4096

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from models_api.background import run_in_background
+from models_api.backend.background import run_in_background
 from models_api.errors import BackendUnavailable
-from models_api.key_documents import (
+from models_api.keys.documents import (
     ID_BYTES,
     IndexEntry,
     IndexHead,

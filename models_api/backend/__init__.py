@@ -1,0 +1,1 @@
+"""Firestore access with bounded waits, background refreshes, a bounded LRU."""

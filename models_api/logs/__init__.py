@@ -1,0 +1,1 @@
+"""Logging: one JSON line per entry, with every credential redacted."""
