@@ -34,6 +34,12 @@ locals {
       label       = ""
       extractor   = ""
     }
+    key_index_refused = {
+      description = "API key index reads refused because they held no active keys or lost more than API_KEY_MAX_SHRINK_FRACTION of them (models_api/keys/guard.py)."
+      filter      = "${local.service_logs} AND severity=ERROR AND jsonPayload.message=~\"^api key index refused\""
+      label       = ""
+      extractor   = ""
+    }
     backend_unavailable = {
       description = "503s the handler answered because a backend (Firestore, Secret Manager, Google keys) failed."
       filter      = "${local.service_logs} AND severity=WARNING AND jsonPayload.message=~\"^answering 503\""
@@ -403,6 +409,43 @@ resource "google_monitoring_alert_policy" "catalog_refused" {
   documentation {
     mime_type = "text/markdown"
     content   = "${var.function_name} read a catalog that is empty or lost more than ${var.catalog_max_shrink_fraction * 100}% of its models at once, and refused it: instances keep serving their cached catalog (up to CATALOG_MAX_STALE_SECONDS past the TTL), new instances answer 503. Check FIRESTORE_DATABASE, CATALOG_COLLECTION and the collection itself; re-run `python -m catalog_seed`. An intended large removal: `python -m catalog_seed --confirm`."
+  }
+
+  depends_on = [
+    google_project_service.apis["monitoring.googleapis.com"],
+    time_sleep.log_metrics_usable,
+  ]
+}
+
+resource "google_monitoring_alert_policy" "key_index_refused" {
+  count = local.alerts_on_logs ? 1 : 0
+
+  project               = var.project_id
+  display_name          = "${var.function_name}: API key index read refused (empty or shrunk)"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+  user_labels           = var.labels
+
+  conditions {
+    display_name = "any API key index read refused in 5 minutes"
+
+    condition_threshold {
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.service["key_index_refused"].name}\" AND ${local.run_resource}"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "${var.function_name} read an API key index with no active keys, or one that lost more than API_KEY_MAX_SHRINK_FRACTION of them without key_admin recording it, and refused it: instances keep their index (up to API_KEY_MAX_STALE_SECONDS), new instances answer API keys with 503. Check API_KEYS_DATABASE, API_KEYS_COLLECTION and the index (`python -m key_admin check-index`); `python -m key_admin rebuild-index` records the counts again."
   }
 
   depends_on = [

@@ -8,7 +8,8 @@ once both claim the same change number; Firestore creates it for one, the other'
 whole and it retries from a fresh read, so no change is written over. This holds without
 relying on transaction isolation (which the emulator does not provide): the claim is the only
 conditional write, and it comes first. `rebuild_index` rewrites, under the same claims, every
-shard that differs from the key documents (migration, or repair), and `check_index` compares
+shard that differs from the key documents (migration, or repair, or a head without its active
+counts), and `check_index` compares
 documents, shards and head. Layout: models_api/keys/documents.py, docs/api-keys.md.
 """
 
@@ -35,6 +36,7 @@ from models_api.keys.documents import (
     StoredShard,
     change_document,
     changes_collection_for,
+    count_active,
     decode_entries,
     encode_entries,
     head_field,
@@ -99,7 +101,12 @@ def _commit_shard(
     batch.set(index.document(shard_document(shard)), shard_data)
     # Only this shard's entry: a concurrent writer of another shard keeps its own. The layout
     # is stated by rebuild-index (and a new index): an older index keeps saying it needs one.
-    head: dict[str, Any] = {"versions": {head_field(shard): version}}
+    # The shard's active count rides along: the index guard takes a read that matches the
+    # recorded total, so an operator's large revocation is not refused as a bad read.
+    head: dict[str, Any] = {
+        "versions": {head_field(shard): version},
+        "active": {head_field(shard): count_active(encoded)},
+    }
     if set_layout:
         # `version` is no number in this layout: the layout-1 CLI, which reads it as one, fails
         # before it writes instead of replacing this head with one that lists a single shard.
@@ -313,7 +320,9 @@ def _shard_is_right(
     if stored is None:
         return not want and shard not in head.shard_versions
     return (
-        head.shard_versions.get(shard) == stored.version and decode_entries(stored.entries) == want
+        head.shard_versions.get(shard) == stored.version
+        and head.active_counts.get(shard) == count_active(stored.entries)
+        and decode_entries(stored.entries) == want
     )
 
 
@@ -412,6 +421,14 @@ def check_index(client: Any, collection: str) -> IndexCheck:
                 f"shard {shard} is at version {shard_document_.version} but the head lists "
                 f"{listed}: instances holding {listed} never re-read it"
             )
+        if shard_document_ is not None and listed is not None:
+            recorded = head.active_counts.get(shard)
+            holds = count_active(shard_document_.entries)
+            if recorded != holds:
+                check.problems.append(
+                    f"shard {shard} holds {holds} active key(s) but the head records {recorded}: "
+                    "the index guard may refuse good reads; run rebuild-index"
+                )
         have = decode_entries(shard_document_.entries) if shard_document_ else {}
         if shard_document_ is not None and len(shard_document_.entries) > MAX_SHARD_BYTES:
             check.problems.append(f"shard {shard} is over {MAX_SHARD_BYTES} bytes")

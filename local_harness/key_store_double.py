@@ -18,6 +18,7 @@ from models_api.keys.documents import (
     IndexHead,
     KeyRecord,
     StoredShard,
+    count_active,
     decode_entries,
     encode_entries,
     new_shard_version,
@@ -86,7 +87,11 @@ class CountingKeyStore:
         previous = self.shards.get(shard)
         version = new_shard_version()
         self.shards[shard] = StoredShard(version, (previous.seq if previous else 0) + 1, entries)
-        self.head = IndexHead(INDEX_LAYOUT, {**self.head.shard_versions, shard: version})
+        self.head = IndexHead(
+            INDEX_LAYOUT,
+            {**self.head.shard_versions, shard: version},
+            {**self.head.active_counts, shard: count_active(entries)},
+        )
 
     # --- freezing ----------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         refresh_seconds=settings.api_key_refresh_seconds,
         max_stale_seconds=settings.api_key_max_stale_seconds,
         wait_seconds=settings.backend_timeout_seconds,
+        max_shrink_fraction=settings.api_key_max_shrink_fraction,
     )
     api_keys = ApiKeyVerifier(
         peppers,

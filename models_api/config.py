@@ -12,6 +12,7 @@ from typing import Any
 from models_api.auth.app_check_claims import project_number_of
 from models_api.catalog.guard import DEFAULT_MAX_SHRINK_FRACTION
 from models_api.errors import ConfigError
+from models_api.keys.guard import DEFAULT_MAX_SHRINK_FRACTION as DEFAULT_KEY_MAX_SHRINK_FRACTION
 
 MIN_PEPPER_LENGTH = 32
 _SECRET_VERSION_NAME = re.compile(r"^projects/[^/]+/secrets/[A-Za-z0-9_-]{1,255}/versions/([^/]+)$")
@@ -61,6 +62,8 @@ class Settings:
     # Firestore lookups of keys the index does not hold, per worker process (a token bucket).
     api_key_lookups_per_second: float = 5.0
     api_key_lookup_burst: float = 20.0
+    # The largest share of active keys one index read may lose without a key_admin record.
+    api_key_max_shrink_fraction: float = DEFAULT_KEY_MAX_SHRINK_FRACTION
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -142,6 +145,9 @@ class Settings:
             api_key_refresh_seconds=_number(environ, "API_KEY_REFRESH_SECONDS", 4, 0.05, 30),
             api_key_max_stale_seconds=_number(
                 environ, "API_KEY_MAX_STALE_SECONDS", 3600, 0, 7 * 86400
+            ),
+            api_key_max_shrink_fraction=_number(
+                environ, "API_KEY_MAX_SHRINK_FRACTION", DEFAULT_KEY_MAX_SHRINK_FRACTION, 0, 1
             ),
             api_key_cache_max_entries=int(
                 _number(environ, "API_KEY_CACHE_MAX_ENTRIES", 10000, 1, 1_000_000)

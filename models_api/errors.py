@@ -60,11 +60,19 @@ class ApiError(Exception):
     code: str = "internal"
     message: str = "Internal error."
 
-    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        reason: str | None = None,
+    ):
         super().__init__(message or self.message)
         if message is not None:
             self.message = message
         self.headers: dict[str, str] = dict(headers or {})
+        # Why the request was refused, for its log line only (never sent to the client).
+        self.reason = reason
         # Additive members of the error object besides code, message and request_id.
         self.details: dict[str, str | None] = {}
 
@@ -81,13 +89,14 @@ class Unauthenticated(ApiError):
     status = 401
     code = "unauthenticated"
     message = (
-        "Missing or invalid credentials. Send X-Api-Key, or Authorization: Bearer <Firebase ID "
-        "token> together with X-Firebase-AppCheck."
+        "Missing or invalid credentials. Send an API key as X-Api-Key: <key> or "
+        "Authorization: Bearer <key>, or a Firebase ID token as Authorization: Bearer "
+        "<ID token> together with X-Firebase-AppCheck: <App Check token>."
     )
 
     def __init__(self, reason: str):
-        super().__init__()
-        self.reason = reason
+        super().__init__(reason=reason)
+        self.reason: str = reason
 
 
 class NotFound(ApiError):

@@ -1,5 +1,8 @@
 """The request path: route -> method -> authenticate -> catalog -> respond.
 
+Every refusal (401, 429, 503) gets its reason in the request's access line (`refusal`);
+docs/logs.md#why-a-request-was-refused lists them.
+
 The per-address failure throttle guards only the one check that costs a Firestore read (an API
 key the instance does not know): known keys and browser tokens are answered whatever it says.
 
@@ -32,6 +35,7 @@ from models_api.errors import (
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
+    TokenKeysUnavailable,
     Unauthenticated,
 )
 from models_api.http import semantics as http
@@ -148,20 +152,20 @@ class ModelsHandler:
                 self._clock() - started,
                 request_id,
                 outcome.principal,
-                outcome.auth_failure,
+                outcome.refusal,
                 len(reply.body) if reply is not None else 0,
             )
 
     def _reply(self, environ: http.Environ, request_id: str, outcome: _Outcome) -> http.Reply:
         try:
             return self._dispatch(environ, outcome)
-        except Unauthenticated as error:
-            outcome.auth_failure = error.reason
-            return http.error_reply(error, request_id)
         except ApiError as error:
+            outcome.refusal = error.reason
             return http.error_reply(error, request_id)
         except BackendUnavailable as error:
             logger.warning("answering 503: %s", error)
+            what = "token keys" if isinstance(error, TokenKeysUnavailable) else outcome.stage
+            outcome.refusal = f"{what} unavailable: {error}"
             unavailable = ServiceUnavailable(
                 error.public_message, headers={"Retry-After": RETRY_AFTER_SECONDS}
             )
@@ -190,6 +194,7 @@ class ModelsHandler:
             self._throttle.record_failure(address)
             raise
 
+        outcome.stage = "catalog"
         snapshot = self._catalog.current()
         if route.model_id is None:
             representation = snapshot.list_representation(model_filter_for(environ))
@@ -222,8 +227,9 @@ class ModelsHandler:
 class _Outcome:
     """What the request turned out to be, for its log line."""
 
-    __slots__ = ("principal", "auth_failure")
+    __slots__ = ("principal", "refusal", "stage")
 
     def __init__(self) -> None:
         self.principal: Principal | None = None
-        self.auth_failure: str | None = None
+        self.refusal: str | None = None  # why the request was refused (401, 429, 503)
+        self.stage = "key store"  # what a backend failure makes unavailable

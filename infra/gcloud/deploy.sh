@@ -2,8 +2,9 @@
 # The gcloud path: deploys the same service as infra/ (Terraform) without Terraform. Same names,
 # APIs, databases, grants, pinned pepper versions, image repository with cleanup policies,
 # Firestore rules, upload contents (.gcloudignore is the one list both read), environment,
-# public access and the catalog_refused log metric and alert. The rest of monitoring, audit logs,
-# App Check and the optional operator bindings are Terraform-only (infra/README.md).
+# public access and the catalog_refused and key_index_refused log metrics and alerts. The rest
+# of monitoring, audit logs, App Check and the optional operator bindings are Terraform-only
+# (infra/README.md).
 #
 #   PROJECT=my-project ADOPT_EXISTING_FIRESTORE_DATABASE=true PUBLIC_ACCESS=all_users \
 #     infra/gcloud/deploy.sh                       # settings: the variables below
@@ -380,6 +381,41 @@ open(path, "w").write(json.dumps(policy))
 PY
 if [[ -n $DRY_RUN ]] || [[ -z $(gcloud alpha monitoring policies list --project="$PROJECT" \
   --filter="displayName=\"${ALERT_NAME}\"" --format='value(name)' 2>/dev/null) ]]; then
+  run gcloud alpha monitoring policies create --project="$PROJECT" --policy-from-file="$alert"
+fi
+rm -f "$alert"
+
+# --- the key_index_refused log metric and alert (as infra/monitoring.tf) -----------------------
+# An API key index read with no active keys, or a sharp unrecorded loss, is refused and logged
+# as an ERROR (models_api/keys/guard.py): any such line opens an incident.
+KEY_METRIC="${FUNCTION_NAME}/key_index_refused"
+exists gcloud logging metrics describe "$KEY_METRIC" --project="$PROJECT" ||
+  run gcloud logging metrics create "$KEY_METRIC" --project="$PROJECT" \
+    --description="API key index reads refused because they held no active keys or lost more than API_KEY_MAX_SHRINK_FRACTION of them." \
+    --log-filter="${SERVICE_LOGS} AND severity=ERROR AND jsonPayload.message=~\"^api key index refused\""
+KEY_ALERT_NAME="${FUNCTION_NAME}: API key index read refused (empty or shrunk)"
+alert=$(mktemp)
+python3 - "$alert" "$KEY_ALERT_NAME" "$KEY_METRIC" "$FUNCTION_NAME" "$ALERT_EMAIL_CHANNEL" <<'PY'
+import json, sys
+path, name, metric, function, channel = sys.argv[1:]
+policy = {
+    "displayName": name,
+    "combiner": "OR",
+    "notificationChannels": [channel] if channel else [],
+    "conditions": [{
+        "displayName": "any API key index read refused in 5 minutes",
+        "conditionThreshold": {
+            "filter": f'metric.type="logging.googleapis.com/user/{metric}" AND resource.type="cloud_run_revision" AND resource.labels.service_name="{function}"',
+            "comparison": "COMPARISON_GT", "thresholdValue": 0, "duration": "0s",
+            "aggregations": [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_SUM", "crossSeriesReducer": "REDUCE_SUM"}],
+        },
+    }],
+    "documentation": {"mimeType": "text/markdown", "content": f"{function} refused an API key index read with no active keys, or one that lost more than API_KEY_MAX_SHRINK_FRACTION of them without key_admin recording it: instances keep their index, new ones answer API keys with 503. Check API_KEYS_DATABASE and python -m key_admin check-index; python -m key_admin rebuild-index records the counts again."},
+}
+open(path, "w").write(json.dumps(policy))
+PY
+if [[ -n $DRY_RUN ]] || [[ -z $(gcloud alpha monitoring policies list --project="$PROJECT" \
+  --filter="displayName=\"${KEY_ALERT_NAME}\"" --format='value(name)' 2>/dev/null) ]]; then
   run gcloud alpha monitoring policies create --project="$PROJECT" --policy-from-file="$alert"
 fi
 rm -f "$alert"

@@ -91,7 +91,13 @@ class AuthFailureThrottle:
         elapsed = self._clock() - started_at
         if failures >= self._limit and elapsed < self._window_seconds:
             retry_after = max(1, math.ceil(self._window_seconds - elapsed))
-            raise TooManyRequests(headers={"Retry-After": str(retry_after)})
+            raise TooManyRequests(
+                headers={"Retry-After": str(retry_after)},
+                reason=(
+                    f"auth failures from this address over the limit ({failures} in "
+                    f"{self._window_seconds:g} s)"
+                ),
+            )
 
     def record_failure(self, address: str) -> None:
         now = self._clock()

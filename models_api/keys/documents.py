@@ -3,8 +3,10 @@
 Layout (specified for other services in docs/api-keys.md):
 
     api_keys/{key_id}               the source of truth, one document per key (KeyRecord)
-    api_keys_index/head             {layout: 2, versions: {"s00".."sff": version}}
-    api_keys_index/shard-{xx}       {layout: 2, version: str, seq: int, count: int, entries: bytes}
+    api_keys_index/head             {layout: 2, versions: {"s00".."sff": version},
+                                     active: {"s00".."sff": active keys in the shard}}
+    api_keys_index/shard-{xx}       {layout: 2, version: str, seq: int, count: int, active: int,
+                                     entries: bytes}
     api_keys_changes/{xx}.{seq}     one per change of shard xx: the claim that orders writers
 
 `key_id` is the hex HMAC-SHA256 of the key. A shard holds every key whose digest starts with
@@ -12,17 +14,18 @@ byte `xx`, as fixed-width records sorted by id: 16 bytes of the digest, one stat
 (`a`ctive, `d`isabled, `r`evoked) and the expiry as 8-byte big-endian Unix seconds (0 = never).
 Every write of a shard gives it a new random `version` and sets `head.versions["s" + xx]` to it
 in the same commit (a field update: no writer rewrites another shard's entry), so a reader re-reads
-exactly the shards whose version differs from the one it holds. Writers of one shard are
-ordered by creating `api_keys_changes/{xx}.{seq + 1}` first in their commit: only one writer can
-create it, so a writer that read an older shard fails and retries instead of overwriting a
-change it did not see (no reliance on transaction isolation).
+exactly the shards whose version differs from the one it holds. The same commit records the
+shard's active-key count in `head.active`: the total the index guard (keys/guard.py) expects.
+Writers of one shard are ordered by creating `api_keys_changes/{xx}.{seq + 1}` first in their
+commit: only one writer can create it, so a writer that read an older shard fails and retries
+instead of overwriting a change it did not see (no reliance on transaction isolation).
 """
 
 from __future__ import annotations
 
 import secrets
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -105,6 +108,11 @@ def find_entry(entries: bytes, id_prefix: bytes) -> IndexEntry | None:
             _, status, expires_at = RECORD.unpack_from(entries, start)
             return IndexEntry(STATUS_NAMES.get(status, "disabled"), expires_at)
     return None
+
+
+def count_active(entries: bytes) -> int:
+    """How many of a shard's records are active (expiry aside)."""
+    return entries[ID_BYTES :: RECORD.size].count(STATUS_CODES["active"])
 
 
 def decode_entries(entries: bytes) -> dict[bytes, IndexEntry]:
@@ -192,6 +200,8 @@ class IndexHead:
 
     layout: int
     shard_versions: dict[str, str]
+    # shard -> active keys, as key_admin recorded them with each shard's last change
+    active_counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_document(cls, data: dict[str, Any] | None) -> IndexHead:
@@ -199,6 +209,12 @@ class IndexHead:
         versions in `shards`, keyed "00".."ff") reads too: versions are only compared."""
         if not data:
             return cls(INDEX_LAYOUT, {})
+        counts = data.get("active")
+        if not isinstance(counts, dict):
+            counts = {}
+        active_counts = {
+            str(name)[1:]: count for name, count in counts.items() if type(count) is int
+        }
         layout = int(data.get("layout", 1))
         if layout == 1:
             shards = data.get("shards") or {}
@@ -206,7 +222,15 @@ class IndexHead:
         else:
             stored = data.get("versions") or {}
             versions = {str(name)[1:]: str(version) for name, version in stored.items()}
-        return cls(layout=layout, shard_versions=versions)
+        return cls(layout=layout, shard_versions=versions, active_counts=active_counts)
+
+    @property
+    def recorded_active(self) -> int | None:
+        """The active keys key_admin recorded over every listed shard; None without a head or
+        when a listed shard has no record (an index written before counts were recorded)."""
+        if not self.shard_versions or not self.active_counts.keys() >= self.shard_versions.keys():
+            return None
+        return sum(self.active_counts[name] for name in self.shard_versions)
 
     def changed_from(self, held: dict[str, str]) -> list[str]:
         """The shards whose version differs from the one held (or that are not held)."""
@@ -240,5 +264,6 @@ class StoredShard:
             "version": self.version,
             "seq": self.seq,
             "count": len(self.entries) // RECORD.size,
+            "active": count_active(self.entries),
             "entries": self.entries,
         }

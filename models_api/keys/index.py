@@ -13,10 +13,15 @@ finds no refresh finished within `max_age_seconds` (2 x refresh) therefore waits
 `wait_seconds`; that keeps the revocation bound for idle instances. A refresh that failed counts
 as finished, so while Firestore is failing requests do not wait: known keys are answered from
 the last copy for up to `max_stale_seconds`, then every request gets 503.
+
+A read that would empty the index or shrink its active keys past `max_shrink_fraction` is
+refused like a failed read and logged as an ERROR (`api key index refused: ...`), unless it
+matches the count key_admin recorded (models_api/keys/guard.py).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -31,9 +36,13 @@ from models_api.keys.documents import (
     IndexHead,
     KeyRecord,
     StoredShard,
+    count_active,
     find_entry,
     shard_name,
 )
+from models_api.keys.guard import DEFAULT_MAX_SHRINK_FRACTION, refusal_reason
+
+logger = logging.getLogger(__name__)
 
 
 class KeyIndexSource(Protocol):
@@ -58,6 +67,7 @@ class _Copy:
 
     versions: dict[str, str]  # shard -> the version its entries were read at
     shards: dict[str, bytes]
+    active: dict[str, int]  # shard -> active keys in it
     started: float  # monotonic time the refresh that produced it started
 
 
@@ -79,6 +89,7 @@ class KeyIndex:
         refresh_seconds: float,
         max_stale_seconds: float,
         wait_seconds: float,
+        max_shrink_fraction: float = DEFAULT_MAX_SHRINK_FRACTION,
         clock: Callable[[], float] = time.monotonic,
         run_in_background: Callable[[Callable[[], None]], None] = run_in_background,
     ):
@@ -87,6 +98,7 @@ class KeyIndex:
         self.max_age_seconds = 2 * refresh_seconds
         self._max_stale_seconds = max_stale_seconds
         self._wait_seconds = wait_seconds
+        self._max_shrink_fraction = max_shrink_fraction
         # A refresh runs at most a head read and a shard read, each bounded by the backend's
         # deadline; one older than this was frozen with its instance's CPU and is given up.
         self._flight_deadline = 3 * wait_seconds
@@ -161,7 +173,12 @@ class KeyIndex:
             versions.update({name: shard.version for name, shard in changed.items()})
             shards = {name: held_shards[name] for name in versions if name not in changed}
             shards.update({name: shard.entries for name, shard in changed.items()})
-            fresh = _Copy(versions, shards, flight.started)
+            held_active = copy.active if copy is not None else {}
+            active = {name: held_active[name] for name in shards if name not in changed}
+            active.update({name: count_active(shard.entries) for name, shard in changed.items()})
+            fresh = _Copy(versions, shards, active, flight.started)
+            if self._refused(fresh, copy, head.recorded_active):
+                return
             with self._lock:
                 current = self._copy
                 if current is None or current.started <= flight.started:
@@ -177,3 +194,19 @@ class KeyIndex:
                 if self._flight is flight:
                     self._flight = None
             flight.done.set()
+
+    def _refused(self, fresh: _Copy, held: _Copy | None, recorded: int | None) -> bool:
+        """Whether `fresh` must not replace `held` (keys/guard.py); logs an ERROR if so."""
+        read = sum(fresh.active.values())
+        held_active = sum(held.active.values()) if held is not None else None
+        reason = refusal_reason(read, held_active, recorded, self._max_shrink_fraction)
+        if reason is None:
+            return False
+        if held is None:
+            logger.error("api key index refused: %s; nothing loaded: api keys answer 503", reason)
+        else:
+            logger.error(
+                "api key index refused: %s; keeping the index read %.0f s ago (%d active keys)",
+                reason, self._clock() - held.started, held_active,
+            )  # fmt: skip
+        return True

@@ -217,6 +217,7 @@ class ApiKeyVerifier:
                     raise ServiceUnavailable(
                         "This API key cannot be checked right now. Retry later.",
                         headers={"Retry-After": self._over_budget_retry_after},
+                        reason="unknown-key lookup budget exhausted",
                     )
             lookup = self._read_once(key_id, generation)
         return lookup.entry, False

@@ -72,7 +72,7 @@ class RequestLogger:
         latency_seconds: float,
         request_id: str,
         principal: Principal | None,
-        auth_failure: str | None,
+        refusal: str | None,
         response_size: int,
     ) -> None:
         method = str(environ.get("REQUEST_METHOD", ""))
@@ -95,8 +95,11 @@ class RequestLogger:
             line += (
                 f',"auth":{{"kind":{_quote(principal.kind)},"subject":{_quote(principal.subject)}}}'
             )
-        if auth_failure is not None:
-            line += f',"auth_failure":{_quote(auth_failure)}'
+        if refusal is not None:
+            quoted = _quote(refusal)
+            line += f',"refusal":{quoted}'
+            if status == 401:  # the auth_failures metric's field (its reason label)
+                line += f',"auth_failure":{quoted}'
         if "HTTP_X_CLOUD_TRACE_CONTEXT" in environ or "HTTP_TRACEPARENT" in environ:
             line += "".join(self._trace_parts(environ))
         self._sink(line + "}")

@@ -1,5 +1,5 @@
-"""Both deployment paths create the catalog_refused log metric with the same filter, and an
-alert on it (infra/monitoring.tf, infra/gcloud/deploy.sh)."""
+"""Both deployment paths create the refusal log metrics (catalog_refused, key_index_refused)
+with the same filter, and an alert on each (infra/monitoring.tf, infra/gcloud/deploy.sh)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,25 @@ import re
 import shlex
 import subprocess
 
+import pytest
+
 from tests.infra.terraform_eval import INFRA
 from tests.infra.terraform_files import terraform_document
+
+# metric -> the start of the ERROR line the service writes when it refuses a read
+REFUSAL_METRICS = {
+    "catalog_refused": "catalog refused",
+    "key_index_refused": "api key index refused",
+}
 
 
 def _monitoring() -> dict[str, object]:
     return terraform_document("monitoring.tf")
 
 
-def _terraform_filter(project: str, function: str) -> str:
+def _terraform_filter(metric: str, project: str, function: str) -> str:
     locals_ = {k: v for block in _monitoring()["locals"] for k, v in block.items()}  # type: ignore[attr-defined]
-    template = locals_["log_metrics"]["catalog_refused"]["filter"]
+    template = locals_["log_metrics"][metric]["filter"]
     values = {
         "var.project_id": project,
         "var.function_name": function,
@@ -30,7 +38,8 @@ def _terraform_filter(project: str, function: str) -> str:
     return str(template).replace('\\"', '"')
 
 
-def test_the_catalog_refused_metric_and_alert_exist_on_both_paths() -> None:
+@pytest.fixture(scope="module")
+def deploy_commands() -> list[list[str]]:
     result = subprocess.run(
         ["bash", str(INFRA / "gcloud" / "deploy.sh")],
         capture_output=True,
@@ -46,22 +55,37 @@ def test_the_catalog_refused_metric_and_alert_exist_on_both_paths() -> None:
         timeout=60,
         check=True,
     )
-    commands = [
-        shlex.split(line[2:]) for line in result.stdout.splitlines() if line.startswith("+ ")
-    ]
-    (metric,) = [c for c in commands if c[:4] == ["gcloud", "logging", "metrics", "create"]]
-    log_filter = next(arg.split("=", 1)[1] for arg in metric if arg.startswith("--log-filter="))
-    alerts = [
-        c for c in commands if c[:5] == ["gcloud", "alpha", "monitoring", "policies", "create"]
-    ]
+    return [shlex.split(line[2:]) for line in result.stdout.splitlines() if line.startswith("+ ")]
 
-    assert metric[4] == "models/catalog_refused"
-    assert log_filter == _terraform_filter("my-project-1", "models")
-    assert 'severity=ERROR AND jsonPayload.message=~"^catalog refused"' in log_filter
-    assert len(alerts) == 1
+
+def test_each_refusal_has_one_metric_and_one_alert_on_the_gcloud_path(
+    deploy_commands: list[list[str]],
+) -> None:
+    metric_create = ["gcloud", "logging", "metrics", "create"]
+    policy_create = ["gcloud", "alpha", "monitoring", "policies", "create"]
+    metrics = [c[4] for c in deploy_commands if c[:4] == metric_create]
+    alerts = [c for c in deploy_commands if c[:5] == policy_create]
+
+    assert sorted(metrics) == sorted(f"models/{name}" for name in REFUSAL_METRICS)
+    assert len(alerts) == len(REFUSAL_METRICS)
+
+
+@pytest.mark.parametrize(("metric", "message"), REFUSAL_METRICS.items())
+def test_the_refusal_metric_and_alert_exist_on_both_paths(
+    deploy_commands: list[list[str]], metric: str, message: str
+) -> None:
+    (created,) = [
+        c
+        for c in deploy_commands
+        if c[:4] == ["gcloud", "logging", "metrics", "create"] and c[4] == f"models/{metric}"
+    ]
+    log_filter = next(arg.split("=", 1)[1] for arg in created if arg.startswith("--log-filter="))
     policies = {
         name
         for block in _monitoring()["resource"]  # type: ignore[attr-defined]
         for name in block.get("google_monitoring_alert_policy", {})
     }
-    assert "catalog_refused" in policies
+
+    assert log_filter == _terraform_filter(metric, "my-project-1", "models")
+    assert f'severity=ERROR AND jsonPayload.message=~"^{message}"' in log_filter
+    assert metric in policies

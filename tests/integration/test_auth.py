@@ -18,8 +18,9 @@ from tests.conftest import Project, make_client, mint_key
 from tests.support.firebase_tokens import TokenIssuer
 
 UNIFORM_401_MESSAGE = (
-    "Missing or invalid credentials. Send X-Api-Key, or Authorization: Bearer <Firebase ID "
-    "token> together with X-Firebase-AppCheck."
+    "Missing or invalid credentials. Send an API key as X-Api-Key: <key> or "
+    "Authorization: Bearer <key>, or a Firebase ID token as Authorization: Bearer "
+    "<ID token> together with X-Firebase-AppCheck: <App Check token>."
 )
 
 
@@ -63,7 +64,10 @@ KEY_CASES: list[tuple[str, Callable[[str], list[tuple[str, str]]]]] = [
     ("oversized key header", lambda k: [("X-Api-Key", "inf_" + "A" * 5000)]),
     ("repeated key header", lambda k: [("X-Api-Key", k), ("X-Api-Key", k)]),
     ("well-formed unknown key", lambda k: [("X-Api-Key", generate_api_key())]),
-    ("key in Authorization", lambda k: [("Authorization", f"Bearer {k}")]),
+    ("key in Authorization without Bearer", lambda k: [("Authorization", k)]),
+    ("bad checksum as Bearer", lambda k: [("Authorization", f"Bearer {with_bad_checksum(k)}")]),
+    ("oversized Bearer key", lambda k: [("Authorization", "Bearer inf_" + "A" * 200)]),
+    ("another key as Bearer", lambda k: [("X-Api-Key", k), ("Authorization", f"Bearer {k[:-1]}")]),
     ("lowercased key", lambda k: [("X-Api-Key", k.lower())]),
 ]
 

@@ -563,6 +563,9 @@ def test_a_change_is_picked_up_once_the_head_lists_it() -> None:
     instance.status(key)
 
     assert instance.index.shard_versions[shard] == stale_head.shard_versions[shard]
-    store.head = replace(store.head, shard_versions={shard: store.shards[shard].version})
+    # The head as the commit wrote it: the shard's new version and its active count (0).
+    store.head = replace(
+        store.head, shard_versions={shard: store.shards[shard].version}, active_counts={shard: 0}
+    )
     clock.now += REFRESH + 0.1
     assert instance.status(key) == 401

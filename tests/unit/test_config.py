@@ -21,6 +21,7 @@ def test_defaults() -> None:
     assert settings.firebase_project_id == "p"
     assert settings.cors_allowed_origins == frozenset()
     assert settings.catalog_max_shrink_fraction == 0.25
+    assert settings.api_key_max_shrink_fraction == 0.25
     assert settings.app_check_app_ids == frozenset()  # the browser path refuses every token
     assert settings.firestore_database == settings.api_keys_database == "(default)"
     assert (settings.api_key_lookups_per_second, settings.api_key_lookup_burst) == (5, 20)
@@ -47,6 +48,7 @@ def test_the_api_keys_database_defaults_to_the_catalogs_and_can_be_its_own() -> 
         ({**BASE, "CATALOG_CACHE_TTL_SECONDS": "soon"}, "must be a number"),
         ({**BASE, "API_KEY_REFRESH_SECONDS": "120"}, "API_KEY_REFRESH_SECONDS must be between"),
         ({**BASE, "CORS_ALLOWED_ORIGINS": "*"}, "is not an origin"),
+        ({**BASE, "API_KEY_MAX_SHRINK_FRACTION": "1.5"}, "API_KEY_MAX_SHRINK_FRACTION must be"),
         ({**BASE, "K_SERVICE": "models", "FIREBASE_AUTH_EMULATOR_HOST": "x:1"}, "unsigned"),
     ],
 )

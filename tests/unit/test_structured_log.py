@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from models_api.auth.principal import Principal
 from models_api.logs.structured_log import (
     CloudLoggingFormatter,
@@ -29,7 +31,7 @@ def _log_one(environ: dict[str, str], **kwargs: object) -> dict[str, object]:
         "latency_seconds": 0.0012,
         "request_id": "rid",
         "principal": None,
-        "auth_failure": None,
+        "refusal": None,
         "response_size": 10,
     }
     arguments.update(kwargs)
@@ -76,12 +78,23 @@ def test_hostile_values_stay_one_valid_json_line() -> None:
     entry = _log_one(
         {"PATH_INFO": '/models/"}\n{"severity":"ERROR"', "HTTP_USER_AGENT": "\x00\xff\u2028"},
         status=401,
-        auth_failure="unknown api key inf_abcdefgh",
+        refusal="unknown api key inf_abcdefgh",
     )
 
     assert entry["severity"] == "WARNING"
     assert entry["httpRequest"]["requestUrl"].startswith('/models/"}\n')  # type: ignore[index]
-    assert entry["auth_failure"] == "unknown api key inf_abcdefgh"
+    assert entry["refusal"] == entry["auth_failure"] == "unknown api key inf_abcdefgh"
+
+
+@pytest.mark.parametrize(("status", "severity"), [(429, "WARNING"), (503, "ERROR"), (403, "INFO")])
+def test_every_refusal_carries_its_reason_and_only_a_401_an_auth_failure(
+    status: int, severity: str
+) -> None:
+    entry = _log_one({}, status=status, refusal="the reason")
+
+    assert entry["refusal"] == "the reason"
+    assert "auth_failure" not in entry
+    assert entry["severity"] == severity
 
 
 def test_each_line_carries_the_time_of_its_request() -> None:
