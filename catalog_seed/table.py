@@ -62,6 +62,12 @@ def markdown_table(documents: dict[str, dict[str, Any]], served_on: dt.date) -> 
             other.append(f"{doc['routing']['aggregator']} endpoints: {endpoints}")
         if pricing.get("valid_until"):
             other.append(f"price valid until {pricing['valid_until']}")
+        for change in doc.get("price_changes", []):
+            if change["effective_at"][:10] > served_on.isoformat():
+                other.append(
+                    f"from {change['effective_at']}: {_n(change['cost_per_1k_input'])} / "
+                    f"{_n(change['cost_per_1k_output'])}"
+                )
         if doc.get("price_basis"):
             other.append("platform price: " + doc["price_basis"].split(",")[0].split(": ")[-1])
         lines.append(

@@ -10,6 +10,9 @@ the upstream bills (cached input, cache writes, long-prompt tiers, audio input, 
 `pricing.valid_until` is the last day (UTC) a price is known to hold, for a temporary upstream
 price such as an introductory offer; after it the upstream may charge more. The service keeps
 serving the model (the drift check alerts the operator, see docs/catalog.md).
+`price_changes` are prices already announced, each taking effect at its `effective_at` (UTC):
+`Model.priced_at(instant)` is the model as sold at that instant (the contract's flat prices and
+`pricing` ARE the price in effect), with only the changes still to come left in `price_changes`.
 `routing` is how a request for the model must be sent through an aggregator (OpenRouter): its
 model id there and the `provider` preferences to send verbatim, which pin the upstream endpoints
 whose prices the catalog price covers. It is required for an aggregator's models.
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 PROVIDERS = ("openai", "anthropic", "vertex", "openrouter")
@@ -96,6 +99,29 @@ class Pricing:
 
 
 @dataclass(frozen=True)
+class PriceChange:
+    """A price that replaces the model's from `effective_at` (UTC) on."""
+
+    effective_at: dt.datetime
+    cost_per_1k_input: float
+    cost_per_1k_output: float
+    pricing: Pricing
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "effective_at": iso_instant(self.effective_at),
+            "cost_per_1k_input": self.cost_per_1k_input,
+            "cost_per_1k_output": self.cost_per_1k_output,
+            "pricing": self.pricing.public_dict(),
+        }
+
+
+def iso_instant(instant: dt.datetime) -> str:
+    """An instant as RFC 3339 in UTC with a Z: 2027-01-01T00:00:00Z."""
+    return instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
 class Routing:
     """How a request for this model goes through an aggregator, and which endpoints it may use.
 
@@ -140,6 +166,21 @@ class Model:
     replacement: str | None
     pricing: Pricing
     routing: Routing | None
+    price_changes: tuple[PriceChange, ...] = ()
+
+    def priced_at(self, instant: dt.datetime) -> Model:
+        """The model as sold at `instant`: the last change in effect applied, later ones kept."""
+        started = [change for change in self.price_changes if change.effective_at <= instant]
+        if not started:
+            return self
+        current = started[-1]
+        return replace(
+            self,
+            cost_per_1k_input=current.cost_per_1k_input,
+            cost_per_1k_output=current.cost_per_1k_output,
+            pricing=current.pricing,
+            price_changes=self.price_changes[len(started) :],
+        )
 
     def is_served_on(self, day: dt.date) -> bool:
         """False from the retirement date on: a retired model stops being served by itself."""
@@ -162,6 +203,7 @@ class Model:
             "replacement": self.replacement,
             "pricing": self.pricing.public_dict(),
             "routing": self.routing.public_dict() if self.routing is not None else None,
+            "price_changes": [change.public_dict() for change in self.price_changes],
         }
 
 
@@ -216,6 +258,17 @@ class _Reader:
         except ValueError:
             raise self.fail(field, "must be a date YYYY-MM-DD") from None
 
+    def instant(self, field: str) -> dt.datetime:
+        """An RFC 3339 timestamp with its offset (2027-01-01T00:00:00Z), as an aware datetime."""
+        value = self._data.get(field)
+        try:
+            parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            raise self.fail(field, "must be a timestamp with its offset, e.g. 2027-01-01T00:00:00Z")
+        return parsed.astimezone(dt.timezone.utc)
+
     def choice(self, field: str, allowed: tuple[str, ...]) -> str:
         value = self._data.get(field)
         if value not in allowed:
@@ -268,6 +321,7 @@ def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
     if deprecation_date and retirement_date and retirement_date < deprecation_date:
         raise read.fail("retirement_date", "must not be before deprecation_date")
     routing = routing_from_document(doc_id, provider, data.get("routing"))
+    price_changes = _price_changes(doc_id, data.get("price_changes"), pricing, context_window)
 
     return Model(
         id=model_id,
@@ -285,7 +339,43 @@ def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
         replacement=replacement,
         pricing=pricing,
         routing=routing,
+        price_changes=price_changes,
     )
+
+
+def _price_changes(
+    doc_id: str, value: Any, base: Pricing, context_window: int
+) -> tuple[PriceChange, ...]:
+    """`price_changes`: announced prices, in the order they take effect (absent: none)."""
+    if value is None:
+        return ()
+    read = _Reader(doc_id, {"price_changes": value})
+    if not isinstance(value, list):
+        raise read.fail("price_changes", "must be a list")
+    changes: list[PriceChange] = []
+    for index, data in enumerate(value):
+        where = f"price_changes[{index}]."
+        if not isinstance(data, dict):
+            raise read.fail(f"price_changes[{index}]", "must be an object")
+        item = _Reader(doc_id, data, where)
+        effective_at = item.instant("effective_at")
+        if changes and effective_at <= changes[-1].effective_at:
+            raise item.fail("effective_at", "must be later than the change before it")
+        pricing = _pricing(doc_id, item.table("pricing"), context_window, where + "pricing.")
+        if pricing.billed_per != base.billed_per:
+            raise item.fail("pricing.billed_per", "must be the model's billing unit")
+        change = PriceChange(
+            effective_at=effective_at,
+            cost_per_1k_input=item.price("cost_per_1k_input"),
+            cost_per_1k_output=item.price("cost_per_1k_output"),
+            pricing=pricing,
+        )
+        if pricing.input_per_1k_tokens != change.cost_per_1k_input:
+            raise item.fail("pricing.input_per_1k_tokens", "must equal cost_per_1k_input")
+        if pricing.output_per_1k_tokens != change.cost_per_1k_output:
+            raise item.fail("pricing.output_per_1k_tokens", "must equal cost_per_1k_output")
+        changes.append(change)
+    return tuple(changes)
 
 
 def routing_from_document(doc_id: str, provider: str, value: Any) -> Routing | None:
@@ -342,8 +432,10 @@ def _endpoint_slugs(read: _Reader, data: dict[str, Any], field: str) -> tuple[st
     return tuple(value)
 
 
-def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
-    read = _Reader(doc_id, data, "pricing.")
+def _pricing(
+    doc_id: str, data: dict[str, Any], context_window: int, where: str = "pricing."
+) -> Pricing:
+    read = _Reader(doc_id, data, where)
     if data.get("unit", "credits") != "credits":
         raise read.fail("unit", "must be credits")
     billed_per = read.choice("billed_per", BILLING_UNITS)
@@ -368,7 +460,7 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
     for index, tier_data in enumerate(tiers_data):
         if not isinstance(tier_data, dict):
             raise read.fail(f"long_context_tiers[{index}]", "must be an object")
-        tier_read = _Reader(doc_id, tier_data, f"pricing.long_context_tiers[{index}].")
+        tier_read = _Reader(doc_id, tier_data, f"{where}long_context_tiers[{index}].")
         tier = PriceTier(
             above_input_tokens=tier_read.integer("above_input_tokens"),
             input_per_1k_tokens=tier_read.price("input_per_1k_tokens"),
