@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from catalog_seed.pricing import PricingPolicy
-from catalog_seed.routing_prices import UPSTREAM_PRICES, endpoint_price_problems
+from catalog_seed.routing_prices import (
+    UPSTREAM_PRICES,
+    endpoint_price_problems,
+    max_price_problems,
+)
 from models_api.catalog.model_schema import (
     BILLING_UNITS,
     LIFECYCLES,
@@ -96,6 +100,8 @@ _ROUTING_FIELDS: dict[str, type | tuple[type, ...]] = {
     "order": list,
     "only": list,
     "allow_fallbacks": bool,
+    "ignore": list,  # endpoint variants `only` would allow that must not be used
+    "max_price": dict,  # OpenRouter's per-request cap, USD strings per 1M tokens / image
     "source": str,
     "checked": dt.date,
     "endpoints": list,
@@ -105,6 +111,7 @@ _REQUIRED_ROUTING_FIELDS = (
     "model",
     "order",
     "allow_fallbacks",
+    "max_price",
     "source",
     "checked",
     "endpoints",
@@ -296,9 +303,17 @@ def _document_for(
     if "routing" in data:
         allowed = document["routing"]["provider"]["only"]
         endpoints = data["routing"]["endpoints"]
-        for field_name, problem in endpoint_price_problems(
-            endpoints, allowed, priced["upstream_usd"]
-        ):
+        ignore = data["routing"].get("ignore", [])
+        credits = {
+            "input_per_1m": priced["pricing"]["input_per_1k_tokens"],
+            "output_per_1m": priced["pricing"]["output_per_1k_tokens"],
+            "per_image_output": priced["pricing"]["output_per_image"],
+        }
+        if priced["pricing"]["billed_per"] == "image":
+            del credits["output_per_1m"]
+        problems = endpoint_price_problems(endpoints, allowed, priced["upstream_usd"], ignore)
+        problems += max_price_problems(data["routing"]["max_price"], endpoints, credits, policy)
+        for field_name, problem in problems:
             entry.add(report, field_name, problem)
         if len(report.errors) > errors_before:
             return None
@@ -324,15 +339,24 @@ def _routing_fields(
         entry.add(report, "routing.checked", "is in the future: use the date of the source")
     if len(report.errors) > errors_before:
         return None
+    provider: dict[str, Any] = {
+        "order": list(routing["order"]),
+        "only": list(routing.get("only", routing["order"])),
+        "allow_fallbacks": routing["allow_fallbacks"],
+    }
+    if routing.get("ignore"):
+        provider["ignore"] = list(routing["ignore"])
+    provider["max_price"] = {}
+    for name, value in routing["max_price"].items():
+        try:  # OpenRouter takes numbers; max_price_problems names a bad one after pricing
+            provider["max_price"][name] = float(Decimal(value)) if isinstance(value, str) else value
+        except InvalidOperation:
+            provider["max_price"][name] = value
     return {
         "routing": {
             "aggregator": routing["aggregator"],
             "model": routing["model"],
-            "provider": {
-                "order": list(routing["order"]),
-                "only": list(routing.get("only", routing["order"])),
-                "allow_fallbacks": routing["allow_fallbacks"],
-            },
+            "provider": provider,
         },
         "routing_source": routing["source"],
         "routing_checked": routing["checked"].isoformat(),

@@ -34,7 +34,9 @@ BILLING_UNITS = ("token", "image")
 # Aggregators a model can be routed through, and the providers whose models must say how.
 AGGREGATORS = ("openrouter",)
 PROVIDERS_REQUIRING_ROUTING = ("openrouter",)
-ROUTING_PREFERENCES = ("order", "only", "allow_fallbacks")
+ROUTING_PREFERENCES = ("order", "only", "allow_fallbacks", "ignore", "max_price")
+# OpenRouter's `provider.max_price`: USD per 1M prompt / completion tokens, per image, per request.
+MAX_PRICE_FIELDS = ("prompt", "completion", "image", "request")
 _AGGREGATOR_MODEL = re.compile(r"[a-z0-9][a-z0-9._:/-]{0,127}")
 _ENDPOINT_SLUG = re.compile(r"[a-z0-9][a-z0-9._/-]{0,63}")
 MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -125,8 +127,11 @@ def iso_instant(instant: dt.datetime) -> str:
 class Routing:
     """How a request for this model goes through an aggregator, and which endpoints it may use.
 
-    `order`, `only` and `allow_fallbacks` are OpenRouter's request `provider` preferences;
-    `public_dict()["provider"]` is that object exactly, so /chat can send it as it is.
+    `order`, `only`, `allow_fallbacks`, `ignore` and `max_price` are OpenRouter's request
+    `provider` preferences; `public_dict()["provider"]` is that object exactly, so /chat can send
+    it as it is. `only` also admits an endpoint's variants (`deepinfra/fp8`), `ignore` excludes
+    some, and `max_price` (USD per 1M prompt / completion tokens, per image, per request) makes
+    OpenRouter refuse a request no allowed endpoint serves at or under it.
     """
 
     aggregator: str
@@ -134,17 +139,20 @@ class Routing:
     order: tuple[str, ...]
     only: tuple[str, ...]
     allow_fallbacks: bool
+    ignore: tuple[str, ...] = ()
+    max_price: tuple[tuple[str, float], ...] = ()
 
     def public_dict(self) -> dict[str, Any]:
-        return {
-            "aggregator": self.aggregator,
-            "model": self.model,
-            "provider": {
-                "order": list(self.order),
-                "only": list(self.only),
-                "allow_fallbacks": self.allow_fallbacks,
-            },
+        provider: dict[str, Any] = {
+            "order": list(self.order),
+            "only": list(self.only),
+            "allow_fallbacks": self.allow_fallbacks,
         }
+        if self.ignore:
+            provider["ignore"] = list(self.ignore)
+        if self.max_price:
+            provider["max_price"] = dict(self.max_price)
+        return {"aggregator": self.aggregator, "model": self.model, "provider": provider}
 
 
 @dataclass(frozen=True)
@@ -410,13 +418,39 @@ def routing_from_document(doc_id: str, provider: str, value: Any) -> Routing | N
     outside = [slug for slug in order if slug not in only]
     if outside:
         raise read.fail("order", f"names {outside[0]!r}, which only does not allow")
+    ignore = _endpoint_slugs(read, preferences, "ignore") if "ignore" in preferences else ()
+    max_price = _max_price(read, preferences.get("max_price"))
+    if provider in PROVIDERS_REQUIRING_ROUTING and not max_price:
+        raise read.fail(
+            "max_price",
+            "is required: the per-request cap (USD per 1M prompt and completion tokens) that "
+            "keeps a request from costing more than we charge",
+        )
     return Routing(
         aggregator=aggregator,
         model=model,
         order=order,
         only=only,
         allow_fallbacks=read.flag("allow_fallbacks"),
+        ignore=ignore,
+        max_price=max_price,
     )
+
+
+def _max_price(read: _Reader, value: Any) -> tuple[tuple[str, float], ...]:
+    """`max_price` as (field, USD) pairs; prompt and completion required when it is given."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise read.fail("max_price", "must be an object")
+    unknown = sorted(set(value) - set(MAX_PRICE_FIELDS))
+    if unknown:
+        raise read.fail(f"max_price.{unknown[0]}", f"is not one of {', '.join(MAX_PRICE_FIELDS)}")
+    inner = _Reader(read._doc_id, value, read._where + "max_price.")
+    for name in ("prompt", "completion"):
+        if name not in value:
+            raise inner.fail(name, "is required")
+    return tuple((name, inner.price(name)) for name in MAX_PRICE_FIELDS if name in value)
 
 
 def _endpoint_slugs(read: _Reader, data: dict[str, Any], field: str) -> tuple[str, ...]:

@@ -112,7 +112,7 @@ def test_a_served_price_below_the_dearest_allowed_endpoint_is_below_cost(
     assert row.startswith("failure  qwen3-235b-a22b") and "input_per_1m" in row
     assert "sold at 0.028 credits, below US$0.25 x 1.4 = 0.035" in row
     assert "endpoints deepinfra/fp8, together" in row
-    assert "1 failure(s) (below_cost 1)" in output
+    assert "2 failure(s) (below_cost 1, max_price_refuses 1)" in output  # the cap refuses it
 
 
 def test_an_endpoint_the_routing_does_not_allow_never_sets_the_price(
