@@ -332,7 +332,13 @@ def _run(argv: list[str], today: dt.date | None) -> int:
                     f"{document['retirement_date']}: not served"
                 )
             valid_until = document["pricing"].get("valid_until") if "pricing" in document else None
-            if valid_until is not None:
+            following = [c["effective_at"] for c in document.get("price_changes", [])]
+            if valid_until is not None and following:
+                print(
+                    f"note: {model_id}'s price holds until {valid_until}; the next price is "
+                    f"seeded from {following[0]} and served from then on by itself"
+                )
+            elif valid_until is not None:
                 print(
                     f"note: {model_id}'s price holds until {valid_until} (upstream's temporary "
                     "price): seed the next price before the day after"

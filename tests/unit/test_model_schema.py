@@ -123,8 +123,8 @@ def test_an_openrouter_model_serves_its_routing_as_openrouters_provider_object()
 
 
 def test_ignore_and_every_max_price_field_are_served_as_openrouter_takes_them() -> None:
-    both = routing(ignore=["deepinfra/turbo"], max_price={"prompt": 1, "completion": 2,
-                                                          "image": 0.04, "request": 0.001})  # fmt: skip
+    cap = {"prompt": 1, "completion": 2, "image": 0.04, "request": 0.001}
+    both = routing(ignore=["deepinfra/turbo"], max_price=cap)
     served = model_from_document("m1", document(provider="openrouter", routing=both))
 
     assert served.public_dict()["routing"]["provider"]["ignore"] == ["deepinfra/turbo"]
