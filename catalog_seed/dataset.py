@@ -116,7 +116,7 @@ _REQUIRED_ROUTING_FIELDS = (
     "checked",
     "endpoints",
 )
-UPSTREAM_DATASETS = ("litellm", "models_dev", "openrouter")
+UPSTREAM_DATASETS = ("litellm", "models_dev", "openrouter", "genai_prices")
 PLATFORM_BASIS = "runs_on"
 
 
