@@ -32,6 +32,11 @@ def markdown_table(documents: dict[str, dict[str, Any]], served_on: dt.date) -> 
     ]
     ordered = sorted(documents.values(), key=lambda doc: (doc["provider"], doc["id"]))
     for doc in ordered:
+        started = [c for c in doc.get("price_changes", [])
+                   if c["effective_at"][:10] <= served_on.isoformat()]  # fmt: skip
+        if started:  # the price in effect that day (changes start at midnight UTC here)
+            current = started[-1]
+            doc = {**doc, **{key: current[key] for key in _PRICE_KEYS}}
         pricing = doc.get("pricing")
         if doc.get("status") != "active" or pricing is None:
             continue
@@ -78,6 +83,9 @@ def markdown_table(documents: dict[str, dict[str, Any]], served_on: dt.date) -> 
         )
     lines.append(TABLE_END)
     return lines
+
+
+_PRICE_KEYS = ("cost_per_1k_input", "cost_per_1k_output", "pricing")
 
 
 def _n(value: float | None) -> str:

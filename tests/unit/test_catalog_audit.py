@@ -529,5 +529,6 @@ def test_the_shipped_acknowledgements_file_is_valid() -> None:
 
     shipped = load_acknowledgements(SHIPPED.parent / "acknowledgements.toml")
     assert {(a.finding, a.model, a.field) for a in shipped} == {
-        ("not_charged", "gemini-3.1-pro", "per_image_output")
+        ("not_charged", "gemini-3.1-pro", "per_image_output"),
+        ("limit", "gemini-3-flash", "max_output_tokens"),
     }
