@@ -458,16 +458,17 @@ _OPENROUTER_PER_TOKEN = {
 }
 
 
-def _openrouter_prices(pricing: Any) -> dict[str, Decimal]:
-    """USD per token strings -> per 1M; "-1" (variable price) and junk are left out."""
+def _openrouter_prices(pricing: Any, where: str = "pricing") -> dict[str, Decimal]:
+    """USD per token strings -> per 1M; "-1" (OpenRouter's variable price) is left out, and
+    anything else that is not a non-negative number is refused (DatasetError naming it)."""
     if not isinstance(pricing, dict):
         return {}
     prices = {}
     for ours, theirs in _OPENROUTER_PER_TOKEN.items():
-        value = _usd(pricing.get(theirs))
+        value = _usd(pricing.get(theirs), f"{where}.{theirs}")
         if value is not None:
             prices[ours] = value * 1_000_000
-    per_image = _usd(pricing.get("image_output"))
+    per_image = _usd(pricing.get("image_output"), f"{where}.image_output")
     if per_image is not None:
         prices["per_image_output"] = per_image
     return _normalized(prices)
@@ -478,7 +479,7 @@ def openrouter_listing_facts(entry: dict[str, Any]) -> Facts:
     top = entry.get("top_provider")
     top = top if isinstance(top, dict) else {}
     return Facts(
-        prices=_openrouter_prices(entry.get("pricing")),
+        prices=_openrouter_prices(entry.get("pricing"), f"{entry.get('id')}.pricing"),
         context_window=_positive_int(entry.get("context_length")),
         max_output_tokens=_positive_int(top.get("max_completion_tokens")),
         supports_tools=_supports_tools(entry),
@@ -511,7 +512,8 @@ def endpoint_facts(
         slug for slug in only if not any(allowed_by(found, (slug,)) for found in listed)
     )
     highest = highest_charges(
-        (endpoint_slug(e), _openrouter_prices(e.get("pricing"))) for e in allowed
+        (endpoint_slug(e), _openrouter_prices(e.get("pricing"), f"{endpoint_slug(e)}.pricing"))
+        for e in allowed
     )
     prices = {name: amount for name, (amount, _) in highest.items()}
     contexts = [_positive_int(e.get("context_length")) for e in allowed]
@@ -604,10 +606,11 @@ def models_dev_facts(root: Path, upstream_id: str) -> Facts | None:
         "cache_write_per_1m": "cache_write",
         "audio_input_per_1m": "input_audio",
     }
+    where = f"{upstream_id}.cost"
     prices = {
-        ours: _decimal(cost[theirs])
+        ours: _price(cost[theirs], f"{where}.{theirs}")
         for ours, theirs in names.items()
-        if _is_number(cost.get(theirs))
+        if cost.get(theirs) is not None
     }
     for tier in cost.get("tiers", []) if isinstance(cost.get("tiers"), list) else []:
         threshold = tier.get("tier", {}) if isinstance(tier, dict) else {}
@@ -616,8 +619,10 @@ def models_dev_facts(root: Path, upstream_id: str) -> Facts | None:
             continue
         for ours, theirs in (("input_per_1m", "input"), ("output_per_1m", "output"),
                              ("cached_input_per_1m", "cache_read")):  # fmt: skip
-            if _is_number(tier.get(theirs)):
-                prices[f"tier_{size // 1000}k.{ours}"] = _decimal(tier[theirs])
+            if tier.get(theirs) is not None:
+                prices[f"tier_{size // 1000}k.{ours}"] = _price(
+                    tier[theirs], f"{where}.tiers.{theirs}"
+                )
     limit = _table(entry, "limit")
     inputs = _table(entry, "modalities").get("input")
     status = entry.get("status")
@@ -649,15 +654,19 @@ def _decimal(value: Any) -> Decimal:
     return number
 
 
-def _usd(value: Any) -> Decimal | None:
-    """An OpenRouter price (a string, sometimes a number); None for "-1", junk or absent."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+def _usd(value: Any, where: str) -> Decimal | None:
+    """An OpenRouter price (a string, sometimes a number); None when absent or "-1"."""
+    if value is None or str(value) == "-1":
         return None
     try:
-        number = Decimal(str(value))
+        number = None if isinstance(value, bool) else Decimal(str(value))
     except InvalidOperation:
-        return None
-    return number if number.is_finite() and number >= 0 else None
+        number = None
+    if number is None or not number.is_finite():
+        raise DatasetError(f"{where}: not a number: {value!r}")
+    if number < 0:
+        raise DatasetError(f"{where}: a negative price: {value!r}")
+    return number
 
 
 def _normalized(prices: dict[str, Decimal]) -> dict[str, Decimal]:

@@ -532,3 +532,17 @@ def test_the_shipped_acknowledgements_file_is_valid() -> None:
         ("not_charged", "gemini-3.1-pro", "per_image_output"),
         ("limit", "gemini-3-flash", "max_output_tokens"),
     }
+
+
+@pytest.mark.parametrize(("value", "problem"), [("abc", "not a number"), ("-0.5", "negative")])
+def test_a_malformed_openrouter_price_is_refused_with_64_but_minus_one_is_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, problem: str
+) -> None:
+    def break_a_price(data: dict[str, Any]) -> None:
+        data["data"]["endpoints"][0]["pricing"]["completion"] = value
+
+    status, output = run_audit(capsys, OPENROUTER, changed_json(tmp_path, ENDPOINTS, break_a_price))
+
+    assert status == 64
+    assert "openrouter_endpoints_qwen3.json: deepinfra/fp8.pricing.completion: " in output
+    assert problem in output
