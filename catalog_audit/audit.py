@@ -21,23 +21,31 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tomllib
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from catalog_audit.datasets import (
+    GENAI_PRICES,
     LITELLM,
-    LONG_PROMPT_THRESHOLD,
     MODELS_DEV,
     OPENROUTER,
     Dataset,
     Facts,
     Routed,
+    genai_prices_id,
 )
 from catalog_seed.pricing import PricingPolicy
-from models_api.catalog.model_schema import InvalidCatalogDocument, Model, model_from_document
+from models_api.catalog.model_schema import (
+    InvalidCatalogDocument,
+    Model,
+    iso_instant,
+    model_from_document,
+)
 
 FAILURE, WARNING, NOTE = "failure", "warning", "note"
 # kind -> (level, raises the drift check's alert)
@@ -46,6 +54,13 @@ FINDING_KINDS: dict[str, tuple[str, bool]] = {
     "past_shutdown": (FAILURE, True),  # served, and the dataset's shutdown date has come
     "price_expired": (FAILURE, True),  # served after its price's valid_until
     "price_expiring": (WARNING, True),  # its price's valid_until is at most 14 days away
+    "price_change_not_seeded": (FAILURE, True),  # a dated upstream price we would sell below
+    "endpoint_unrecorded": (FAILURE, True),  # an allowed endpoint (or variant) with no price
+    "max_price_refuses": (FAILURE, True),  # the cap is below an allowed endpoint's price
+    "max_price_above_charge": (FAILURE, True),  # the cap lets a request cost more than we charge
+    "upstream_renamed": (WARNING, True),  # the upstream id now names another model
+    "newer_model_available": (WARNING, False),  # a newer model of a served family is not served
+    "price_change_scheduled": (NOTE, False),  # a price ends and the next one is already seeded
     "price_differs": (FAILURE, False),  # served price above the price it should equal
     "not_charged": (FAILURE, False),  # the upstream bills a way we do not charge
     "no_allowed_endpoint": (FAILURE, False),  # routing allows no endpoint the dataset lists
@@ -65,7 +80,8 @@ FINDING_KINDS: dict[str, tuple[str, bool]] = {
 # two weeks of daily reminders to read the next price and seed it.
 PRICE_EXPIRY_WARNING_DAYS = 14
 CATALOG = "catalog"  # the `dataset` of a finding that comes from the catalog alone
-_CITED_NAMES = (("models.dev", MODELS_DEV), ("litellm", LITELLM), ("openrouter", OPENROUTER))
+_CITED_NAMES = (("models.dev", MODELS_DEV), ("litellm", LITELLM), ("openrouter", OPENROUTER),
+                ("genai-prices", GENAI_PRICES))  # fmt: skip
 _RUNS_ON = re.compile(r"runs on ([a-z0-9][a-z0-9._-]*)")
 _BASE_PRICES_TOKEN = ("input_per_1m", "output_per_1m")
 _BASE_PRICES_IMAGE = ("input_per_1m", "per_image_output")
@@ -79,18 +95,31 @@ class AuditedModel:
     upstream: dict[str, str]
     cited: str | None  # the dataset its price was read from (None: a provider's own page)
     runs_on: str | None = None
+    priced_provider: str = ""  # the provider of the model whose price it is (runs_on's)
+    recorded_endpoints: tuple[str, ...] = ()  # routing_endpoints' slugs
+
+    @property
+    def data_file(self) -> str:
+        """Where the model's data lives (catalog_seed/models/<provider>.toml)."""
+        return f"catalog_seed/models/{self.model.provider}.toml"
 
     @property
     def routed(self) -> Routed | None:
         routing = self.model.routing
         if routing is None:
             return None
-        return Routed(model=routing.model, only=tuple(routing.only))
+        return Routed(model=routing.model, only=tuple(routing.only), ignore=tuple(routing.ignore))
 
     def upstream_id(self, kind: str) -> str | None:
         routed = self.routed
         if kind == OPENROUTER and routed is not None:
             return routed.model
+        if kind == GENAI_PRICES and kind not in self.upstream:
+            return genai_prices_id(
+                self.priced_provider or self.model.provider,
+                routed.model if routed is not None else None,
+                self.upstream.get(LITELLM),
+            )
         return self.upstream.get(kind)
 
 
@@ -103,6 +132,9 @@ class Finding:
     field: str = ""
     ours: str = ""
     theirs: str = ""
+    fix: str = ""  # the data edit that resolves it: file, model, field, value, source
+    source: str = ""  # the dataset and its version (file or URL) the finding comes from
+    acknowledged: str = ""  # why it was reviewed and accepted (catalog_seed/acknowledgements.toml)
 
     @property
     def level(self) -> str:
@@ -110,12 +142,18 @@ class Finding:
 
     @property
     def alert(self) -> bool:
-        return FINDING_KINDS[self.kind][1]
+        return FINDING_KINDS[self.kind][1] and not self.acknowledged
+
+    @property
+    def counts(self) -> bool:
+        """Whether it can fail a run: an acknowledged finding is reported, nothing more."""
+        return not self.acknowledged
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "dataset": self.dataset,
+            "dataset_source": self.source or None,
             "finding": self.kind,
             "level": self.level,
             "alert": self.alert,
@@ -123,6 +161,8 @@ class Finding:
             "ours": self.ours or None,
             "theirs": self.theirs or None,
             "detail": self.detail,
+            "fix": self.fix or None,
+            "acknowledged": self.acknowledged or None,
         }
 
 
@@ -139,7 +179,7 @@ class AuditReport:
         return [model_id for model_id in self.served if not self.confirmed.get(model_id)]
 
     def count(self, level: str) -> int:
-        return sum(1 for finding in self.findings if finding.level == level)
+        return sum(1 for f in self.findings if f.level == level and f.counts)
 
     def failed(self, require_coverage: bool) -> bool:
         return self.count(FAILURE) > 0 or (require_coverage and bool(self.uncovered))
@@ -160,10 +200,15 @@ class AuditReport:
             header = ("level", "model", "dataset", "finding", "field")
             out.append("{:8} {:24} {:10} {:21} {:30} detail".format(*header))
         for finding in shown:
+            level = "ack" if finding.acknowledged else finding.level
             out.append(
-                f"{finding.level:8} {finding.model:24} {finding.dataset:10} {finding.kind:21} "
+                f"{level:8} {finding.model:24} {finding.dataset:10} {finding.kind:21} "
                 f"{finding.field or '-':30} {finding.detail}"
             )
+            if finding.fix:
+                out.append(f"{'':8} fix: {finding.fix}")
+            if finding.acknowledged:
+                out.append(f"{'':8} acknowledged: {finding.acknowledged}")
         covered = len(self.served) - len(self.uncovered)
         out.append(
             f"coverage: {covered} of {len(self.served)} served model(s) confirmed by an "
@@ -172,7 +217,7 @@ class AuditReport:
         for finding in self.findings:
             if finding.kind == "uncovered":
                 out.append(f"  not confirmed: {finding.model}: {finding.detail}")
-        kinds = Counter(f.kind for f in self.findings if f.level == FAILURE)
+        kinds = Counter(f.kind for f in self.findings if f.level == FAILURE and f.counts)
         by_kind = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
         out.append(
             f"{self.count(FAILURE)} failure(s){f' ({by_kind})' if by_kind else ''}, "
@@ -206,7 +251,7 @@ def served_models(
         if data.get("status", "active") != "active" or "pricing" not in data:
             continue
         try:
-            model = model_from_document(doc_id, data)
+            model = model_from_document(doc_id, data).priced_at(_midnight(today))
         except InvalidCatalogDocument as error:
             problems.append(f"{doc_id}: not served, invalid: {error}")
             continue
@@ -222,9 +267,19 @@ def served_models(
                 upstream={k: v for k, v in upstream.items() if isinstance(v, str)},
                 cited=cited_dataset(str(priced_by.get("price_source", ""))),
                 runs_on=runs_on,
+                priced_provider=str(priced_by.get("provider", "")),
+                recorded_endpoints=tuple(
+                    str(endpoint.get("slug"))
+                    for endpoint in data.get("routing_endpoints") or []
+                    if isinstance(endpoint, dict)
+                ),
             )
         )
     return served, problems
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
 
 
 def served_prices(model: Model) -> dict[str, Decimal]:
@@ -241,11 +296,13 @@ def served_prices(model: Model) -> dict[str, Decimal]:
     else:
         prices["output_per_1m"] = pricing.output_per_1k_tokens
     for tier in pricing.long_context_tiers:
-        # Both datasets name the tier by 200k whether it starts above 200,000 or at it.
-        if tier.above_input_tokens in (LONG_PROMPT_THRESHOLD, LONG_PROMPT_THRESHOLD - 1):
-            prices["tier_200k.input_per_1m"] = tier.input_per_1k_tokens
-            prices["tier_200k.output_per_1m"] = tier.output_per_1k_tokens
-            prices["tier_200k.cached_input_per_1m"] = tier.cached_input_per_1k_tokens
+        # Datasets name a tier by where it starts in thousands (200k), whether the price starts
+        # above 200,000 prompt tokens or at it: every tier is compared.
+        name = f"tier_{(tier.above_input_tokens + 1) // 1000}k"
+        prices[f"{name}.input_per_1m"] = tier.input_per_1k_tokens
+        prices[f"{name}.output_per_1m"] = tier.output_per_1k_tokens
+        prices[f"{name}.cached_input_per_1m"] = tier.cached_input_per_1k_tokens
+        prices[f"{name}.cache_write_per_1m"] = tier.cache_write_per_1k_tokens
     return {name: Decimal(str(value)) for name, value in prices.items() if value is not None}
 
 
@@ -257,6 +314,7 @@ def audit(
     datasets: list[Dataset],
     policy: PricingPolicy,
     today: dt.date,
+    acknowledgements: Iterable[Acknowledgement] = (),
 ) -> AuditReport:
     report = AuditReport(
         served=[m.model.id for m in models], datasets=[d.describe() for d in datasets]
@@ -277,17 +335,89 @@ def audit(
                     "under their upstream ids: a wrong or truncated file?",
                 )
             )
+    for dataset in datasets:
+        if dataset.kind == GENAI_PRICES:
+            report.findings += newer_model_findings(models, dataset)
     for audited in models:
         model_id = audited.model.id
         if not report.confirmed.get(model_id):
             report.findings.append(
                 Finding(model_id, "-", "uncovered", _why_uncovered(audited, datasets, report))
             )
+    report.findings = apply_acknowledgements(report.findings, list(acknowledgements), today)
     return report
 
 
+_VERSION_PART = re.compile(r"^\d{1,3}$")
+
+
+def model_family(name: str) -> tuple[str, tuple[int, ...]] | None:
+    """("gpt sol", (6, 2)) for gpt-6.2-sol: the words name the family, the numbers its
+    version. None for a dated snapshot or a variant that is not a model of its own."""
+    parts = [part for part in re.split(r"[-./:_ ]", name.lower()) if part]
+    if any(part.isdigit() and not _VERSION_PART.match(part) for part in parts):
+        return None  # a dated snapshot (2025-08-07, 0731)
+    if any(part in _NOT_A_NEW_MODEL for part in parts):
+        return None
+    words = " ".join(part for part in parts if not part.isdigit() and not part.startswith("@"))
+    version = tuple(int(part) for part in parts if part.isdigit())
+    return (words, version) if words and version else None
+
+
+_NOT_A_NEW_MODEL = {"batch", "free", "latest", "preview", "exp", "tts", "live", "image",
+                    "audio", "realtime", "search", "highspeed", "thinking", "beta"}  # fmt: skip
+
+
+def newer_model_findings(models: list[AuditedModel], dataset: Dataset) -> list[Finding]:
+    """A model of a served family with a higher version that the catalog does not serve."""
+    served_ids = {m.upstream_id(GENAI_PRICES) for m in models}
+    newest_served: dict[tuple[str, str], tuple[tuple[int, ...], AuditedModel]] = {}
+    for audited in models:
+        upstream_id = audited.upstream_id(GENAI_PRICES)
+        if upstream_id is None or audited.runs_on is not None:
+            continue
+        provider, _, name = upstream_id.partition("/")
+        served_family = model_family(name)
+        if served_family is None:
+            continue
+        key = (provider, served_family[0])
+        if key not in newest_served or newest_served[key][0] < served_family[1]:
+            newest_served[key] = (served_family[1], audited)
+    findings = []
+    for (provider, words), (version, audited) in sorted(newest_served.items()):
+        family = (words, version)
+        newer = sorted(
+            (candidate_family[1], candidate)
+            for candidate in dataset.model_ids(provider)
+            if f"{provider}/{candidate}" not in served_ids
+            and (candidate_family := model_family(candidate)) is not None
+            and candidate_family[0] == family[0]
+            and candidate_family[1] > family[1]
+        )
+        if not newer:
+            continue
+        newest = newer[-1][1]
+        findings.append(
+            Finding(
+                audited.model.id,
+                dataset.kind,
+                "newer_model_available",
+                f"{provider}/{newest} is newer in its family and not served",
+                "id",
+                audited.model.id,
+                newest,
+                f"{audited.data_file}: add a [[models]] entry for {newest} with its "
+                f"limits, capabilities and price (source: {dataset.describe()})",
+                dataset.describe(),
+            )  # fmt: skip
+        )
+    return findings
+
+
 def price_validity_findings(models: list[AuditedModel], today: dt.date) -> list[Finding]:
-    """Served prices that have ended (`price_expired`) or end within the warning window."""
+    """Served prices that have ended (`price_expired`) or end within the warning window; a
+    price whose next one is already seeded from the day after is a note
+    (`price_change_scheduled`): the service switches by itself."""
     findings = []
     for audited in models:
         model, valid_until = audited.model, audited.model.pricing.valid_until
@@ -295,18 +425,104 @@ def price_validity_findings(models: list[AuditedModel], today: dt.date) -> list[
             continue
         days_left = (valid_until - today).days
         until = valid_until.isoformat()
-        if not model.pricing.is_valid_on(today):
+        day_after = _midnight(valid_until + dt.timedelta(days=1))
+        following = [c for c in model.price_changes if c.effective_at <= day_after]
+        where = f"{audited.data_file}, model {audited.runs_on or model.id}"
+        fix = (f"{where}: add [[models.price.changes]] effective = "
+               f"{day_after.date().isoformat()} with the provider's next price, its source and "
+               "checked date")  # fmt: skip
+        if following and days_left <= PRICE_EXPIRY_WARNING_DAYS:
+            change = following[0]
+            detail = (f"the upstream price holds until {until}; the next price "
+                      f"({change.cost_per_1k_input:g} / {change.cost_per_1k_output:g} credits "
+                      f"per 1k input / output) is seeded from {iso_instant(change.effective_at)}:"
+                      " the service switches by itself")  # fmt: skip
+            kind, fix = "price_change_scheduled", ""
+        elif not model.pricing.is_valid_on(today):
             detail = (f"the upstream price it was derived from ended on {until} and it is still "
-                      "sold at it: read the current price and seed it")  # fmt: skip
+                      "sold at it; no next price is seeded")  # fmt: skip
             kind = "price_expired"
         elif days_left <= PRICE_EXPIRY_WARNING_DAYS:
             detail = (f"the upstream price it was derived from holds until {until} "
-                      f"({days_left} day(s) left): seed the next price before then")  # fmt: skip
+                      f"({days_left} day(s) left) and no next price is seeded")  # fmt: skip
             kind = "price_expiring"
         else:
             continue
-        findings.append(Finding(model.id, CATALOG, kind, detail, "pricing.valid_until", until))
+        findings.append(
+            Finding(model.id, CATALOG, kind, detail, "pricing.valid_until", until, fix=fix)
+        )
     return findings
+
+
+# --- acknowledgements --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A reviewed finding: reported, but it neither fails the run nor alerts until `until`."""
+
+    finding: str
+    model: str
+    reason: str
+    until: dt.date
+    field: str = ""  # the finding's field, when only that one is acknowledged
+
+
+class AcknowledgementError(ValueError):
+    """The acknowledgements file cannot be read; the message names the file and field."""
+
+
+def load_acknowledgements(path: Path) -> list[Acknowledgement]:
+    """`[[acknowledged]]` tables: finding, model, reason, until (a date), optionally field."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise AcknowledgementError(f"{path}: cannot be read: {error}") from None
+    entries = data.get("acknowledged", [])
+    if not isinstance(entries, list):
+        raise AcknowledgementError(f"{path}: acknowledged must be an array of tables")
+    found = []
+    for index, entry in enumerate(entries):
+        where = f"{path}: acknowledged[{index}]"
+        if not isinstance(entry, dict):
+            raise AcknowledgementError(f"{where}: must be a table")
+        for name in ("finding", "model", "reason"):
+            if not isinstance(entry.get(name), str) or not entry[name]:
+                raise AcknowledgementError(f"{where}.{name}: must be a non-empty string")
+        if entry["finding"] not in FINDING_KINDS:
+            raise AcknowledgementError(f"{where}.finding: {entry['finding']!r} is no finding")
+        until = entry.get("until")
+        if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
+            raise AcknowledgementError(f"{where}.until: must be a date (YYYY-MM-DD)")
+        unknown = sorted(set(entry) - {"finding", "model", "reason", "until", "field"})
+        if unknown:
+            raise AcknowledgementError(f"{where}.{unknown[0]}: unknown field")
+        if not isinstance(entry.get("field", ""), str):
+            raise AcknowledgementError(f"{where}.field: must be a string")
+        found.append(
+            Acknowledgement(
+                entry["finding"], entry["model"], entry["reason"], until, entry.get("field", "")
+            )  # fmt: skip
+        )
+    return found
+
+
+def apply_acknowledgements(
+    findings: list[Finding], acknowledgements: list[Acknowledgement], today: dt.date
+) -> list[Finding]:
+    """Findings with their acknowledgement applied while it lasts; an expired one says so."""
+    result = []
+    for finding in findings:
+        match = next((a for a in acknowledgements
+                      if (a.finding, a.model) == (finding.kind, finding.model)
+                      and a.field in ("", finding.field)), None)  # fmt: skip
+        if match is not None and today <= match.until:
+            finding = replace(finding, acknowledged=f"{match.reason} (until {match.until})")
+        elif match is not None:
+            finding = replace(finding, detail=f"{finding.detail} [acknowledgement expired on "
+                              f"{match.until}: review it again]")  # fmt: skip
+        result.append(finding)
+    return result
 
 
 def _why_uncovered(audited: AuditedModel, datasets: list[Dataset], report: AuditReport) -> str:
@@ -330,12 +546,20 @@ def _audit_one(
     if upstream_id is None:
         return False
     routed = audited.routed if dataset.kind == OPENROUTER else None
-    facts = dataset.facts(upstream_id, routed)
+    facts = dataset.facts(upstream_id, routed, today)
     label = model.id
     findings = report.findings
+    source = dataset.describe()
 
-    def add(kind: str, detail: str, name: str = "", ours: str = "", theirs: str = "") -> None:
-        findings.append(Finding(label, dataset.kind, kind, detail, name, ours, theirs))
+    def add(
+        kind: str, detail: str, name: str = "", ours: str = "", theirs: str = "", fix: str = ""
+    ) -> None:
+        cited = f"{source}: {facts.basis if facts else ''}"
+        if not fix and theirs and theirs != "-" and name in _DATA_FIELDS:
+            fix = f"{audited.data_file}, model {label}: set {name} = {theirs} (source: {cited})"
+        elif not fix and theirs and theirs != "-" and _is_price_name(name):
+            fix = _price_fix(audited, name, theirs, cited)
+        findings.append(Finding(label, dataset.kind, kind, detail, name, ours, theirs, fix, source))
 
     if facts is None:
         add("not_listed", f"{dataset.kind} does not list {upstream_id}: retired or renamed "
@@ -350,7 +574,16 @@ def _audit_one(
             f"({allowed}) is listed: routed requests fail")  # fmt: skip
     for slug in facts.missing_endpoints if facts.prices else ():
         add("endpoint_missing", f"{upstream_id}: allowed endpoint {slug} is not listed")
+    if facts.name and audited.runs_on is None and not _same_model(model.name, facts.name):
+        add("upstream_renamed", f"{upstream_id} is now {facts.name!r} ({facts.basis}); we "
+            f"describe {model.name!r}", "name", model.name, facts.name,
+            f"{audited.data_file}, model {model.id}: read the provider's page for "
+            f"{facts.name}, then set name, limits, supports_* and price, or move the id "
+            f"(source: {source})")  # fmt: skip
     _compare_prices(audited, facts, policy, add, on)
+    _compare_price_changes(audited, facts, policy, add, source)
+    if facts.per_allowed_endpoints:
+        _compare_endpoints(audited, facts, policy, add, source)
     if audited.runs_on is None:  # a platform model's limits are its own, not its base's
         _compare_limits(audited, facts, add)
     _compare_lifecycle(model, facts, today, add, upstream_id)
@@ -371,6 +604,97 @@ def _audit_one(
         return True
     report.unconfirmed.setdefault(model.id, []).append(reason)
     return True
+
+
+_DATA_FIELDS = ("context_window", "max_output_tokens", "supports_tools", "supports_vision",
+                "retirement_date", "lifecycle")  # fmt: skip
+
+
+def _is_price_name(name: str) -> bool:
+    return name.endswith("_per_1m") or name == "per_image_output"
+
+
+def _price_fix(audited: AuditedModel, name: str, usd: str, source: str) -> str:
+    """The data edit that makes a price field what the dataset says (upstream USD)."""
+    field_name = name.replace("tier_", "price.tiers[above ").replace("k.", "000].", 1)
+    if not name.startswith("tier_"):
+        field_name = f"price.{name}"
+    where = f"{audited.data_file}, model {audited.runs_on or audited.model.id}"
+    if audited.routed is not None:
+        return (f"{where}: set {field_name} = \"{usd}\" and the [[models.routing.endpoints]] "
+                f"that charge it, then routing.max_price (source: {source})")  # fmt: skip
+    return f'{where}: set {field_name} = "{usd}" (source: {source})'
+
+
+def _compare_price_changes(
+    audited: AuditedModel, facts: Facts, policy: PricingPolicy, add: Any, source: str
+) -> None:
+    """A price the dataset says takes effect later must be seeded by then, at or above cost."""
+    for start, prices in facts.price_changes:
+        ours_then = served_prices(audited.model.priced_at(_midnight(start)))
+        short = [
+            (name, theirs)
+            for name, theirs in sorted(prices.items())
+            if name in ours_then and ours_then[name] < _floor(policy, name, theirs)
+        ]
+        if not short:
+            continue
+        values = ", ".join(f'{name} = "{_n(usd)}"' for name, usd in short)
+        where = f"{audited.data_file}, model {audited.runs_on or audited.model.id}"
+        fix = (f"{where}: add [[models.price.changes]] effective = {start.isoformat()}, "
+               f"{values} (source: {source}: {facts.basis}, from {start.isoformat()})")  # fmt: skip
+        if audited.routed is not None:
+            fix = (f"{where}: on {start.isoformat()} set the endpoints' and the model's "
+                   f"prices to {values}, and routing.max_price (source: {source}: "
+                   f"{facts.basis})")  # fmt: skip
+        name, theirs = short[0]
+        add("price_change_not_seeded", f"from {start.isoformat()} upstream charges "
+            f"US${_n(theirs)} ({facts.basis}); we would sell at {_n(ours_then[name])} credits, "
+            "below cost", name, _n(ours_then[name]), _n(theirs), fix)  # fmt: skip
+
+
+def _compare_endpoints(
+    audited: AuditedModel, facts: Facts, policy: PricingPolicy, add: Any, source: str
+) -> None:
+    """Every allowed endpoint (variants included) is priced in the data, and the cap holds."""
+    routing = audited.model.routing
+    where = f"{audited.data_file}, model {audited.model.id}"
+    for slug in facts.endpoint_slugs:
+        if slug not in audited.recorded_endpoints:
+            add("endpoint_unrecorded", f"OpenRouter lists allowed endpoint {slug} ({facts.basis}) "
+                "and the data records no price for it", "routing.endpoints", "-", slug,
+                f"{where}: add [[models.routing.endpoints]] slug = \"{slug}\" with its prices "
+                f"(source: {source}), or add \"{slug}\" to routing.ignore")  # fmt: skip
+    caps = dict(routing.max_price) if routing is not None else {}
+    ours = served_prices(audited.model)
+    for cap_name, field_name in (("prompt", "input_per_1m"), ("completion", "output_per_1m")):
+        cap = caps.get(cap_name)
+        if cap is None:
+            continue
+        cap_usd = Decimal(str(cap))
+        highest = facts.prices.get(field_name)
+        if highest is not None and highest > cap_usd:
+            add("max_price_refuses", f"an allowed endpoint charges US${_n(highest)} "
+                f"({facts.basis}), above the cap US${_n(cap_usd)}: its requests are refused",
+                f"routing.max_price.{cap_name}", _n(cap_usd), _n(highest),
+                f"{where}: set the endpoint's prices, the model's price and "
+                f"routing.max_price.{cap_name} = \"{_n(highest)}\" (source: {source})")  # fmt: skip
+        charged = ours.get(field_name)
+        if charged is None:
+            continue
+        ceiling = charged * policy.usd_per_credit * 1000 / policy.margin
+        if cap_usd > ceiling:
+            add("max_price_above_charge", f"the cap US${_n(cap_usd)} is above our price / "
+                f"{policy.margin} = US${_n(ceiling)}: a request could cost more than we charge",
+                f"routing.max_price.{cap_name}", _n(cap_usd), _n(ceiling),
+                f"{where}: set routing.max_price.{cap_name} = \"{_n(ceiling)}\" or raise the "
+                "price")  # fmt: skip
+
+
+def _same_model(ours: str, theirs: str) -> bool:
+    """Names that differ only in case, punctuation or a suffix ("Preview") name one model."""
+    a, b = (re.sub(r"[^a-z0-9]", "", name.lower()) for name in (ours, theirs))
+    return bool(a) and bool(b) and (a in b or b in a)
 
 
 def _per_billed_unit(name: str, usd: Decimal) -> Decimal:
@@ -428,8 +752,9 @@ def _compare_limits(audited: AuditedModel, facts: Facts, add: Any) -> None:
         add("limit_differs", f"the dataset states {facts.max_output_tokens}", "max_output_tokens",
             str(model.max_output_tokens), str(facts.max_output_tokens))  # fmt: skip
     if facts.context_window is not None and model.context_window != facts.context_window:
-        add("limit_differs", f"the dataset states {facts.context_window} ({facts.basis}; "
-            "LiteLLM states the input limit only)", "context_window",
+        input_only = "; LiteLLM states the input limit only" if "key " in facts.basis else ""
+        add("limit_differs", f"the dataset states {facts.context_window} ({facts.basis}"
+            f"{input_only})", "context_window",
             str(model.context_window), str(facts.context_window))  # fmt: skip
     for name in ("supports_tools", "supports_vision"):
         ours, theirs = getattr(model, name), getattr(facts, name)

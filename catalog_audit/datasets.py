@@ -26,12 +26,26 @@ Formats (detected from the content, never from the file name):
   `output`), `tool_call`, `[modalities] input` and `status = "deprecated"`. A provider file may
   inherit from `models/<vendor>/<model>.toml` through `base_model` (deep merge, the provider
   file wins; `base_model_omit` lists dotted keys to drop).
+- genai-prices' published `prices/data.json` (pydantic/genai-prices; the PyPI package ships the
+  same data as `genai_prices/data.py`): a JSON list of providers `{"id", "models": [...]}`, each
+  model with `id`, `match` (equals / starts_with / ends_with / contains / regex / or / and),
+  `context_window`, `deprecated`, and `prices`: one price object, or a list of
+  `{"constraint": {"start_date": "YYYY-MM-DD"}, "prices": {...}}` where the last one started is in
+  effect. Price fields, USD per 1M tokens: `input_mtok`, `output_mtok`, `cache_read_mtok`,
+  `cache_write_mtok`, `input_audio_mtok`, each a number or `{"base", "tiers": [{"start",
+  "price"}]}` (the whole request at `price` once the prompt reaches `start` tokens). A served
+  model is looked up as `<provider>/<model>`: `openrouter/<routing.model>` when routed, else
+  google / openai / anthropic / deepseek and its LiteLLM id without the `vertex_ai/` prefix.
+
+A price a dataset states that is not a non-negative number is refused (DatasetError naming the
+file, the entry and the field): it is never silently dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,11 +53,17 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from catalog_seed.routing_prices import allowed_by, highest_charges
+
 LITELLM = "litellm"
 OPENROUTER = "openrouter"
 MODELS_DEV = "models_dev"
-DATASET_KINDS = (LITELLM, OPENROUTER, MODELS_DEV)
-LONG_PROMPT_THRESHOLD = 200_000  # LiteLLM and models.dev name only this tier
+GENAI_PRICES = "genai_prices"
+DATASET_KINDS = (LITELLM, OPENROUTER, MODELS_DEV, GENAI_PRICES)
+LONG_PROMPT_THRESHOLD = 200_000  # models.dev names only this tier
+# LiteLLM's tier keys: *_above_<N>k_tokens, compared as the tier above N thousand tokens.
+_LITELLM_TIER = re.compile(r"^(input_cost_per_token|output_cost_per_token|"
+                           r"cache_read_input_token_cost)_above_(\d+)k_tokens$")  # fmt: skip
 
 
 class DatasetError(ValueError):
@@ -62,12 +82,18 @@ class Facts:
     supports_vision: bool | None = None
     shutdown_date: dt.date | None = None
     deprecated: bool | None = None
+    # The dataset's name for the model (to notice an id that now serves another model).
+    name: str | None = None
+    # Prices the dataset says take effect later: (first day, prices), in order.
+    price_changes: tuple[tuple[dt.date, dict[str, Decimal]], ...] = ()
     # Where the numbers come from inside the dataset, for the report ("endpoints a, b").
     basis: str = ""
     # True when the prices cover every endpoint the model's routing allows (endpoints data).
     per_allowed_endpoints: bool = False
     # Endpoints the routing allows that the dataset does not list.
     missing_endpoints: tuple[str, ...] = ()
+    # The allowed endpoints (variants included) the dataset lists.
+    endpoint_slugs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,7 @@ class Routed:
 
     model: str
     only: tuple[str, ...]
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass
@@ -88,6 +115,7 @@ class Dataset:
     models_dev_root: Path | None = None
     openrouter_models: dict[str, dict[str, Any]] = field(default_factory=dict)
     openrouter_endpoints: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    genai_prices: list[dict[str, Any]] = field(default_factory=list)
 
     def describe(self) -> str:
         if self.kind == LITELLM:
@@ -99,10 +127,30 @@ class Dataset:
             if self.openrouter_endpoints:
                 parts.append(f"endpoints of {len(self.openrouter_endpoints)} model(s)")
             return f"{OPENROUTER} {self.origin} ({', '.join(parts)})"
+        if self.kind == GENAI_PRICES:
+            return f"{GENAI_PRICES} {self.origin} ({len(self.genai_prices)} providers)"
         return f"{MODELS_DEV} {self.origin}"
 
-    def facts(self, upstream_id: str, routed: Routed | None = None) -> Facts | None:
+    def model_ids(self, provider: str) -> list[str]:
+        """The model ids a genai-prices provider lists (empty for other datasets)."""
+        for entry in self.genai_prices:
+            if entry.get("id") == provider:
+                return [m["id"] for m in entry["models"] if isinstance(m, dict)
+                        and isinstance(m.get("id"), str)]  # fmt: skip
+        return []
+
+    def facts(
+        self, upstream_id: str, routed: Routed | None = None, today: dt.date | None = None
+    ) -> Facts | None:
         """What the dataset says of `upstream_id` (None: it does not list it)."""
+        try:
+            return self._facts(upstream_id, routed, today or dt.date.today())
+        except DatasetError as error:
+            raise DatasetError(f"{self.origin}: {error}") from None
+
+    def _facts(self, upstream_id: str, routed: Routed | None, today: dt.date) -> Facts | None:
+        if self.kind == GENAI_PRICES:
+            return genai_prices_facts(self.genai_prices, upstream_id, today)
         if self.kind == LITELLM:
             return litellm_facts(self.litellm, upstream_id)
         if self.kind == MODELS_DEV:
@@ -114,7 +162,7 @@ class Dataset:
         listing = self.openrouter_models.get(upstream_id)
         endpoints = self.openrouter_endpoints.get(upstream_id)
         if routed is not None and endpoints is not None:
-            return endpoint_facts(endpoints, routed.only, listing)
+            return endpoint_facts(endpoints, routed.only, listing, routed.ignore)
         if listing is None:
             return None
         return openrouter_listing_facts(listing)
@@ -208,6 +256,17 @@ def parse_dataset(data: Any, origin: str) -> Dataset:
             endpoints = [e for e in inner["endpoints"] if isinstance(e, dict)]
             return Dataset(OPENROUTER, origin, openrouter_endpoints={model_id: endpoints})
         raise DatasetError(f"{origin}: a 'data' member of an unknown shape; {_EXPECTED}")
+    if (
+        isinstance(data, list)
+        and data
+        and all(
+            isinstance(p, dict)
+            and isinstance(p.get("id"), str)
+            and isinstance(p.get("models"), list)
+            for p in data
+        )
+    ):
+        return Dataset(GENAI_PRICES, origin, genai_prices=data)
     if isinstance(data, dict):
         entries = {
             name: entry
@@ -237,13 +296,17 @@ def litellm_facts(data: dict[str, Any], upstream_id: str) -> Facts | None:
     entry = data.get(upstream_id)
     if not isinstance(entry, dict):
         return None
-    prices = {
-        ours: _decimal(entry[theirs]) * 1_000_000
-        for ours, theirs in _LITELLM_PER_TOKEN.items()
-        if _is_number(entry.get(theirs))
-    }
-    if _is_number(entry.get("output_cost_per_image")):
-        prices["per_image_output"] = _decimal(entry["output_cost_per_image"])
+    prices = {}
+    for name, value in entry.items():
+        ours = _LITELLM_NAMES.get(name)
+        tier = _LITELLM_TIER.match(name)
+        if tier is not None:
+            ours = f"tier_{tier.group(2)}k.{_LITELLM_NAMES[tier.group(1)]}"
+        if ours is None or value is None:
+            continue
+        prices[ours] = _price(value, f"{upstream_id}.{name}") * (
+            1 if ours == "per_image_output" else 1_000_000
+        )
     return Facts(
         prices=_normalized(prices),
         context_window=_positive_int(entry.get("max_input_tokens")),
@@ -253,6 +316,135 @@ def litellm_facts(data: dict[str, Any], upstream_id: str) -> Facts | None:
         shutdown_date=_date(entry.get("deprecation_date")),
         basis=f"key {upstream_id}",
     )
+
+
+_LITELLM_NAMES = {
+    theirs: ours for ours, theirs in _LITELLM_PER_TOKEN.items() if not ours.startswith("tier_")
+} | {"output_cost_per_image": "per_image_output"}
+
+
+def _price(value: Any, where: str) -> Decimal:
+    """A dataset's price: a non-negative finite number, else DatasetError naming `where`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DatasetError(f"{where}: not a number: {value!r}")
+    number = _decimal(value)
+    if number < 0:
+        raise DatasetError(f"{where}: a negative price: {value!r}")
+    return number
+
+
+# --- genai-prices ----------------------------------------------------------------------------
+
+_GENAI_NAMES = {
+    "input_mtok": "input_per_1m",
+    "output_mtok": "output_per_1m",
+    "cache_read_mtok": "cached_input_per_1m",
+    "cache_write_mtok": "cache_write_per_1m",
+    "input_audio_mtok": "audio_input_per_1m",
+}
+_DIRECT_PROVIDERS = {"vertex": "google", "openai": "openai", "anthropic": "anthropic"}
+
+
+def genai_prices_id(provider: str, routed_model: str | None, litellm_id: str | None) -> str | None:
+    """How a served model is looked up in genai-prices (see the module docstring)."""
+    if routed_model is not None:
+        return f"openrouter/{routed_model}"
+    their_provider = _DIRECT_PROVIDERS.get(provider)
+    if their_provider is None or litellm_id is None:
+        return None
+    return f"{their_provider}/{litellm_id.rsplit('/', 1)[-1]}"
+
+
+def _matches(clause: Any, name: str) -> bool:
+    if not isinstance(clause, dict) or not clause:
+        return False
+    kind, value = next(iter(clause.items()))
+    if kind == "equals":
+        return bool(name == value)
+    if kind == "starts_with":
+        return isinstance(value, str) and name.startswith(value)
+    if kind == "ends_with":
+        return isinstance(value, str) and name.endswith(value)
+    if kind == "contains":
+        return isinstance(value, str) and value in name
+    if kind == "regex":
+        return isinstance(value, str) and re.search(value, name) is not None
+    if kind in ("or", "or_"):
+        return isinstance(value, list) and any(_matches(c, name) for c in value)
+    if kind in ("and", "and_"):
+        return isinstance(value, list) and all(_matches(c, name) for c in value)
+    return False
+
+
+def genai_prices_facts(
+    providers: list[dict[str, Any]], upstream_id: str, today: dt.date
+) -> Facts | None:
+    provider_id, _, name = upstream_id.partition("/")
+    provider = next((p for p in providers if p.get("id") == provider_id), None)
+    if provider is None or not name:
+        return None
+    models = [m for m in provider["models"] if isinstance(m, dict)]
+    entry = next((m for m in models if m.get("id") == name), None)
+    entry = entry or next((m for m in models if _matches(m.get("match"), name)), None)
+    if entry is None:
+        return None
+    where = f"{provider_id}.models[{entry.get('id')}].prices"
+    dated = _dated_prices(entry.get("prices"), where)
+    current = [prices for start, prices in dated if start is None or start <= today]
+    coming = tuple(
+        (start, prices) for start, prices in dated if start is not None and start > today
+    )
+    return Facts(
+        prices=current[-1] if current else {},
+        context_window=_positive_int(entry.get("context_window")),
+        deprecated=_flag(entry.get("deprecated")),
+        name=entry.get("name") if isinstance(entry.get("name"), str) else None,
+        basis=f"provider {provider_id}, model {entry.get('id')}",
+        price_changes=coming,
+    )
+
+
+def _dated_prices(value: Any, where: str) -> list[tuple[dt.date | None, dict[str, Decimal]]]:
+    """[(start date or None, prices)] in the order they take effect."""
+    if isinstance(value, dict):
+        return [(None, _genai_price_set(value, where))]
+    if not isinstance(value, list):
+        raise DatasetError(f"{where}: must be a price object or a list of dated prices")
+    dated: list[tuple[dt.date | None, dict[str, Decimal]]] = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("prices"), dict):
+            raise DatasetError(f"{where}[{index}].prices: missing")
+        constraint = item.get("constraint")
+        start = None
+        if isinstance(constraint, dict) and "start_date" in constraint:
+            start = _date(constraint["start_date"])
+            if start is None:
+                raise DatasetError(f"{where}[{index}].constraint.start_date: not a date")
+        elif constraint is not None:
+            continue  # a time-of-day price (off-peak): not a list price
+        dated.append((start, _genai_price_set(item["prices"], f"{where}[{index}].prices")))
+    dated.sort(key=lambda pair: pair[0] or dt.date.min)
+    return dated
+
+
+def _genai_price_set(value: dict[str, Any], where: str) -> dict[str, Decimal]:
+    prices: dict[str, Decimal] = {}
+    for theirs, ours in _GENAI_NAMES.items():
+        price = value.get(theirs)
+        if price is None:
+            continue
+        if isinstance(price, dict):
+            prices[ours] = _price(price.get("base"), f"{where}.{theirs}.base")
+            for index, tier in enumerate(price.get("tiers") or []):
+                start = tier.get("start") if isinstance(tier, dict) else None
+                if not isinstance(start, int) or isinstance(start, bool) or start <= 0:
+                    raise DatasetError(f"{where}.{theirs}.tiers[{index}].start: not a token count")
+                prices[f"tier_{start // 1000}k.{ours}"] = _price(
+                    tier.get("price"), f"{where}.{theirs}.tiers[{index}].price"
+                )
+        else:
+            prices[ours] = _price(price, f"{where}.{theirs}")
+    return _normalized(prices)
 
 
 # --- OpenRouter ------------------------------------------------------------------------------
@@ -266,16 +458,17 @@ _OPENROUTER_PER_TOKEN = {
 }
 
 
-def _openrouter_prices(pricing: Any) -> dict[str, Decimal]:
-    """USD per token strings -> per 1M; "-1" (variable price) and junk are left out."""
+def _openrouter_prices(pricing: Any, where: str = "pricing") -> dict[str, Decimal]:
+    """USD per token strings -> per 1M; "-1" (OpenRouter's variable price) is left out, and
+    anything else that is not a non-negative number is refused (DatasetError naming it)."""
     if not isinstance(pricing, dict):
         return {}
     prices = {}
     for ours, theirs in _OPENROUTER_PER_TOKEN.items():
-        value = _usd(pricing.get(theirs))
+        value = _usd(pricing.get(theirs), f"{where}.{theirs}")
         if value is not None:
             prices[ours] = value * 1_000_000
-    per_image = _usd(pricing.get("image_output"))
+    per_image = _usd(pricing.get("image_output"), f"{where}.image_output")
     if per_image is not None:
         prices["per_image_output"] = per_image
     return _normalized(prices)
@@ -286,12 +479,13 @@ def openrouter_listing_facts(entry: dict[str, Any]) -> Facts:
     top = entry.get("top_provider")
     top = top if isinstance(top, dict) else {}
     return Facts(
-        prices=_openrouter_prices(entry.get("pricing")),
+        prices=_openrouter_prices(entry.get("pricing"), f"{entry.get('id')}.pricing"),
         context_window=_positive_int(entry.get("context_length")),
         max_output_tokens=_positive_int(top.get("max_completion_tokens")),
         supports_tools=_supports_tools(entry),
         supports_vision=_input_modalities_include_image(entry),
         shutdown_date=_date(entry.get("expiration_date")),
+        name=entry.get("name") if isinstance(entry.get("name"), str) else None,
         basis="/api/v1/models listing",
     )
 
@@ -304,24 +498,24 @@ def endpoint_slug(endpoint: dict[str, Any]) -> str:
     return str(endpoint.get("provider_name", "")).lower().replace(" ", "")
 
 
-def allowed_by(slug: str, only: Iterable[str]) -> bool:
-    """`only = ["deepinfra"]` allows deepinfra and its variants (deepinfra/fp8)."""
-    return any(slug == allowed or slug.startswith(allowed + "/") for allowed in only)
-
-
 def endpoint_facts(
-    endpoints: list[dict[str, Any]], only: tuple[str, ...], listing: dict[str, Any] | None
+    endpoints: list[dict[str, Any]],
+    only: tuple[str, ...],
+    listing: dict[str, Any] | None,
+    ignore: tuple[str, ...] = (),
 ) -> Facts:
-    """The numbers that hold whichever allowed endpoint serves a request."""
-    allowed = [e for e in endpoints if allowed_by(endpoint_slug(e), only)]
+    """The numbers that hold whichever allowed endpoint serves a request: each field's highest
+    charge by the seed's own rule (`routing_prices.highest_charges`), the smallest limits."""
+    allowed = [e for e in endpoints if allowed_by(endpoint_slug(e), only, ignore)]
     listed = {endpoint_slug(e) for e in allowed}
     missing = tuple(
         slug for slug in only if not any(allowed_by(found, (slug,)) for found in listed)
     )
-    prices: dict[str, Decimal] = {}
-    for endpoint in allowed:
-        for name, value in _openrouter_prices(endpoint.get("pricing")).items():
-            prices[name] = max(value, prices.get(name, value))
+    highest = highest_charges(
+        (endpoint_slug(e), _openrouter_prices(e.get("pricing"), f"{endpoint_slug(e)}.pricing"))
+        for e in allowed
+    )
+    prices = {name: amount for name, (amount, _) in highest.items()}
     contexts = [_positive_int(e.get("context_length")) for e in allowed]
     outputs = [_positive_int(e.get("max_completion_tokens")) for e in allowed]
     tools = [_supports_tools(e) for e in allowed]
@@ -335,6 +529,7 @@ def endpoint_facts(
         basis="endpoints " + (", ".join(sorted(listed)) or "(none allowed)"),
         per_allowed_endpoints=True,
         missing_endpoints=missing,
+        endpoint_slugs=tuple(sorted(listed)),
     )
 
 
@@ -411,19 +606,23 @@ def models_dev_facts(root: Path, upstream_id: str) -> Facts | None:
         "cache_write_per_1m": "cache_write",
         "audio_input_per_1m": "input_audio",
     }
+    where = f"{upstream_id}.cost"
     prices = {
-        ours: _decimal(cost[theirs])
+        ours: _price(cost[theirs], f"{where}.{theirs}")
         for ours, theirs in names.items()
-        if _is_number(cost.get(theirs))
+        if cost.get(theirs) is not None
     }
     for tier in cost.get("tiers", []) if isinstance(cost.get("tiers"), list) else []:
         threshold = tier.get("tier", {}) if isinstance(tier, dict) else {}
-        if threshold.get("type", "context") != "context" or threshold.get("size") != 200_000:
+        size = threshold.get("size")
+        if threshold.get("type", "context") != "context" or not isinstance(size, int):
             continue
         for ours, theirs in (("input_per_1m", "input"), ("output_per_1m", "output"),
                              ("cached_input_per_1m", "cache_read")):  # fmt: skip
-            if _is_number(tier.get(theirs)):
-                prices[f"tier_200k.{ours}"] = _decimal(tier[theirs])
+            if tier.get(theirs) is not None:
+                prices[f"tier_{size // 1000}k.{ours}"] = _price(
+                    tier[theirs], f"{where}.tiers.{theirs}"
+                )
     limit = _table(entry, "limit")
     inputs = _table(entry, "modalities").get("input")
     status = entry.get("status")
@@ -455,15 +654,19 @@ def _decimal(value: Any) -> Decimal:
     return number
 
 
-def _usd(value: Any) -> Decimal | None:
-    """An OpenRouter price (a string, sometimes a number); None for "-1", junk or absent."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+def _usd(value: Any, where: str) -> Decimal | None:
+    """An OpenRouter price (a string, sometimes a number); None when absent or "-1"."""
+    if value is None or str(value) == "-1":
         return None
     try:
-        number = Decimal(str(value))
+        number = None if isinstance(value, bool) else Decimal(str(value))
     except InvalidOperation:
-        return None
-    return number if number.is_finite() and number >= 0 else None
+        number = None
+    if number is None or not number.is_finite():
+        raise DatasetError(f"{where}: not a number: {value!r}")
+    if number < 0:
+        raise DatasetError(f"{where}: a negative price: {value!r}")
+    return number
 
 
 def _normalized(prices: dict[str, Decimal]) -> dict[str, Decimal]:

@@ -27,7 +27,12 @@ from typing import Any
 
 from catalog_audit import audit as audit_module
 from catalog_audit import datasets as datasets_module
-from catalog_audit.audit import audit, served_models
+from catalog_audit.audit import (
+    AcknowledgementError,
+    audit,
+    load_acknowledgements,
+    served_models,
+)
 from catalog_audit.datasets import DatasetError, load_datasets
 from catalog_seed.dataset import expired_prices, load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
@@ -153,10 +158,13 @@ def _shrink_fraction(raw: str) -> float:
 
 
 AUDIT_EPILOG = """\
-Exit status: 0 no failure; 1 a failure (below cost, past shutdown, a price that differs, a
-billed price we do not charge, no allowed endpoint, a dataset that lists no served model) or,
-with --require-coverage, a served model no independent dataset confirmed; 64 a dataset that
-cannot be read (named, with what was expected) or bad usage.
+Exit status: 0 no failure; 1 a failure that is not acknowledged (below cost, past shutdown, a
+price that differs, a dated price not seeded, an unpriced endpoint, a cap that refuses traffic
+or lets a request cost more than we charge, a billed price we do not charge, no allowed
+endpoint, a dataset that lists no served model) or, with --require-coverage, a served model no
+independent dataset confirmed; 64 a dataset or acknowledgements file that cannot be read, or a
+price in it that is not a non-negative number (file, entry and field named), or bad usage.
+Every finding prints the data edit that resolves it (fix: file, model, field, value, source).
 """
 
 
@@ -180,6 +188,14 @@ def parse_audit_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=HERE / "models")
     parser.add_argument("--pricing", type=Path, default=HERE / "pricing.toml")
     parser.add_argument(
+        "--acknowledgements",
+        type=Path,
+        default=HERE / "acknowledgements.toml",
+        metavar="FILE",
+        help="reviewed findings that neither fail the run nor alert until their date "
+        "(default: catalog_seed/acknowledgements.toml)",
+    )
+    parser.add_argument(
         "--require-coverage",
         action="store_true",
         help="fail when a served model is confirmed by no independent dataset",
@@ -202,10 +218,11 @@ def run_audit(argv: list[str]) -> int:
         return loaded
     desired, policy = loaded
     try:
+        acknowledgements = load_acknowledgements(arguments.acknowledgements)
         datasets = load_datasets(arguments.against)
         models, _ = served_models(desired.items(), today)
-        report = audit(models, datasets, policy, today)
-    except DatasetError as error:
+        report = audit(models, datasets, policy, today, acknowledgements)
+    except (DatasetError, AcknowledgementError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 64
     for line in report.lines(today):
@@ -315,7 +332,13 @@ def _run(argv: list[str], today: dt.date | None) -> int:
                     f"{document['retirement_date']}: not served"
                 )
             valid_until = document["pricing"].get("valid_until") if "pricing" in document else None
-            if valid_until is not None:
+            following = [c["effective_at"] for c in document.get("price_changes", [])]
+            if valid_until is not None and following:
+                print(
+                    f"note: {model_id}'s price holds until {valid_until}; the next price is "
+                    f"seeded from {following[0]} and served from then on by itself"
+                )
+            elif valid_until is not None:
                 print(
                     f"note: {model_id}'s price holds until {valid_until} (upstream's temporary "
                     "price): seed the next price before the day after"

@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from catalog_seed.pricing import PricingPolicy
-from catalog_seed.routing_prices import UPSTREAM_PRICES, endpoint_price_problems
+from catalog_seed.routing_prices import (
+    UPSTREAM_PRICES,
+    endpoint_price_problems,
+    max_price_problems,
+)
 from models_api.catalog.model_schema import (
     BILLING_UNITS,
     LIFECYCLES,
@@ -25,6 +29,7 @@ from models_api.catalog.model_schema import (
     MODEL_ID_RULE,
     STORAGE_STATUSES,
     InvalidCatalogDocument,
+    iso_instant,
     model_from_document,
     routing_from_document,
 )
@@ -70,6 +75,16 @@ _PRICE_FIELDS: dict[str, type | tuple[type, ...]] = {
     **dict.fromkeys(UPSTREAM_PRICES, str),
     "allow_zero": list,
     "tiers": list,
+    "changes": list,  # [[models.price.changes]]: announced prices, each from its `effective`
+}
+# One announced price: when it takes effect, where it was read, and its prices (as above).
+_CHANGE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "effective": (dt.datetime, dt.date),
+    "source": str,
+    "checked": dt.date,
+    "valid_until": dt.date,
+    **dict.fromkeys(UPSTREAM_PRICES, str),
+    "tiers": list,
 }
 _TIER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "above_input_tokens": int,
@@ -85,6 +100,8 @@ _ROUTING_FIELDS: dict[str, type | tuple[type, ...]] = {
     "order": list,
     "only": list,
     "allow_fallbacks": bool,
+    "ignore": list,  # endpoint variants `only` would allow that must not be used
+    "max_price": dict,  # OpenRouter's per-request cap, USD strings per 1M tokens / image
     "source": str,
     "checked": dt.date,
     "endpoints": list,
@@ -94,11 +111,12 @@ _REQUIRED_ROUTING_FIELDS = (
     "model",
     "order",
     "allow_fallbacks",
+    "max_price",
     "source",
     "checked",
     "endpoints",
 )
-UPSTREAM_DATASETS = ("litellm", "models_dev", "openrouter")
+UPSTREAM_DATASETS = ("litellm", "models_dev", "openrouter", "genai_prices")
 PLATFORM_BASIS = "runs_on"
 
 
@@ -277,12 +295,25 @@ def _document_for(
     if priced is None or len(report.errors) > errors_before:
         return None
     document.update(priced)
+    changes = _price_change_documents(entry, price, entries, policy, today, report)
+    if changes is None:
+        return None
+    if changes:
+        document["price_changes"] = changes
     if "routing" in data:
         allowed = document["routing"]["provider"]["only"]
         endpoints = data["routing"]["endpoints"]
-        for field_name, problem in endpoint_price_problems(
-            endpoints, allowed, priced["upstream_usd"]
-        ):
+        ignore = data["routing"].get("ignore", [])
+        credits = {
+            "input_per_1m": priced["pricing"]["input_per_1k_tokens"],
+            "output_per_1m": priced["pricing"]["output_per_1k_tokens"],
+            "per_image_output": priced["pricing"]["output_per_image"],
+        }
+        if priced["pricing"]["billed_per"] == "image":
+            del credits["output_per_1m"]
+        problems = endpoint_price_problems(endpoints, allowed, priced["upstream_usd"], ignore)
+        problems += max_price_problems(data["routing"]["max_price"], endpoints, credits, policy)
+        for field_name, problem in problems:
             entry.add(report, field_name, problem)
         if len(report.errors) > errors_before:
             return None
@@ -308,15 +339,24 @@ def _routing_fields(
         entry.add(report, "routing.checked", "is in the future: use the date of the source")
     if len(report.errors) > errors_before:
         return None
+    provider: dict[str, Any] = {
+        "order": list(routing["order"]),
+        "only": list(routing.get("only", routing["order"])),
+        "allow_fallbacks": routing["allow_fallbacks"],
+    }
+    if routing.get("ignore"):
+        provider["ignore"] = list(routing["ignore"])
+    provider["max_price"] = {}
+    for name, value in routing["max_price"].items():
+        try:  # OpenRouter takes numbers; max_price_problems names a bad one after pricing
+            provider["max_price"][name] = float(Decimal(value)) if isinstance(value, str) else value
+        except InvalidOperation:
+            provider["max_price"][name] = value
     return {
         "routing": {
             "aggregator": routing["aggregator"],
             "model": routing["model"],
-            "provider": {
-                "order": list(routing["order"]),
-                "only": list(routing.get("only", routing["order"])),
-                "allow_fallbacks": routing["allow_fallbacks"],
-            },
+            "provider": provider,
         },
         "routing_source": routing["source"],
         "routing_checked": routing["checked"].isoformat(),
@@ -331,21 +371,27 @@ def _price_fields(
     policy: PricingPolicy,
     today: dt.date,
     report: ValidationReport,
+    where_price: str = "price.",
 ) -> dict[str, Any] | None:
     """The document's price fields: flat costs, `pricing`, and where the numbers came from."""
     errors_before = len(report.errors)
-    if not _check_types(entry, price, _PRICE_FIELDS, "price.", report):
+    known = _PRICE_FIELDS if where_price == "price." else _PRICE_FIELDS | _CHANGE_FIELDS
+    if not _check_types(entry, price, known, where_price, report):
         return None
     for name in ("source", "checked"):
         if name not in price:
-            entry.add(report, f"price.{name}", "missing: say where and when the price was read")
+            entry.add(
+                report, f"{where_price}{name}", "missing: say where and when the price was read"
+            )
     if "checked" in price and price["checked"] > today:
-        entry.add(report, "price.checked", "is in the future: use the date of the source")
+        entry.add(report, where_price + "checked", "is in the future: use the date of the source")
     if "checked" in price and "valid_until" in price and price["valid_until"] < price["checked"]:
-        entry.add(report, "price.valid_until", "is before checked: the price had ended when read")
+        entry.add(
+            report, where_price + "valid_until", "is before checked: the price had ended when read"
+        )
     basis_text = None
     billing = price  # the table whose prices, billing unit and allowed zeros apply
-    if "basis" in price:
+    if "basis" in price and where_price == "price.":
         resolved = _platform_price(entry, price, entries, policy, report)
         if resolved is None:
             return None
@@ -355,17 +401,17 @@ def _price_fields(
         return None
     billed_per = billing.get("billed_per", "token")
     if billed_per not in BILLING_UNITS:
-        entry.add(report, "price.billed_per", f"must be one of {', '.join(BILLING_UNITS)}")
+        entry.add(report, where_price + "billed_per", f"must be one of {', '.join(BILLING_UNITS)}")
         return None
     allow_zero = billing.get("allow_zero", [])
     required = ["input_per_1m", "per_image_output" if billed_per == "image" else "output_per_1m"]
     for name in required:
         if name not in upstream_usd:
-            entry.add(report, f"price.{name}", "missing: every billed unit needs a price")
+            entry.add(report, f"{where_price}{name}", "missing: every billed unit needs a price")
     if billed_per == "token" and "per_image_output" in upstream_usd:
-        entry.add(report, "price.per_image_output", 'needs billed_per = "image"')
+        entry.add(report, where_price + "per_image_output", 'needs billed_per = "image"')
     if billed_per == "image" and "output_per_1m" in upstream_usd:
-        entry.add(report, "price.output_per_1m", "an image model is billed per image")
+        entry.add(report, where_price + "output_per_1m", "an image model is billed per image")
     if len(report.errors) > errors_before:
         return None
 
@@ -396,12 +442,12 @@ def _price_fields(
     for name, value in upstream_usd.items():
         if name == "tiers" or not isinstance(value, str):
             continue
-        number = usd(name, value, "price.")
+        number = usd(name, value, where_price)
         if number is not None:
-            converted[name] = credits(name, number, "price.")
+            converted[name] = credits(name, number, where_price)
     tiers: list[dict[str, Any]] = []
     for index, tier in enumerate(upstream_usd.get("tiers", [])):
-        where = f"price.tiers[{index}]."
+        where = f"{where_price}tiers[{index}]."
         if not isinstance(tier, dict) or not _check_types(entry, tier, _TIER_FIELDS, where, report):
             continue
         for name in ("above_input_tokens", "input_per_1m", "output_per_1m"):
@@ -426,7 +472,7 @@ def _price_fields(
         )
     for name in allow_zero:
         if name not in upstream_usd:
-            entry.add(report, "price.allow_zero", f"names {name!r}, which has no price")
+            entry.add(report, where_price + "allow_zero", f"names {name!r}, which has no price")
     if len(report.errors) > errors_before:
         return None
 
@@ -455,6 +501,68 @@ def _price_fields(
     if basis_text is not None:
         fields["price_basis"] = basis_text
     return fields
+
+
+def _price_change_documents(
+    entry: _Entry,
+    price: dict[str, Any],
+    entries: dict[str, _Entry],
+    policy: PricingPolicy,
+    today: dt.date,
+    report: ValidationReport,
+) -> list[dict[str, Any]] | None:
+    """`[[models.price.changes]]` (a runs_on model: its base's) as stored `price_changes`."""
+    billing = price
+    if "basis" in price:
+        billing = entries[price["runs_on"]].data["price"]  # _price_fields checked it
+    changes = billing.get("changes", [])
+    if changes and "routing" in entry.data:
+        entry.add(report, "price.changes", "a routed model is priced from its endpoints' "
+                  "prices: record a change there when it takes effect")  # fmt: skip
+        return None
+    documents: list[dict[str, Any]] = []
+    for index, change in enumerate(changes):
+        where = f"price.changes[{index}]."
+        if not isinstance(change, dict) or not _check_types(
+            entry, change, _CHANGE_FIELDS, where, report
+        ):
+            return None
+        if "effective" not in change:
+            entry.add(report, where + "effective", "missing: when the price takes effect (UTC)")
+            return None
+        effective = _instant(change["effective"])
+        if effective is None:
+            entry.add(report, where + "effective", "must be a date or a time with its offset")
+            return None
+        if documents and iso_instant(effective) <= documents[-1]["effective_at"]:
+            entry.add(report, where + "effective", "must be later than the change before it")
+            return None
+        inherited: dict[str, Any] = {
+            name: billing[name] for name in ("billed_per", "allow_zero") if name in billing
+        }
+        table: dict[str, Any] = {**inherited, **change}
+        priced = _price_fields(entry, table, entries, policy, today, report, where)
+        if priced is None:
+            return None
+        documents.append(
+            {
+                "effective_at": iso_instant(effective),
+                "cost_per_1k_input": priced["cost_per_1k_input"],
+                "cost_per_1k_output": priced["cost_per_1k_output"],
+                "pricing": priced["pricing"],
+                "upstream_usd": priced["upstream_usd"],
+                "price_source": priced["price_source"],
+                "price_checked": priced["price_checked"],
+            }
+        )
+    return documents
+
+
+def _instant(value: dt.date) -> dt.datetime | None:
+    """A TOML date (its midnight UTC) or offset date-time; a local time has no instant."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc) if value.tzinfo is not None else None
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
 
 
 def _platform_price(
@@ -490,7 +598,16 @@ def _upstream_prices(price: dict[str, Any]) -> dict[str, Any]:
     return {
         name: value
         for name, value in price.items()
-        if name not in ("source", "checked", "valid_until", "billed_per", "allow_zero")
+        if name
+        not in (
+            "source",
+            "checked",
+            "valid_until",
+            "billed_per",
+            "allow_zero",
+            "changes",
+            "effective",
+        )
     }
 
 
@@ -536,7 +653,8 @@ def expired_prices(documents: dict[str, dict[str, Any]], today: dt.date) -> list
     for model_id, document in sorted(documents.items()):
         if document.get("status") != "active" or "pricing" not in document:
             continue
-        model = model_from_document(model_id, document)
+        midnight = dt.datetime(today.year, today.month, today.day, tzinfo=dt.timezone.utc)
+        model = model_from_document(model_id, document).priced_at(midnight)
         if model.is_served_on(today) and not model.pricing.is_valid_on(today):
             problems.append(
                 f"{model_id}: price.valid_until: the price ended on "

@@ -17,9 +17,11 @@ from catalog_audit.audit import (
     FAILURE,
     NOTE,
     WARNING,
+    AcknowledgementError,
     AuditedModel,
     Finding,
     audit,
+    load_acknowledgements,
     price_validity_findings,
     served_models,
 )
@@ -40,6 +42,7 @@ class DriftOutcome:
     datasets: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
+    acknowledged: int = 0
     uncovered: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -60,6 +63,7 @@ class DriftOutcome:
             "warnings": self.counts.get(WARNING, 0),
             "notes": self.counts.get(NOTE, 0),
             "alerts": self.alerts,
+            "acknowledged": self.acknowledged,
             "uncovered": self.uncovered,
             "errors": self.errors,
         }
@@ -128,7 +132,18 @@ def run_drift_check(
         log(outcome.summary())
         return outcome
 
-    report = audit(models, datasets, policy, today)
+    try:
+        acknowledgements = load_acknowledgements(settings.acknowledgements_file)
+    except AcknowledgementError as failure:
+        error("acknowledgements", str(failure))
+        acknowledgements = []
+    try:
+        report = audit(models, datasets, policy, today, acknowledgements)
+    except DatasetError as failure:  # a malformed price in a dataset: named, never dropped
+        error("datasets", str(failure))
+        _log_findings(outcome, price_validity_findings(models, today), log)
+        log(outcome.summary())
+        return outcome
     _log_findings(outcome, report.findings, log)
     outcome.uncovered = report.uncovered
     log(outcome.summary())
@@ -141,10 +156,11 @@ def _log_findings(
     for finding in findings:
         log(finding_entry(finding))
     outcome.counts = {
-        level: sum(1 for finding in findings if finding.level == level)
+        level: sum(1 for finding in findings if finding.level == level and finding.counts)
         for level in (FAILURE, WARNING, NOTE)
     }
     outcome.alerts = sum(1 for finding in findings if finding.alert)
+    outcome.acknowledged = sum(1 for finding in findings if finding.acknowledged)
 
 
 def _dataset_urls(settings: DriftSettings, models: list[AuditedModel]) -> list[tuple[str, str]]:
@@ -152,6 +168,7 @@ def _dataset_urls(settings: DriftSettings, models: list[AuditedModel]) -> list[t
     endpoints (once per OpenRouter model id)."""
     urls = [
         ("litellm", settings.litellm_url),
+        ("genai-prices", settings.genai_prices_url),
         ("openrouter models", settings.openrouter_models_url),
     ]
     routed = sorted({m.model.routing.model for m in models if m.model.routing is not None

@@ -16,7 +16,13 @@ DEFAULT_OPENROUTER_ENDPOINTS_URL = "https://openrouter.ai/api/v1/models/{model}/
 DEFAULT_LITELLM_URL = (
     "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
 )
+# genai-prices' published data file: the same data as the PyPI package's genai_prices/data.py,
+# read as JSON so the deployed function needs no new dependency.
+DEFAULT_GENAI_PRICES_URL = (
+    "https://raw.githubusercontent.com/pydantic/genai-prices/main/prices/data.json"
+)
 DEFAULT_PRICING_FILE = Path(__file__).resolve().parents[1] / "catalog_seed" / "pricing.toml"
+DEFAULT_ACKNOWLEDGEMENTS_FILE = DEFAULT_PRICING_FILE.with_name("acknowledgements.toml")
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
@@ -30,10 +36,12 @@ class DriftSettings:
     openrouter_models_url: str
     openrouter_endpoints_url: str
     litellm_url: str
+    genai_prices_url: str
     download_timeout_seconds: float
     max_download_bytes: int
     firestore_timeout_seconds: float
     pricing_file: Path
+    acknowledgements_file: Path
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DriftSettings:
@@ -54,10 +62,14 @@ class DriftSettings:
                 environ, "DRIFT_OPENROUTER_ENDPOINTS_URL", DEFAULT_OPENROUTER_ENDPOINTS_URL
             ),
             litellm_url=_url(environ, "DRIFT_LITELLM_URL", DEFAULT_LITELLM_URL),
+            genai_prices_url=_url(environ, "DRIFT_GENAI_PRICES_URL", DEFAULT_GENAI_PRICES_URL),
             download_timeout_seconds=_seconds(environ, "DRIFT_DOWNLOAD_TIMEOUT_SECONDS", 30.0),
             max_download_bytes=int(_seconds(environ, "DRIFT_MAX_DOWNLOAD_MB", 64.0) * 1_000_000),
             firestore_timeout_seconds=_seconds(environ, "BACKEND_TIMEOUT_SECONDS", 10.0),
             pricing_file=Path(environ.get("DRIFT_PRICING_FILE") or DEFAULT_PRICING_FILE),
+            acknowledgements_file=Path(
+                environ.get("DRIFT_ACKNOWLEDGEMENTS_FILE") or DEFAULT_ACKNOWLEDGEMENTS_FILE
+            ),
         )
         if "{model}" not in settings.openrouter_endpoints_url:
             raise ConfigError("DRIFT_OPENROUTER_ENDPOINTS_URL must contain {model}.")

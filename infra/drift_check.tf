@@ -160,27 +160,57 @@ locals {
   drift_metrics = {
     drift_below_cost = {
       description = "Served prices below the upstream price x margin, per model, found by the daily drift check."
-      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"below_cost\""
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"below_cost\" AND jsonPayload.alert=true"
       alert       = "a served price is below upstream cost x margin"
       runbook     = "A served model is sold below what its upstream now charges times the margin (or below the dearest endpoint its OpenRouter routing allows): every request loses money. The log line (jsonPayload.model, field, ours, theirs, detail) names the model, the billed field and the dataset. Check the provider's price page; update the model's [models.price] (and, for a routed model, [models.routing]) in catalog_seed/models/, run `python -m catalog_seed --dry-run`, then seed (--confirm if the price moves more than 3x). If the upstream price is wrong, note it in the model's source and leave the price. To stop the loss at once: set the model's status to \"disabled\" and seed."
     }
     drift_past_shutdown = {
       description = "Served models whose upstream shutdown date has passed, per model, found by the daily drift check."
-      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"past_shutdown\""
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"past_shutdown\" AND jsonPayload.alert=true"
       alert       = "a served model is past its upstream shutdown date"
       runbook     = "A dataset says the provider shut the model down (jsonPayload.theirs) but the catalog still serves it: customers' requests for it fail upstream. Confirm on the provider's deprecations page, then set retirement_date (today or the real date) and replacement (the provider's named successor, which must be served) in catalog_seed/models/ and seed: the model leaves the list and GET /models/{id} answers 410 naming the successor."
     }
     drift_price_expiring = {
       description = "Served prices whose valid_until (a temporary upstream price) is at most 14 days away, per model, found by the daily drift check."
-      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"price_expiring\""
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"price_expiring\" AND jsonPayload.alert=true"
       alert       = "a served price ends within 14 days"
       runbook     = "A served model's price is a temporary upstream price (an introductory offer) that ends on jsonPayload.ours (pricing.valid_until); from the day after, the upstream may charge more and every request could lose money. Read the provider's pricing page: if the next price is announced, set it in the model's [models.price] (new source and checked date; drop valid_until, or set the next end date) and seed before that day (--confirm if it moves more than 3x); if the offer is extended, move valid_until with the page that says so. If nothing is announced yet, decide before the day whether to price at the expected price (e.g. OpenRouter's listing) or to disable the model (status = \"disabled\"), which takes it off the list for every customer."
     }
     drift_price_expired = {
       description = "Served models still sold at a price past its valid_until, per model, found by the daily drift check."
-      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"price_expired\""
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"price_expired\" AND jsonPayload.alert=true"
       alert       = "a served price is past its valid_until"
       runbook     = "A served model is still sold at a temporary upstream price that ended on jsonPayload.ours (pricing.valid_until): the upstream may now charge more than the price covers. The service keeps serving it (customers' requests keep working). Read the provider's current price and seed it (the seed refuses data whose price has ended, so the data must change); the drift_below_cost alert confirms the loss once LiteLLM or OpenRouter list the new price. To stop a loss at once: set the model's status to \"disabled\" and seed."
+    }
+    drift_price_change_not_seeded = {
+      description = "Dated upstream prices the catalog would sell below cost from their start, per model, found by the daily drift check."
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"price_change_not_seeded\" AND jsonPayload.alert=true"
+      alert       = "a dated upstream price is not seeded"
+      runbook     = "A dataset dates a new upstream price (jsonPayload.detail: from when) that the catalog would sell below cost. Add the [[models.price.changes]] that jsonPayload.fix names to catalog_seed/models/ and seed before that day; the service switches by itself at its effective time."
+    }
+    drift_endpoint_unrecorded = {
+      description = "OpenRouter endpoints (or variants) the routing allows with no recorded price, per model, found by the daily drift check."
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"endpoint_unrecorded\" AND jsonPayload.alert=true"
+      alert       = "an allowed OpenRouter endpoint has no recorded price"
+      runbook     = "OpenRouter lists an endpoint the model's routing allows (jsonPayload.theirs) that the data does not price. Record it in [[models.routing.endpoints]] or add it to routing.ignore, as jsonPayload.fix says, and seed."
+    }
+    drift_max_price_refuses = {
+      description = "OpenRouter caps below an allowed endpoint's price, per model, found by the daily drift check."
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"max_price_refuses\" AND jsonPayload.alert=true"
+      alert       = "an OpenRouter cap refuses an allowed endpoint"
+      runbook     = "An allowed endpoint now charges more than routing.max_price, so OpenRouter refuses requests it would serve. Update the endpoint's price, the model's price and the cap as jsonPayload.fix says, and seed."
+    }
+    drift_max_price_above_charge = {
+      description = "OpenRouter caps above our price / margin, per model, found by the daily drift check."
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"max_price_above_charge\" AND jsonPayload.alert=true"
+      alert       = "an OpenRouter cap lets a request cost more than we charge"
+      runbook     = "routing.max_price is above our price / 1.4: an accepted request could cost more than we charge. Lower the cap or raise the price as jsonPayload.fix says, and seed."
+    }
+    drift_upstream_renamed = {
+      description = "Upstream ids that now name another model, per model, found by the daily drift check."
+      filter      = "${local.drift_logs} AND jsonPayload.drift_finding=\"upstream_renamed\" AND jsonPayload.alert=true"
+      alert       = "an upstream id now serves another model"
+      runbook     = "A dataset names the model's upstream id differently (jsonPayload.theirs). Read the provider's page; update name, limits, capabilities and price, or move the id, and seed."
     }
     drift_check_incomplete = {
       description = "Drift check runs that did not complete (a dataset download, Firestore or an empty catalog failed)."

@@ -173,41 +173,55 @@ def lifecycle_headers(model: Model) -> list[tuple[str, str]]:
     return headers
 
 
+def _as_instant(served_at: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(served_at, dt.datetime):
+        return served_at.astimezone(dt.timezone.utc)
+    return dt.datetime(served_at.year, served_at.month, served_at.day, tzinfo=dt.timezone.utc)
+
+
 def _midnight_utc(day: dt.date) -> float:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
 
 
 class CatalogSnapshot:
-    """The models served on one day, ordered by (provider, id), with memoized bodies.
+    """The models served at one instant, ordered by (provider, id), with memoized bodies.
 
-    Models whose retirement date has come are left out; `valid_until` is the next moment one
-    more would be (midnight UTC of the earliest retirement date still ahead), after which the
-    cache builds a new snapshot from the same documents: no re-seed and no read needed.
+    Models whose retirement date has come are left out, and each model carries the price in
+    effect at that instant (`Model.priced_at`). `valid_until` is the next moment either would
+    change (midnight UTC of the earliest retirement date still ahead, or the earliest announced
+    price change), after which the cache builds a new snapshot from the same documents: no
+    re-seed and no read needed. `served_at` may be a date (its midnight UTC).
     """
 
     def __init__(
         self,
         models: Iterable[Model],
         fetched_at: float,
-        served_on: dt.date,
+        served_at: dt.date | dt.datetime,
         retired: Iterable[Retirement] = (),
     ):
         stored = tuple(models)
+        instant = _as_instant(served_at)
+        served_on = instant.date()
         self.models = tuple(
             sorted(
-                (model for model in stored if model.is_served_on(served_on)),
+                (model.priced_at(instant) for model in stored if model.is_served_on(served_on)),
                 key=lambda model: (model.provider, model.id),
             )
         )
         self.stored_models = stored
         self.stored_retired = tuple(retired)
         self.fetched_at = fetched_at
-        retirements = [
+        moments = [
             _midnight_utc(model.retirement_date)
             for model in self.models
             if model.retirement_date is not None
+        ] + [
+            model.price_changes[0].effective_at.timestamp()
+            for model in self.models
+            if model.price_changes
         ]
-        self.valid_until = min(retirements, default=float("inf"))
+        self.valid_until = min(moments, default=float("inf"))
         self._by_id = {model.id: model for model in self.models}
         self._retired = _retirements(stored, self.stored_retired, self._by_id, served_on)
         self._headers = {model.id: lifecycle_headers(model) for model in self.models}
@@ -314,7 +328,7 @@ class CatalogCache:
     def current(self) -> CatalogSnapshot:
         snapshot = self._snapshot
         if snapshot is not None and self._wall_clock() >= snapshot.valid_until:
-            snapshot = self._rebuild_for_today(snapshot)
+            snapshot = self._rebuild_for_now(snapshot)
         if snapshot is not None:
             age = self._clock() - snapshot.fetched_at
             if age < self._ttl_seconds:
@@ -364,9 +378,7 @@ class CatalogCache:
             if not refused:
                 logger.warning("serving a stale catalog (%.0f s old): %s", age, error)
             return snapshot
-        self._snapshot = CatalogSnapshot(
-            stored.models, self._clock(), self._today(), stored.retired
-        )
+        self._snapshot = CatalogSnapshot(stored.models, self._clock(), self._now(), stored.retired)
         return self._snapshot
 
     def _check_read(self, read: int, snapshot: CatalogSnapshot | None) -> None:
@@ -383,13 +395,13 @@ class CatalogCache:
         if reason is not None:
             raise CatalogRefused(reason)
 
-    def _today(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self._wall_clock(), dt.timezone.utc).date()
+    def _now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self._wall_clock(), dt.timezone.utc)
 
-    def _rebuild_for_today(self, snapshot: CatalogSnapshot) -> CatalogSnapshot:
-        """A retirement date has come: the same documents, without the models it retires."""
+    def _rebuild_for_now(self, snapshot: CatalogSnapshot) -> CatalogSnapshot:
+        """A retirement date or a price change has come: the same documents, served as of now."""
         rebuilt = CatalogSnapshot(
-            snapshot.stored_models, snapshot.fetched_at, self._today(), snapshot.stored_retired
+            snapshot.stored_models, snapshot.fetched_at, self._now(), snapshot.stored_retired
         )
         self._snapshot = rebuilt
         return rebuilt

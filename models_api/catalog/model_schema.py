@@ -10,6 +10,9 @@ the upstream bills (cached input, cache writes, long-prompt tiers, audio input, 
 `pricing.valid_until` is the last day (UTC) a price is known to hold, for a temporary upstream
 price such as an introductory offer; after it the upstream may charge more. The service keeps
 serving the model (the drift check alerts the operator, see docs/catalog.md).
+`price_changes` are prices already announced, each taking effect at its `effective_at` (UTC):
+`Model.priced_at(instant)` is the model as sold at that instant (the contract's flat prices and
+`pricing` ARE the price in effect), with only the changes still to come left in `price_changes`.
 `routing` is how a request for the model must be sent through an aggregator (OpenRouter): its
 model id there and the `provider` preferences to send verbatim, which pin the upstream endpoints
 whose prices the catalog price covers. It is required for an aggregator's models.
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 PROVIDERS = ("openai", "anthropic", "vertex", "openrouter")
@@ -31,7 +34,9 @@ BILLING_UNITS = ("token", "image")
 # Aggregators a model can be routed through, and the providers whose models must say how.
 AGGREGATORS = ("openrouter",)
 PROVIDERS_REQUIRING_ROUTING = ("openrouter",)
-ROUTING_PREFERENCES = ("order", "only", "allow_fallbacks")
+ROUTING_PREFERENCES = ("order", "only", "allow_fallbacks", "ignore", "max_price")
+# OpenRouter's `provider.max_price`: USD per 1M prompt / completion tokens, per image, per request.
+MAX_PRICE_FIELDS = ("prompt", "completion", "image", "request")
 _AGGREGATOR_MODEL = re.compile(r"[a-z0-9][a-z0-9._:/-]{0,127}")
 _ENDPOINT_SLUG = re.compile(r"[a-z0-9][a-z0-9._/-]{0,63}")
 MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -96,11 +101,37 @@ class Pricing:
 
 
 @dataclass(frozen=True)
+class PriceChange:
+    """A price that replaces the model's from `effective_at` (UTC) on."""
+
+    effective_at: dt.datetime
+    cost_per_1k_input: float
+    cost_per_1k_output: float
+    pricing: Pricing
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "effective_at": iso_instant(self.effective_at),
+            "cost_per_1k_input": self.cost_per_1k_input,
+            "cost_per_1k_output": self.cost_per_1k_output,
+            "pricing": self.pricing.public_dict(),
+        }
+
+
+def iso_instant(instant: dt.datetime) -> str:
+    """An instant as RFC 3339 in UTC with a Z: 2027-01-01T00:00:00Z."""
+    return instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
 class Routing:
     """How a request for this model goes through an aggregator, and which endpoints it may use.
 
-    `order`, `only` and `allow_fallbacks` are OpenRouter's request `provider` preferences;
-    `public_dict()["provider"]` is that object exactly, so /chat can send it as it is.
+    `order`, `only`, `allow_fallbacks`, `ignore` and `max_price` are OpenRouter's request
+    `provider` preferences; `public_dict()["provider"]` is that object exactly, so /chat can send
+    it as it is. `only` also admits an endpoint's variants (`deepinfra/fp8`), `ignore` excludes
+    some, and `max_price` (USD per 1M prompt / completion tokens, per image, per request) makes
+    OpenRouter refuse a request no allowed endpoint serves at or under it.
     """
 
     aggregator: str
@@ -108,17 +139,20 @@ class Routing:
     order: tuple[str, ...]
     only: tuple[str, ...]
     allow_fallbacks: bool
+    ignore: tuple[str, ...] = ()
+    max_price: tuple[tuple[str, float], ...] = ()
 
     def public_dict(self) -> dict[str, Any]:
-        return {
-            "aggregator": self.aggregator,
-            "model": self.model,
-            "provider": {
-                "order": list(self.order),
-                "only": list(self.only),
-                "allow_fallbacks": self.allow_fallbacks,
-            },
+        provider: dict[str, Any] = {
+            "order": list(self.order),
+            "only": list(self.only),
+            "allow_fallbacks": self.allow_fallbacks,
         }
+        if self.ignore:
+            provider["ignore"] = list(self.ignore)
+        if self.max_price:
+            provider["max_price"] = dict(self.max_price)
+        return {"aggregator": self.aggregator, "model": self.model, "provider": provider}
 
 
 @dataclass(frozen=True)
@@ -140,6 +174,21 @@ class Model:
     replacement: str | None
     pricing: Pricing
     routing: Routing | None
+    price_changes: tuple[PriceChange, ...] = ()
+
+    def priced_at(self, instant: dt.datetime) -> Model:
+        """The model as sold at `instant`: the last change in effect applied, later ones kept."""
+        started = [change for change in self.price_changes if change.effective_at <= instant]
+        if not started:
+            return self
+        current = started[-1]
+        return replace(
+            self,
+            cost_per_1k_input=current.cost_per_1k_input,
+            cost_per_1k_output=current.cost_per_1k_output,
+            pricing=current.pricing,
+            price_changes=self.price_changes[len(started) :],
+        )
 
     def is_served_on(self, day: dt.date) -> bool:
         """False from the retirement date on: a retired model stops being served by itself."""
@@ -162,6 +211,7 @@ class Model:
             "replacement": self.replacement,
             "pricing": self.pricing.public_dict(),
             "routing": self.routing.public_dict() if self.routing is not None else None,
+            "price_changes": [change.public_dict() for change in self.price_changes],
         }
 
 
@@ -216,6 +266,17 @@ class _Reader:
         except ValueError:
             raise self.fail(field, "must be a date YYYY-MM-DD") from None
 
+    def instant(self, field: str) -> dt.datetime:
+        """An RFC 3339 timestamp with its offset (2027-01-01T00:00:00Z), as an aware datetime."""
+        value = self._data.get(field)
+        try:
+            parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            raise self.fail(field, "must be a timestamp with its offset, e.g. 2027-01-01T00:00:00Z")
+        return parsed.astimezone(dt.timezone.utc)
+
     def choice(self, field: str, allowed: tuple[str, ...]) -> str:
         value = self._data.get(field)
         if value not in allowed:
@@ -268,6 +329,7 @@ def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
     if deprecation_date and retirement_date and retirement_date < deprecation_date:
         raise read.fail("retirement_date", "must not be before deprecation_date")
     routing = routing_from_document(doc_id, provider, data.get("routing"))
+    price_changes = _price_changes(doc_id, data.get("price_changes"), pricing, context_window)
 
     return Model(
         id=model_id,
@@ -285,7 +347,43 @@ def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
         replacement=replacement,
         pricing=pricing,
         routing=routing,
+        price_changes=price_changes,
     )
+
+
+def _price_changes(
+    doc_id: str, value: Any, base: Pricing, context_window: int
+) -> tuple[PriceChange, ...]:
+    """`price_changes`: announced prices, in the order they take effect (absent: none)."""
+    if value is None:
+        return ()
+    read = _Reader(doc_id, {"price_changes": value})
+    if not isinstance(value, list):
+        raise read.fail("price_changes", "must be a list")
+    changes: list[PriceChange] = []
+    for index, data in enumerate(value):
+        where = f"price_changes[{index}]."
+        if not isinstance(data, dict):
+            raise read.fail(f"price_changes[{index}]", "must be an object")
+        item = _Reader(doc_id, data, where)
+        effective_at = item.instant("effective_at")
+        if changes and effective_at <= changes[-1].effective_at:
+            raise item.fail("effective_at", "must be later than the change before it")
+        pricing = _pricing(doc_id, item.table("pricing"), context_window, where + "pricing.")
+        if pricing.billed_per != base.billed_per:
+            raise item.fail("pricing.billed_per", "must be the model's billing unit")
+        change = PriceChange(
+            effective_at=effective_at,
+            cost_per_1k_input=item.price("cost_per_1k_input"),
+            cost_per_1k_output=item.price("cost_per_1k_output"),
+            pricing=pricing,
+        )
+        if pricing.input_per_1k_tokens != change.cost_per_1k_input:
+            raise item.fail("pricing.input_per_1k_tokens", "must equal cost_per_1k_input")
+        if pricing.output_per_1k_tokens != change.cost_per_1k_output:
+            raise item.fail("pricing.output_per_1k_tokens", "must equal cost_per_1k_output")
+        changes.append(change)
+    return tuple(changes)
 
 
 def routing_from_document(doc_id: str, provider: str, value: Any) -> Routing | None:
@@ -320,13 +418,39 @@ def routing_from_document(doc_id: str, provider: str, value: Any) -> Routing | N
     outside = [slug for slug in order if slug not in only]
     if outside:
         raise read.fail("order", f"names {outside[0]!r}, which only does not allow")
+    ignore = _endpoint_slugs(read, preferences, "ignore") if "ignore" in preferences else ()
+    max_price = _max_price(read, preferences.get("max_price"))
+    if provider in PROVIDERS_REQUIRING_ROUTING and not max_price:
+        raise read.fail(
+            "max_price",
+            "is required: the per-request cap (USD per 1M prompt and completion tokens) that "
+            "keeps a request from costing more than we charge",
+        )
     return Routing(
         aggregator=aggregator,
         model=model,
         order=order,
         only=only,
         allow_fallbacks=read.flag("allow_fallbacks"),
+        ignore=ignore,
+        max_price=max_price,
     )
+
+
+def _max_price(read: _Reader, value: Any) -> tuple[tuple[str, float], ...]:
+    """`max_price` as (field, USD) pairs; prompt and completion required when it is given."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise read.fail("max_price", "must be an object")
+    unknown = sorted(set(value) - set(MAX_PRICE_FIELDS))
+    if unknown:
+        raise read.fail(f"max_price.{unknown[0]}", f"is not one of {', '.join(MAX_PRICE_FIELDS)}")
+    inner = _Reader(read._doc_id, value, read._where + "max_price.")
+    for name in ("prompt", "completion"):
+        if name not in value:
+            raise inner.fail(name, "is required")
+    return tuple((name, inner.price(name)) for name in MAX_PRICE_FIELDS if name in value)
 
 
 def _endpoint_slugs(read: _Reader, data: dict[str, Any], field: str) -> tuple[str, ...]:
@@ -342,8 +466,10 @@ def _endpoint_slugs(read: _Reader, data: dict[str, Any], field: str) -> tuple[st
     return tuple(value)
 
 
-def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
-    read = _Reader(doc_id, data, "pricing.")
+def _pricing(
+    doc_id: str, data: dict[str, Any], context_window: int, where: str = "pricing."
+) -> Pricing:
+    read = _Reader(doc_id, data, where)
     if data.get("unit", "credits") != "credits":
         raise read.fail("unit", "must be credits")
     billed_per = read.choice("billed_per", BILLING_UNITS)
@@ -368,7 +494,7 @@ def _pricing(doc_id: str, data: dict[str, Any], context_window: int) -> Pricing:
     for index, tier_data in enumerate(tiers_data):
         if not isinstance(tier_data, dict):
             raise read.fail(f"long_context_tiers[{index}]", "must be an object")
-        tier_read = _Reader(doc_id, tier_data, f"pricing.long_context_tiers[{index}].")
+        tier_read = _Reader(doc_id, tier_data, f"{where}long_context_tiers[{index}].")
         tier = PriceTier(
             above_input_tokens=tier_read.integer("above_input_tokens"),
             input_per_1k_tokens=tier_read.price("input_per_1k_tokens"),

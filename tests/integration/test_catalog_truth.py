@@ -162,15 +162,14 @@ def test_every_openrouter_model_is_served_with_the_routing_its_price_covers(
             assert routing is None, model_id
             continue
         data = entries[model_id]["routing"]
-        assert routing == {
-            "aggregator": "openrouter",
-            "model": data["model"],
-            "provider": {
-                "order": data["order"],
-                "only": data.get("only", data["order"]),
-                "allow_fallbacks": data["allow_fallbacks"],
-            },
+        provider = {
+            "order": data["order"],
+            "only": data.get("only", data["order"]),
+            "allow_fallbacks": data["allow_fallbacks"],
+            **({"ignore": data["ignore"]} if data.get("ignore") else {}),
+            "max_price": {name: float(usd) for name, usd in data["max_price"].items()},
         }
+        assert routing == {"aggregator": "openrouter", "model": data["model"], "provider": provider}
         assert set(routing["provider"]["order"]) <= set(routing["provider"]["only"])
     assert any(model["provider"] == "openrouter" for model in served.values())
 
@@ -268,9 +267,10 @@ def test_a_price_moving_more_than_the_factor_needs_confirm(
     data = _copy_of_the_data(tmp_path)
     openrouter = data / "openrouter.toml"
     text = openrouter.read_text()
-    # Qwen's dearest endpoint (fireworks) raises its input price 10x, and the price follows.
-    assert text.count('input_per_1m = "0.22"') == 2
-    openrouter.write_text(text.replace('input_per_1m = "0.22"', 'input_per_1m = "2.20"'))
+    # Qwen's dearest endpoint (fireworks) raises its input price 10x; the price and cap follow.
+    assert text.count('input_per_1m = "0.22"') == 2 and text.count('prompt = "0.22"') == 1
+    text = text.replace('input_per_1m = "0.22"', 'input_per_1m = "2.20"')
+    openrouter.write_text(text.replace('prompt = "0.22"', 'prompt = "2.20"'))
     capsys.readouterr()
 
     assert seed_catalog(seeded, "--data-dir", str(data)) == 1

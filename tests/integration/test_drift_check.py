@@ -27,6 +27,7 @@ ON = dt.date(2026, 12, 1)
 LITELLM_PATH = "/BerriAI/litellm/main/model_prices_and_context_window.json"
 MODELS_PATH = "/api/v1/models"
 QWEN_ENDPOINTS_PATH = "/api/v1/models/qwen/qwen3-235b-a22b-2507/endpoints"
+GENAI_PRICES_PATH = "/pydantic/genai-prices/main/prices/data.json"
 
 
 def fixture_routes() -> dict[str, bytes]:
@@ -34,6 +35,7 @@ def fixture_routes() -> dict[str, bytes]:
         LITELLM_PATH: (FIXTURES / "litellm.json").read_bytes(),
         MODELS_PATH: (FIXTURES / "openrouter_models.json").read_bytes(),
         QWEN_ENDPOINTS_PATH: (FIXTURES / "openrouter_endpoints_qwen3.json").read_bytes(),
+        GENAI_PRICES_PATH: (FIXTURES / "genai_prices.json").read_bytes(),
     }
 
 
@@ -50,6 +52,7 @@ def drift_env(project: Project, datasets: DatasetServer) -> dict[str, str]:
     return {
         **project.service_env(),
         "DRIFT_LITELLM_URL": datasets.url + LITELLM_PATH,
+        "DRIFT_GENAI_PRICES_URL": datasets.url + GENAI_PRICES_PATH,
         "DRIFT_OPENROUTER_MODELS_URL": datasets.url + MODELS_PATH,
         "DRIFT_OPENROUTER_ENDPOINTS_URL": datasets.url + "/api/v1/models/{model}/endpoints",
         "DRIFT_DOWNLOAD_TIMEOUT_SECONDS": "5",
@@ -92,7 +95,7 @@ def test_the_served_catalog_agrees_with_the_downloaded_datasets(catalog: Project
     summary = lines[-1]
     assert summary["drift_check"] == "completed" and summary["severity"] == "INFO"
     assert summary["served"] == 6 and summary["failures"] == 0 and summary["alerts"] == 0
-    assert len(summary["datasets"]) == 2  # LiteLLM; OpenRouter's listing + endpoints
+    assert len(summary["datasets"]) == 3  # LiteLLM; OpenRouter listing + endpoints; genai-prices
     assert not [line for line in lines if line.get("severity") == "ERROR"]
     assert stored(catalog) == before  # it only reads
 
@@ -112,8 +115,40 @@ def test_a_price_below_the_dearest_allowed_endpoint_is_an_alerting_error_line(
     assert line["model"] == "qwen3-235b-a22b" and line["dataset"] == "openrouter"
     assert line["field"] == "output_per_1m" and line["theirs"] == "0.9"
     assert "endpoints deepinfra/fp8, together" in line["detail"]
-    assert outcome.complete and outcome.alerts == 1
-    assert lines[-1]["alerts"] == 1 and lines[-1]["failures"] == 1
+    assert line["fix"].startswith("catalog_seed/models/openrouter.toml, model qwen3-235b-a22b")
+    assert "genai_prices" not in line["dataset_source"] and "/endpoints" in line["dataset_source"]
+    (cap,) = findings(lines, "max_price_refuses")  # the cap keeps the dearer host from serving
+    assert cap["field"] == "routing.max_price.completion" and cap["alert"] is True
+    assert outcome.complete and outcome.alerts == 2
+    assert lines[-1]["alerts"] == 2 and lines[-1]["failures"] == 2
+
+
+def test_an_acknowledged_finding_is_logged_but_neither_fails_nor_alerts(
+    catalog: Project, tmp_path: Path
+) -> None:
+    def together_raises_its_price(data: dict[str, Any]) -> None:
+        data["data"]["endpoints"][1]["pricing"]["completion"] = "0.0000009"
+
+    acknowledged = tmp_path / "acknowledgements.toml"
+    acknowledged.write_text(
+        "".join(
+            f'[[acknowledged]]\nfinding = "{kind}"\nmodel = "qwen3-235b-a22b"\n'
+            f'reason = "reviewed: together is dropped from the routing"\nuntil = {until}\n'
+            for kind, until in (("below_cost", "2026-12-31"), ("max_price_refuses", "2026-11-30"))
+        ),
+        encoding="utf-8",
+    )
+    routes = fixture_routes_changed(QWEN_ENDPOINTS_PATH, together_raises_its_price)
+    with DatasetServer(routes) as datasets:
+        env = {**drift_env(catalog, datasets), "DRIFT_ACKNOWLEDGEMENTS_FILE": str(acknowledged)}
+        lines: list[dict[str, Any]] = []
+        outcome = build_drift_check(DriftSettings.from_env(env), lines.append, lambda: ON)()
+
+    (line,) = findings(lines, "below_cost")
+    assert line["alert"] is False and line["acknowledged"].startswith("reviewed: together")
+    (expired,) = findings(lines, "max_price_refuses")  # its acknowledgement ended on 11-30
+    assert expired["alert"] is True and "acknowledgement expired on 2026-11-30" in expired["detail"]
+    assert outcome.alerts == 1 and lines[-1]["failures"] == 1 and lines[-1]["acknowledged"] == 1
 
 
 def test_a_served_model_past_its_upstream_shutdown_is_an_alerting_error_line(

@@ -39,7 +39,7 @@ def test_seeding_twice_changes_nothing_the_second_time(
     assert seed_catalog(project) == 0
     output = capsys.readouterr().out
 
-    assert "0 added, 0 changed, 25 unchanged, 0 removed" in output
+    assert "0 added, 0 changed, 31 unchanged, 0 removed" in output
     assert "nothing to do" in output
     assert _documents(project) == first
 
@@ -192,7 +192,8 @@ def test_changing_the_margin_changes_every_price_and_nothing_else(
     for model_id, old in before.items():
         new = after[model_id]
         changed = {name for name in old if old[name] != new.get(name)}
-        assert changed <= {"cost_per_1k_input", "cost_per_1k_output", "pricing", "price_basis"}
+        assert changed <= {"cost_per_1k_input", "cost_per_1k_output", "pricing", "price_basis",
+                           "price_changes"}  # fmt: skip
         assert new["cost_per_1k_output"] == pytest.approx(old["cost_per_1k_output"] * 2, abs=1e-6)
         for name in ("input_per_1k_tokens", "cached_input_per_1k_tokens", "output_per_image"):
             if old["pricing"][name] is not None:

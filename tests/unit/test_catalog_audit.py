@@ -112,7 +112,7 @@ def test_a_served_price_below_the_dearest_allowed_endpoint_is_below_cost(
     assert row.startswith("failure  qwen3-235b-a22b") and "input_per_1m" in row
     assert "sold at 0.028 credits, below US$0.25 x 1.4 = 0.035" in row
     assert "endpoints deepinfra/fp8, together" in row
-    assert "1 failure(s) (below_cost 1)" in output
+    assert "2 failure(s) (below_cost 1, max_price_refuses 1)" in output  # the cap refuses it
 
 
 def test_an_endpoint_the_routing_does_not_allow_never_sets_the_price(
@@ -344,3 +344,205 @@ def test_the_cited_dataset_is_the_one_the_price_was_read_from(
     from catalog_audit.audit import cited_dataset
 
     assert cited_dataset(source) == cited
+
+
+# --- genai-prices, dated prices, malformed input, fixes, acknowledgements ---------------------
+
+GENAI_PRICES = FIXTURES / "genai_prices.json"
+SHIPPED = Path(__file__).resolve().parents[2] / "catalog_seed" / "models"
+
+
+def test_genai_prices_confirms_models_and_its_version_is_in_the_header(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, output = run_audit(capsys, GENAI_PRICES)
+
+    assert status == 0, output
+    assert f"genai_prices {GENAI_PRICES} (4 providers)" in output
+    assert rows(output, "below_cost") == [] and rows(output, "price_differs") == []
+
+
+def test_a_newer_model_of_a_served_family_is_named_with_the_entry_to_add(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, output = run_audit(capsys, GENAI_PRICES)
+
+    newer = {row.split()[1]: row for row in rows(output, "newer_model_available")}
+    assert "openai/gpt-5.5 is newer in its family" in newer["gpt-5.2"]
+    assert "openai/gpt-5.4-mini is newer in its family" in newer["gpt-5-mini"]
+    assert "claude-haiku-4-5" in newer and "anthropic/claude-haiku-5-5" in newer["claude-haiku-4-5"]
+    assert "fix: catalog_seed/models/openai.toml: add a [[models]] entry for gpt-5.5" in output
+
+
+def dated_catalog(tmp_path: Path, keep_change: bool) -> Path:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(SHIPPED, catalog)
+    if not keep_change:
+        vertex = catalog / "vertex.toml"
+        text = vertex.read_text(encoding="utf-8")
+        start = text.index("\n[[models.price.changes]]\n")
+        vertex.write_text(text[:start] + text[text.index("\n\n", start) + 1 :], encoding="utf-8")
+    return catalog
+
+
+@pytest.mark.parametrize("keep_change", [True, False])
+def test_a_dated_upstream_price_must_be_seeded_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_change: bool
+) -> None:
+    catalog = dated_catalog(tmp_path, keep_change)
+
+    status = main(["audit", "--data-dir", str(catalog), "--on", "2026-12-20",
+                   "--against", str(GENAI_PRICES)])  # fmt: skip
+    output = capsys.readouterr().out
+
+    not_seeded = [row for row in rows(output, "price_change_not_seeded") if "gemini-3.8" in row]
+    if keep_change:
+        assert not_seeded == [] and status == 0, output
+        (row,) = [r for r in rows(output, "price_change_scheduled") if "gemini-3.8" in r]
+        assert "seeded from 2027-01-01T00:00:00Z" in row
+        return
+    assert status == 1
+    assert [row.split()[4] for row in not_seeded] == ["cached_input_per_1m"]
+    assert "fix: catalog_seed/models/vertex.toml, model gemini-3.8-flash: add " in output
+    assert 'effective = 2027-01-01, cached_input_per_1m = "0.15"' in output
+    (expiring,) = [r for r in rows(output, "price_expiring") if "gemini-3.8" in r]
+    assert "no next price is seeded" in expiring
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("abc", "not a number: 'abc'"), (-0.000001, "a negative price: -1e-06")],
+)
+def test_a_malformed_litellm_price_is_refused_with_64_naming_file_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: Any, problem: str
+) -> None:
+    def break_a_price(data: dict[str, Any]) -> None:
+        data["gpt-5.2"]["output_cost_per_token"] = value
+
+    status, output = run_audit(capsys, changed_json(tmp_path, LITELLM, break_a_price))
+
+    assert status == 64
+    assert f"litellm.json: gpt-5.2.output_cost_per_token: {problem}" in output
+
+
+def test_a_malformed_genai_prices_price_is_refused_with_64_naming_file_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def break_a_price(data: list[dict[str, Any]]) -> None:
+        (openai,) = [provider for provider in data if provider["id"] == "openai"]
+        (mini,) = [model for model in openai["models"] if model["id"] == "gpt-5-mini"]
+        mini["prices"]["input_mtok"] = "abc"
+
+    status, output = run_audit(capsys, changed_json(tmp_path, GENAI_PRICES, break_a_price))
+
+    assert status == 64
+    assert "genai_prices.json: openai.models[gpt-5-mini].prices.input_mtok: not a number" in output
+
+
+def test_every_tier_is_compared_whatever_its_threshold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def a_272k_tier(data: dict[str, Any]) -> None:
+        data["gpt-5.2"]["input_cost_per_token_above_272k_tokens"] = 0.0000035
+
+    status, output = run_audit(capsys, changed_json(tmp_path, LITELLM, a_272k_tier))
+
+    assert status == 1
+    charged = {(row.split()[1], row.split()[4]) for row in rows(output, "not_charged")}
+    assert charged == {
+        ("gpt-5.2", "tier_272k.input_per_1m"),
+        ("cmo-agent", "tier_272k.input_per_1m"),
+    }
+
+
+def cheaper_upstream_output(data: dict[str, Any]) -> None:
+    data["gpt-5.2"]["output_cost_per_token"] = 0.000013  # ours is US$14: price_differs
+
+
+def test_a_finding_with_a_fix_prints_the_exact_data_edit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, output = run_audit(capsys, changed_json(tmp_path, LITELLM, cheaper_upstream_output))
+
+    assert (
+        'fix: catalog_seed/models/openai.toml, model gpt-5.2: set price.output_per_1m = "13" '
+        "(source: litellm "
+    ) in output
+    fixes = [line for line in output.splitlines() if "set price.output_per_1m" in line]
+    assert len(fixes) == 2  # cmo-agent runs on gpt-5.2: its fix edits gpt-5.2's price too
+    assert all("model gpt-5.2: set price.output_per_1m" in line for line in fixes)
+
+
+def test_an_acknowledged_failure_does_not_fail_the_run_until_its_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    litellm = changed_json(tmp_path, LITELLM, cheaper_upstream_output)
+    acknowledged = tmp_path / "ack.toml"
+    acknowledged.write_text("".join(
+        f'[[acknowledged]]\nfinding = "price_differs"\nmodel = "{model}"\n'
+        'reason = "reviewed"\nuntil = 2026-12-01\n' for model in ("gpt-5.2", "cmo-agent")
+    ))  # fmt: skip
+
+    on_the_day = run_audit(capsys, litellm, extra=("--acknowledgements", str(acknowledged)))
+    acknowledged.write_text(acknowledged.read_text().replace("2026-12-01", "2026-11-30"))
+    after_it = run_audit(capsys, litellm, extra=("--acknowledgements", str(acknowledged)))
+
+    assert on_the_day[0] == 0 and "acknowledged: reviewed (until 2026-12-01)" in on_the_day[1]
+    assert after_it[0] == 1 and "acknowledgement expired on 2026-11-30" in after_it[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[[acknowledged]]\nfinding = "nope"\nmodel = "m"\nreason = "r"\nuntil = 2027-01-01\n',
+         "acknowledged[0].finding: 'nope' is no finding"),
+        ('[[acknowledged]]\nfinding = "below_cost"\nmodel = "m"\nreason = "r"\n',
+         "acknowledged[0].until: must be a date"),
+    ],
+)  # fmt: skip
+def test_a_malformed_acknowledgement_is_refused_with_64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    acknowledged = tmp_path / "ack.toml"
+    acknowledged.write_text(text)
+
+    status, output = run_audit(capsys, LITELLM, extra=("--acknowledgements", str(acknowledged)))
+
+    assert status == 64 and problem in output
+
+
+def test_an_upstream_id_now_naming_another_model_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def renamed(data: dict[str, Any]) -> None:
+        (entry,) = [m for m in data["data"] if m["id"] == "qwen/qwen3-235b-a22b-2507"]
+        entry["name"] = "Qwen: Qwen3.5 235B"
+
+    status, output = run_audit(capsys, changed_json(tmp_path, OPENROUTER, renamed))
+
+    (row,) = rows(output, "upstream_renamed")
+    assert row.split()[1] == "qwen3-235b-a22b" and "'Qwen: Qwen3.5 235B'" in row
+
+
+def test_the_shipped_acknowledgements_file_is_valid() -> None:
+    from catalog_audit.audit import load_acknowledgements
+
+    shipped = load_acknowledgements(SHIPPED.parent / "acknowledgements.toml")
+    assert {(a.finding, a.model, a.field) for a in shipped} == {
+        ("not_charged", "gemini-3.1-pro", "per_image_output"),
+        ("limit", "gemini-3-flash", "max_output_tokens"),
+    }
+
+
+@pytest.mark.parametrize(("value", "problem"), [("abc", "not a number"), ("-0.5", "negative")])
+def test_a_malformed_openrouter_price_is_refused_with_64_but_minus_one_is_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, problem: str
+) -> None:
+    def break_a_price(data: dict[str, Any]) -> None:
+        data["data"]["endpoints"][0]["pricing"]["completion"] = value
+
+    status, output = run_audit(capsys, OPENROUTER, changed_json(tmp_path, ENDPOINTS, break_a_price))
+
+    assert status == 64
+    assert "openrouter_endpoints_qwen3.json: deepinfra/fp8.pricing.completion: " in output
+    assert problem in output

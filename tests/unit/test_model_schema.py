@@ -105,7 +105,7 @@ ROUTING: dict[str, Any] = {
     "aggregator": "openrouter",
     "model": "qwen/qwen3-235b-a22b-2507",
     "provider": {"order": ["deepinfra", "fireworks"], "only": ["deepinfra", "fireworks"],
-                 "allow_fallbacks": False},
+                 "allow_fallbacks": False, "max_price": {"prompt": 0.22, "completion": 0.88}},
 }  # fmt: skip
 
 
@@ -119,7 +119,17 @@ def test_an_openrouter_model_serves_its_routing_as_openrouters_provider_object()
     served = model.public_dict()["routing"]
 
     assert served == ROUTING
-    assert list(served["provider"]) == ["order", "only", "allow_fallbacks"]
+    assert list(served["provider"]) == ["order", "only", "allow_fallbacks", "max_price"]
+
+
+def test_ignore_and_every_max_price_field_are_served_as_openrouter_takes_them() -> None:
+    cap = {"prompt": 1, "completion": 2, "image": 0.04, "request": 0.001}
+    both = routing(ignore=["deepinfra/turbo"], max_price=cap)
+    served = model_from_document("m1", document(provider="openrouter", routing=both))
+
+    assert served.public_dict()["routing"]["provider"]["ignore"] == ["deepinfra/turbo"]
+    assert served.public_dict()["routing"]["provider"]["max_price"] == {
+        "prompt": 1.0, "completion": 2.0, "image": 0.04, "request": 0.001}  # fmt: skip
 
 
 def test_a_model_called_directly_is_served_with_routing_null() -> None:
@@ -142,7 +152,12 @@ def test_a_model_called_directly_is_served_with_routing_null() -> None:
         ({"routing": routing(only=None)}, "routing.provider.only"),
         ({"routing": routing(order=["together"])}, "only does not allow"),
         ({"routing": routing(allow_fallbacks="no")}, "allow_fallbacks"),
-        ({"routing": routing(max_price={"prompt": 1})}, "max_price"),
+        ({"routing": routing(max_price={"prompt": 1})}, "max_price.completion is required"),
+        ({"provider": "openrouter", "routing": routing(max_price=None)}, "max_price is required"),
+        ({"routing": routing(max_price={"prompt": -1, "completion": 1})}, "max_price.prompt"),
+        ({"routing": routing(max_price={"prompt": "abc", "completion": 1})}, "max_price.prompt"),
+        ({"routing": routing(max_price={"prompt": 1, "completion": 1, "x": 1})}, "max_price.x"),
+        ({"routing": routing(ignore="deepinfra/turbo")}, "routing.provider.ignore"),
     ],
 )
 def test_invalid_routing_is_refused_naming_the_field(

@@ -150,7 +150,7 @@ def test_a_model_no_longer_served_is_not_refused_for_its_ended_price(tmp_path: P
     assert expired_prices(retired, day_after) == expired_prices(disabled, day_after) == []
 
 
-def test_every_shipped_temporary_price_is_cited_and_refused_the_day_after_it_ends() -> None:
+def test_every_shipped_temporary_price_is_followed_by_a_seeded_price_or_refused_after_it() -> None:
     documents, errors = load_catalog(SHIPPED, POLICY, LATER)
     assert errors == []
     temporary = {
@@ -161,10 +161,18 @@ def test_every_shipped_temporary_price_is_cited_and_refused_the_day_after_it_end
 
     assert temporary["gemini-3.8-flash"] == dt.date(2026, 12, 31)
     assert "through December 31, 2026" in documents["gemini-3.8-flash"]["price_source"]
+    assert (
+        documents["gemini-3.8-flash"]["price_changes"][0]["effective_at"] == "2027-01-01T00:00:00Z"
+    )
     for model_id, last_day in temporary.items():
         served = {model_id: documents[model_id]}
+        day_after = last_day + dt.timedelta(days=1)
         assert expired_prices(served, last_day) == []
-        (refusal,) = expired_prices(served, last_day + dt.timedelta(days=1))
+        next_prices = [c["effective_at"][:10] for c in served[model_id].get("price_changes", [])]
+        if next_prices and next_prices[0] <= day_after.isoformat():
+            assert expired_prices(served, day_after) == []
+            continue
+        (refusal,) = expired_prices(served, day_after)
         assert refusal.startswith(f"{model_id}: price.valid_until")
 
 
