@@ -107,10 +107,14 @@ resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
 # google_cloudfunctions2_function has no invoker_iam_disabled (provider 6.50.0: only
 # google_cloud_run_v2_service has it, and the function's service belongs to Cloud Functions, so
 # a second resource for it would fight the function). The supported way is Cloud Run's own
-# `gcloud run services update SERVICE --no-invoker-iam-check`, run here after every change of
-# the function (a redeploy must not bring the check back). No destroy-time undo: a replacement
-# (every change of the function) would run it too and close the service for a moment; switching
-# back to another public_access is one documented command (README, Public access).
+# `gcloud run services update SERVICE --no-invoker-iam-check`
+# (https://cloud.google.com/run/docs/securing/managing-access#invoker_check), run by
+# gcloud/invoker_check.sh: the short service name (gcloud refuses the provider's full name),
+# --region, the credentials Terraform uses (ADC, never gcloud's login), and a read-back that
+# fails the apply unless the check is off. It re-runs after every update of the function
+# (update_time, build and service config): a redeploy must not bring the check back. No
+# destroy-time undo: a replacement would run it too and close the service for a moment;
+# switching back to another public_access is one documented command (README, Public access).
 resource "terraform_data" "invoker_check_disabled" {
   count = var.public_access == "invoker_check_disabled" ? 1 : 0
 
@@ -121,16 +125,19 @@ resource "terraform_data" "invoker_check_disabled" {
   }
   triggers_replace = [
     google_cloudfunctions2_function.main.id,
+    google_cloudfunctions2_function.main.update_time,
     google_storage_bucket_object.source.name,
+    sha256(jsonencode(google_cloudfunctions2_function.main.build_config)),
     sha256(jsonencode(google_cloudfunctions2_function.main.service_config)),
   ]
 
   provisioner "local-exec" {
-    command = "gcloud run services update \"$SERVICE\" --project=\"$PROJECT\" --region=\"$REGION\" --no-invoker-iam-check --quiet"
+    command = "${path.module}/gcloud/invoker_check.sh"
     environment = {
       PROJECT = self.input.project
       REGION  = self.input.region
       SERVICE = self.input.service
+      CHECK   = "off"
     }
   }
 }

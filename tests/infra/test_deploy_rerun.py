@@ -27,6 +27,8 @@ BASE_ENV = {
     "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
     "PUBLIC_ACCESS": "invoker_check_disabled",
     "IAM_PROPAGATION_WAIT": "0s",
+    # deploy.sh and retire_pepper.sh run under the operator's gcloud login.
+    "FAKE_GCLOUD_ACCOUNT": "deployer@example.com",
 }
 
 
@@ -238,6 +240,7 @@ def _retire(
             "FAKE_GCLOUD_STATE": str(project.state_file),
             "FAKE_GCLOUD_LOG": str(project.log_file),
             "PROJECT": BASE_ENV["PROJECT"],
+            "FAKE_GCLOUD_ACCOUNT": BASE_ENV["FAKE_GCLOUD_ACCOUNT"],
             "PEPPER_USAGE": str(stub),
         },
         timeout=60,
