@@ -290,27 +290,58 @@ variable "pepper_version" {
     condition     = var.pepper_version >= 1 && floor(var.pepper_version) == var.pepper_version
     error_message = "pepper_version must be a whole number >= 1."
   }
+
+  # The rules that tie the pepper variables together live here: validations of variables that
+  # refer to each other would form a cycle, and nothing refers to pepper_version's.
+  validation {
+    condition     = var.previous_pepper_version < var.pepper_version
+    error_message = "previous_pepper_version must be 0 (none) or a whole number below pepper_version."
+  }
+
+  validation {
+    condition     = alltrue([for v in var.retired_pepper_versions : v < var.pepper_version])
+    error_message = "retired_pepper_versions: generations below pepper_version, never the current or the previous one."
+  }
+
+  # The rotation that would orphan keys: a generation that is neither the previous one nor
+  # retired silently stops verifying (raising pepper_version while previous_pepper_version
+  # stays 0 gives every existing key 401).
+  validation {
+    condition     = alltrue([for g in range(1, var.pepper_version) : g == var.previous_pepper_version || contains(var.retired_pepper_versions, g)])
+    error_message = "Every pepper generation below pepper_version must be previous_pepper_version or listed in retired_pepper_versions. Rotating: set previous_pepper_version to the old pepper_version, or its keys get 401. Retiring: run `infra/retire_pepper.sh N --check-only`, then list N in retired_pepper_versions (README, Pepper rotation)."
+  }
 }
 
 variable "previous_pepper_version" {
-  description = "The pepper generation still accepted for keys minted before the last rotation (API_KEY_PREVIOUS_PEPPER). 0: none. Set to 0 only after `python -m key_admin pepper-usage` shows no live key on it (README, Pepper rotation)."
+  description = "The pepper generation still accepted for keys minted before the last rotation (API_KEY_PREVIOUS_PEPPER). 0: none. Every generation below pepper_version is this one or retired (README, Pepper rotation)."
   type        = number
   default     = 0
 
   validation {
-    condition     = var.previous_pepper_version == 0 || (var.previous_pepper_version >= 1 && var.previous_pepper_version < var.pepper_version && floor(var.previous_pepper_version) == var.previous_pepper_version)
+    condition     = var.previous_pepper_version >= 0 && floor(var.previous_pepper_version) == var.previous_pepper_version
     error_message = "previous_pepper_version must be 0 (none) or a whole number below pepper_version."
   }
 }
 
 variable "retired_pepper_versions" {
-  description = "Pepper generations retired in an explicit step: their Secret Manager versions are disabled (not destroyed; `gcloud secrets versions destroy` is a separate, manual act). Never the current or the previous generation."
+  description = "Pepper generations retired on purpose. Before the function stops reading one, the apply checks that no live key depends on it (infra/retire_pepper.sh --check-only: any failure stops the apply); after, it disables its Secret Manager version, which later applies never re-enable. Never the current or the previous generation."
   type        = list(number)
   default     = []
 
   validation {
-    condition     = alltrue([for v in var.retired_pepper_versions : v >= 1 && v < var.pepper_version && v != var.previous_pepper_version])
+    condition     = alltrue([for v in var.retired_pepper_versions : v >= 1 && v != var.previous_pepper_version])
     error_message = "retired_pepper_versions: generations below pepper_version, never the current or the previous one."
+  }
+}
+
+variable "pepper_retirement_accepts_live_keys" {
+  description = "Retired generations whose remaining live keys may stop working (retire_pepper.sh --accept-live-keys). A failed check (credentials, Firestore) still stops the apply."
+  type        = list(number)
+  default     = []
+
+  validation {
+    condition     = alltrue([for v in var.pepper_retirement_accepts_live_keys : contains(var.retired_pepper_versions, v)])
+    error_message = "pepper_retirement_accepts_live_keys: only generations listed in retired_pepper_versions."
   }
 }
 

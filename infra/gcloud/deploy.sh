@@ -184,6 +184,27 @@ ensure_pepper_version() {
   fi
   new_pepper | run gcloud secrets versions add "$PEPPER_SECRET" --project="$PROJECT" --data-file=-
 }
+# A deploy never stops verifying a version live keys depend on: the deployed current version
+# stays (as current or previous), and a previous one this deploy drops must pass
+# retire_pepper.sh's live-key check first (any failure of the check stops the deploy).
+deployed_peppers=$(query gcloud functions describe "$FUNCTION_NAME" --gen2 --project="$PROJECT" \
+  --region="$REGION" --format=json | python3 -c '
+import json, sys
+text = sys.stdin.read().strip()
+for e in (json.loads(text) if text else {}).get("serviceConfig", {}).get("secretEnvironmentVariables", []):
+    if e.get("secret") == sys.argv[1]:
+        print(e["key"], e["version"])' "$PEPPER_SECRET")
+while read -r reader version; do
+  [[ -n $reader && $version != "$PEPPER_VERSION" && $version != "$PREVIOUS_PEPPER_VERSION" ]] || continue
+  if [[ $reader == API_KEY_PEPPER ]]; then
+    echo "refused: keys minted under version ${version} (the deployed current pepper) would get" \
+      "401; rotate with PREVIOUS_PEPPER_VERSION=${version}" >&2
+    exit 1
+  fi
+  echo "Pepper: this deploy stops reading version ${version}; checking its live keys first"
+  PROJECT=$PROJECT REGION=$REGION FUNCTION_NAME=$FUNCTION_NAME NAME_PREFIX=$NAME_PREFIX \
+    API_KEYS_DATABASE=$API_KEYS_DATABASE infra/retire_pepper.sh "$version" --check-only
+done <<<"$deployed_peppers"
 ensure_pepper_version "$PEPPER_VERSION"
 if [[ $PREVIOUS_PEPPER_VERSION != 0 && -z $DRY_RUN ]] &&
   ! exists gcloud secrets versions describe "$PREVIOUS_PEPPER_VERSION" \

@@ -7,9 +7,7 @@
 #
 # SERVICE may be the short name or the full projects/P/locations/R/services/S the provider
 # returns: gcloud takes only the short name, so the last path segment is used.
-# Credentials: the ones Terraform uses. GOOGLE_OAUTH_ACCESS_TOKEN when set, else Application
-# Default Credentials; gcloud's own login is never used. The token goes to gcloud through a
-# 0600 file removed on exit, never through the command line or the output.
+# Credentials: the ones Terraform uses (use_adc.sh), never gcloud's own login.
 set -euo pipefail
 : "${PROJECT:?}" "${REGION:?}" "${SERVICE:?}"
 CHECK=${CHECK:-off}
@@ -20,17 +18,8 @@ case $CHECK in
   *) echo "invoker_check.sh: CHECK must be on or off" >&2; exit 64 ;;
 esac
 
-umask 077
-token_file=$(mktemp)
-trap 'rm -f "$token_file"' EXIT
-if [[ -n ${GOOGLE_OAUTH_ACCESS_TOKEN:-} ]]; then
-  printf '%s\n' "$GOOGLE_OAUTH_ACCESS_TOKEN" >"$token_file"
-elif ! gcloud auth application-default print-access-token >"$token_file"; then
-  echo "invoker_check.sh: no Application Default Credentials (the ones Terraform uses): run" \
-    "\`gcloud auth application-default login\` or set GOOGLE_APPLICATION_CREDENTIALS" >&2
-  exit 1
-fi
-export CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=$token_file
+# shellcheck source=use_adc.sh
+source "$(dirname "$0")/use_adc.sh"
 
 gcloud run services update "$SERVICE" --project="$PROJECT" --region="$REGION" "$flag" --quiet
 now=$(gcloud run services describe "$SERVICE" --project="$PROJECT" --region="$REGION" \

@@ -71,6 +71,7 @@ SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
             "backend_timeout_seconds": 2.5,
             "pepper_version": 3,
             "previous_pepper_version": 2,
+            "retired_pepper_versions": [1],
             "python_runtime": "python312",
             "image_keep_count": 7,
             "image_max_age_days": 14,

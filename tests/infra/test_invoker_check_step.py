@@ -42,7 +42,8 @@ class Scratch:
     def __init__(self, root: Path, service: str) -> None:
         self.module = root / "infra"
         (self.module / "gcloud").mkdir(parents=True)
-        shutil.copy(INFRA / "gcloud" / "invoker_check.sh", self.module / "gcloud")
+        for script in ("invoker_check.sh", "use_adc.sh"):
+            shutil.copy(INFRA / "gcloud" / script, self.module / "gcloud")
         (self.module / "main.tf").write_text(
             'resource "terraform_data" "invoker_check_disabled" {\n'
             f'  input = {{ project = "{PROJECT}", region = "europe-west1",\n'
