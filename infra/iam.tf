@@ -15,6 +15,9 @@ locals {
 }
 
 # --- runtime: read Firestore (the two databases only) and the one pepper secret. No write anywhere.
+# roles/datastore.viewer reads documents (https://cloud.google.com/firestore/docs/security/iam#roles);
+# roles/secretmanager.secretAccessor reads a secret version, which a secret environment
+# variable needs (https://cloud.google.com/run/docs/configuring/services/secrets#access-secret).
 
 resource "google_project_iam_member" "runtime_reads_firestore" {
   project = var.project_id
@@ -51,10 +54,11 @@ resource "google_secret_manager_secret_iam_member" "runtime_reads_pepper" {
   member    = "serviceAccount:${google_service_account.runtime.email}"
 }
 
-# --- build: write build logs (project-level only), read the function's source, push images to
-# our repository. https://cloud.google.com/functions/docs/building and the provider's
-# cloudfunctions2 builder example (which grants project-wide storage.objectAdmin and
-# artifactregistry.writer; both are narrowed here).
+# --- build: the three roles Google documents for a function's build service account
+# (https://cloud.google.com/run/docs/configuring/services/build-service-account, "Required
+# roles"): roles/logging.logWriter (build logs; project-level only), roles/artifactregistry.writer
+# (images; granted on our repository) and roles/storage.objectAdmin (reading the source; granted
+# on the gcf-v2-sources bucket only, by an IAM condition).
 
 resource "google_project_iam_member" "build" {
   for_each = toset(local.build_project_roles)
@@ -68,7 +72,7 @@ resource "google_project_iam_member" "build" {
 
 resource "google_project_iam_member" "build_reads_function_sources" {
   project = var.project_id
-  role    = "roles/storage.objectViewer"
+  role    = "roles/storage.objectAdmin"
   member  = "serviceAccount:${google_service_account.build.email}"
 
   condition {
@@ -147,6 +151,7 @@ resource "terraform_data" "invoker_check_disabled" {
 # Deploying a function that runs as / builds as these accounts needs iam.serviceAccounts.actAs
 # on both. The principal running the first apply must hold it already (README, Prerequisites);
 # this provisions it for the others (e.g. the CI account that deploys later).
+# (https://cloud.google.com/functions/docs/reference/iam/roles#additional-configuration).
 resource "google_service_account_iam_member" "deployer_acts_as" {
   for_each = {
     for pair in setproduct(["runtime", "build"], var.deployer_members) : "${pair[0]} ${pair[1]}" => {
@@ -161,7 +166,8 @@ resource "google_service_account_iam_member" "deployer_acts_as" {
 }
 
 # Seeding the catalog writes the catalog database only; administering keys writes the API keys
-# database only. Neither grant reaches the other database (IAM condition on its name).
+# database only: roles/datastore.user is Firestore's read/write role for documents
+# (https://cloud.google.com/firestore/docs/security/iam#roles). Neither grant reaches the other database (IAM condition on its name).
 resource "google_project_iam_member" "catalog_editors_write_catalog" {
   for_each = toset(var.catalog_editors)
 

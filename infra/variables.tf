@@ -38,9 +38,9 @@ variable "firestore_location" {
 }
 
 variable "firestore_database_id" {
-  description = "Firestore database id: \"(default)\", or 4-63 lowercase letters, digits and hyphens for a named database."
+  description = "The catalog's Firestore database. Default: \"catalog\", a database of its own. \"(default)\" adopts the project's default database, usually the web app's: IAM conditions tell databases apart, not collections, so the runtime and drift-check accounts can then read every collection in it and catalog_editors can write all of them (README, Databases)."
   type        = string
-  default     = "(default)"
+  default     = "catalog"
 
   validation {
     condition     = var.firestore_database_id == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.firestore_database_id))
@@ -471,9 +471,9 @@ variable "enable_dashboard" {
 }
 
 variable "enable_pepper_audit_logs" {
-  description = "Turn on Data Access audit logs (DATA_READ) for Secret Manager so every read of the pepper is logged. Audit configs are per service and project: this covers every secret in the project."
+  description = "Opt-in. Data Access audit logs (DATA_READ) for Secret Manager, so every read of the pepper is logged. WARNING: an audit config is per service and project and this resource is authoritative for it: the apply REPLACES the project's existing Secret Manager audit config (its exempted members included), destroy deletes it, and every secret read of every app in the project is logged and billed."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "notification_channels" {
@@ -620,13 +620,13 @@ variable "drift_check_schedule" {
 }
 
 variable "drift_check_timeout_seconds" {
-  description = "How long one drift check may take (downloads included), 60-1800 seconds."
+  description = "How long one drift check may take (downloads included), 60-1770 seconds: the Scheduler job's attempt_deadline is this plus 30 s, and Cloud Scheduler allows at most 1800 s for HTTP targets."
   type        = number
   default     = 300
 
   validation {
-    condition     = var.drift_check_timeout_seconds >= 60 && var.drift_check_timeout_seconds <= 1800
-    error_message = "drift_check_timeout_seconds must be between 60 and 1800."
+    condition     = var.drift_check_timeout_seconds >= 60 && var.drift_check_timeout_seconds <= 1770
+    error_message = "drift_check_timeout_seconds must be between 60 and 1770 (attempt_deadline = timeout + 30 s, at most 1800 s)."
   }
 }
 

@@ -23,10 +23,10 @@ cd "$(dirname "$0")/../.."
 REGION=${REGION:-us-central1}
 FUNCTION_NAME=${FUNCTION_NAME:-models}
 NAME_PREFIX=${NAME_PREFIX:-$FUNCTION_NAME}
-FIRESTORE_DATABASE=${FIRESTORE_DATABASE:-(default)}
+FIRESTORE_DATABASE=${FIRESTORE_DATABASE:-catalog}   # "(default)": the web app's (README, Databases)
 API_KEYS_DATABASE=${API_KEYS_DATABASE:-api-keys}
 FIRESTORE_LOCATION=${FIRESTORE_LOCATION:-nam5}
-# true: the database exists (most Firebase projects) and is left as it is; false: create it.
+# true: the catalog database exists and is left as it is; false: create it.
 ADOPT_EXISTING_FIRESTORE_DATABASE=${ADOPT_EXISTING_FIRESTORE_DATABASE:?set ADOPT_EXISTING_FIRESTORE_DATABASE to true or false}
 # all_users | invoker_check_disabled | none (infra/README.md, Public access).
 PUBLIC_ACCESS=${PUBLIC_ACCESS:?set PUBLIC_ACCESS to all_users, invoker_check_disabled or none}
@@ -244,7 +244,7 @@ run gcloud secrets add-iam-policy-binding "$PEPPER_SECRET" --project="$PROJECT" 
 run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${BUILD_SA}" \
   --role=roles/logging.logWriter --condition=None
 run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${BUILD_SA}" \
-  --role=roles/storage.objectViewer \
+  --role=roles/storage.objectAdmin \
   --condition="expression=${SOURCES_CONDITION},title=only-the-gcf-v2-sources-bucket"
 run gcloud artifacts repositories add-iam-policy-binding "$REPOSITORY" --project="$PROJECT" \
   --location="$REGION" --member="serviceAccount:${BUILD_SA}" --role=roles/artifactregistry.writer

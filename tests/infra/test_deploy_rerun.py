@@ -26,6 +26,8 @@ BASE_ENV = {
     "PROJECT": "live-project-1",
     "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
     "PUBLIC_ACCESS": "invoker_check_disabled",
+    # The explicit choice these runs test: adopting the web app's (default) database.
+    "FIRESTORE_DATABASE": "(default)",
     "IAM_PROPAGATION_WAIT": "0s",
     # deploy.sh and retire_pepper.sh run under the operator's gcloud login.
     "FAKE_GCLOUD_ACCOUNT": "deployer@example.com",

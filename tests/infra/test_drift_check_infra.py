@@ -104,7 +104,7 @@ def test_both_paths_deploy_the_same_drift_check(
         for c in run.find("gcloud", "projects", "add-iam-policy-binding")
         if flags(c)["member"] == drift_member
     ]
-    database = variables.get("firestore_database_id", "(default)")
+    database = variables.get("firestore_database_id", "catalog")
     assert drift_grants == [
         {
             "member": drift_member,

@@ -230,7 +230,7 @@ def test_the_build_account_gets_logs_source_read_and_image_push_only() -> None:
 
     assert grants == {
         ("google_project_iam_member", "build", "roles/logging.logWriter"),
-        ("google_project_iam_member", "build_reads_function_sources", "roles/storage.objectViewer"),
+        ("google_project_iam_member", "build_reads_function_sources", "roles/storage.objectAdmin"),
         (
             "google_artifact_registry_repository_iam_member",
             "build_pushes_images",
