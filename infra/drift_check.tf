@@ -30,7 +30,8 @@ resource "google_service_account" "drift_scheduler" {
   depends_on = [google_project_service.apis["iam.googleapis.com"]]
 }
 
-# Read-only, this database only: the same grant the service's runtime has.
+# Read-only, this database only: the same grant the service's runtime has
+# (https://cloud.google.com/firestore/docs/security/iam#roles).
 resource "google_project_iam_member" "drift_check_reads_firestore" {
   count = var.enable_drift_check ? 1 : 0
 
@@ -109,6 +110,8 @@ resource "google_cloudfunctions2_function" "drift_check" {
   ]
 }
 
+# An OIDC-authenticated Scheduler job needs run.invoker for its account on the target
+# (https://cloud.google.com/run/docs/triggering/using-scheduler#command-line).
 resource "google_cloud_run_v2_service_iam_member" "scheduler_invokes_drift_check" {
   count = var.enable_drift_check ? 1 : 0
 

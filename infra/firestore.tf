@@ -5,10 +5,11 @@
 # rules file with the service's denials merged in (firestore_rules.tf), never swapped for ours.
 # The API keys database is the service's alone: it always gets firestore.rules (deny all).
 #
-# A database created in the Firebase console comes with a "cloud.firestore" release; creating
-# it again fails with "Resource already exists" (hashicorp/terraform-provider-google#20917), so
-# an existing catalog release is imported (adopt_existing_firestore_rules_release, default: same
-# as adopt_existing_firestore_database).
+# An existing release is never taken over: in provider 6.50.0 a changed ruleset_name replaces
+# the release (delete, then create), so importing the live "cloud.firestore" release would leave
+# the web app's database with no rules until the new one exists. With manage_firestore_rules and
+# an existing release (adopt_existing_firestore_rules_release, default: same as
+# adopt_existing_firestore_database) the plan is refused and says what to do instead.
 #
 # Destroy: a release cannot be abandoned by the provider. infra/README.md ("Tearing down") has
 # the `terraform state rm` that keeps the releases, the databases and the pepper before a destroy.
@@ -25,13 +26,6 @@ locals {
   )
 }
 
-import {
-  for_each = var.manage_firestore_rules && local.adopt_rules_release ? toset([local.catalog_release_name]) : toset([])
-
-  to = google_firebaserules_release.firestore[each.key]
-  id = "projects/${var.project_id}/releases/${each.key}"
-}
-
 resource "google_firebaserules_ruleset" "firestore" {
   for_each = local.rules_releases
 
@@ -46,6 +40,11 @@ resource "google_firebaserules_ruleset" "firestore" {
 
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = !(var.manage_firestore_rules && local.adopt_rules_release)
+      error_message = "manage_firestore_rules with an existing rules release: the first apply would delete the live release before creating the new one. Release the merged rules yourself (`python3 infra/gcloud/merge_firestore_rules.py BASE infra/firestore_rules/service_collections.rules > merged.rules`, then `firebase deploy --only firestore:rules`, which updates the release in place) and keep manage_firestore_rules = false."
+    }
 
     precondition {
       condition     = length(local.rules_merge_problems) == 0

@@ -15,6 +15,9 @@ locals {
 }
 
 # --- runtime: read Firestore (the two databases only) and the one pepper secret. No write anywhere.
+# roles/datastore.viewer reads documents (https://cloud.google.com/firestore/docs/security/iam#roles);
+# roles/secretmanager.secretAccessor reads a secret version, which a secret environment
+# variable needs (https://cloud.google.com/run/docs/configuring/services/secrets#access-secret).
 
 resource "google_project_iam_member" "runtime_reads_firestore" {
   project = var.project_id
@@ -51,10 +54,11 @@ resource "google_secret_manager_secret_iam_member" "runtime_reads_pepper" {
   member    = "serviceAccount:${google_service_account.runtime.email}"
 }
 
-# --- build: write build logs (project-level only), read the function's source, push images to
-# our repository. https://cloud.google.com/functions/docs/building and the provider's
-# cloudfunctions2 builder example (which grants project-wide storage.objectAdmin and
-# artifactregistry.writer; both are narrowed here).
+# --- build: the three roles Google documents for a function's build service account
+# (https://cloud.google.com/run/docs/configuring/services/build-service-account, "Required
+# roles"): roles/logging.logWriter (build logs; project-level only), roles/artifactregistry.writer
+# (images; granted on our repository) and roles/storage.objectAdmin (reading the source; granted
+# on the gcf-v2-sources bucket only, by an IAM condition).
 
 resource "google_project_iam_member" "build" {
   for_each = toset(local.build_project_roles)
@@ -68,7 +72,7 @@ resource "google_project_iam_member" "build" {
 
 resource "google_project_iam_member" "build_reads_function_sources" {
   project = var.project_id
-  role    = "roles/storage.objectViewer"
+  role    = "roles/storage.objectAdmin"
   member  = "serviceAccount:${google_service_account.build.email}"
 
   condition {
@@ -107,10 +111,14 @@ resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
 # google_cloudfunctions2_function has no invoker_iam_disabled (provider 6.50.0: only
 # google_cloud_run_v2_service has it, and the function's service belongs to Cloud Functions, so
 # a second resource for it would fight the function). The supported way is Cloud Run's own
-# `gcloud run services update SERVICE --no-invoker-iam-check`, run here after every change of
-# the function (a redeploy must not bring the check back). No destroy-time undo: a replacement
-# (every change of the function) would run it too and close the service for a moment; switching
-# back to another public_access is one documented command (README, Public access).
+# `gcloud run services update SERVICE --no-invoker-iam-check`
+# (https://cloud.google.com/run/docs/securing/managing-access#invoker_check), run by
+# gcloud/invoker_check.sh: the short service name (gcloud refuses the provider's full name),
+# --region, the credentials Terraform uses (ADC, never gcloud's login), and a read-back that
+# fails the apply unless the check is off. It re-runs after every update of the function
+# (update_time, build and service config): a redeploy must not bring the check back. No
+# destroy-time undo: a replacement would run it too and close the service for a moment;
+# switching back to another public_access is one documented command (README, Public access).
 resource "terraform_data" "invoker_check_disabled" {
   count = var.public_access == "invoker_check_disabled" ? 1 : 0
 
@@ -121,16 +129,19 @@ resource "terraform_data" "invoker_check_disabled" {
   }
   triggers_replace = [
     google_cloudfunctions2_function.main.id,
+    google_cloudfunctions2_function.main.update_time,
     google_storage_bucket_object.source.name,
+    sha256(jsonencode(google_cloudfunctions2_function.main.build_config)),
     sha256(jsonencode(google_cloudfunctions2_function.main.service_config)),
   ]
 
   provisioner "local-exec" {
-    command = "gcloud run services update \"$SERVICE\" --project=\"$PROJECT\" --region=\"$REGION\" --no-invoker-iam-check --quiet"
+    command = "${path.module}/gcloud/invoker_check.sh"
     environment = {
       PROJECT = self.input.project
       REGION  = self.input.region
       SERVICE = self.input.service
+      CHECK   = "off"
     }
   }
 }
@@ -140,6 +151,7 @@ resource "terraform_data" "invoker_check_disabled" {
 # Deploying a function that runs as / builds as these accounts needs iam.serviceAccounts.actAs
 # on both. The principal running the first apply must hold it already (README, Prerequisites);
 # this provisions it for the others (e.g. the CI account that deploys later).
+# (https://cloud.google.com/functions/docs/reference/iam/roles#additional-configuration).
 resource "google_service_account_iam_member" "deployer_acts_as" {
   for_each = {
     for pair in setproduct(["runtime", "build"], var.deployer_members) : "${pair[0]} ${pair[1]}" => {
@@ -154,7 +166,8 @@ resource "google_service_account_iam_member" "deployer_acts_as" {
 }
 
 # Seeding the catalog writes the catalog database only; administering keys writes the API keys
-# database only. Neither grant reaches the other database (IAM condition on its name).
+# database only: roles/datastore.user is Firestore's read/write role for documents
+# (https://cloud.google.com/firestore/docs/security/iam#roles). Neither grant reaches the other database (IAM condition on its name).
 resource "google_project_iam_member" "catalog_editors_write_catalog" {
   for_each = toset(var.catalog_editors)
 

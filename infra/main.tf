@@ -43,9 +43,10 @@ resource "google_firestore_database" "main" {
   deletion_policy                   = var.adopt_existing_firestore_database || var.deletion_protection ? "ABANDON" : "DELETE"
 
   lifecycle {
-    # A location or type cannot change, and an adopted database's protection and recovery
-    # settings are its owners' to choose: never plan a change (or a replacement) of them.
-    ignore_changes = [location_id, type, point_in_time_recovery_enablement, delete_protection_state]
+    # A location, type, edition or CMEK key cannot change (a difference would plan a
+    # replacement), and an adopted database's protection and recovery settings are its owners'
+    # to choose: never plan a change (or a replacement) of them.
+    ignore_changes = [location_id, type, point_in_time_recovery_enablement, delete_protection_state, cmek_config, database_edition]
 
     # The service needs Firestore in Native mode; a Datastore-mode database is refused here
     # rather than replaced.
@@ -270,5 +271,6 @@ resource "google_cloudfunctions2_function" "main" {
     google_firestore_database.main,
     google_firestore_database.api_keys,
     time_sleep.iam_propagation,
+    terraform_data.pepper_live_key_check, # pepper.tf: before a generation stops verifying
   ]
 }

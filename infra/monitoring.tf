@@ -1,6 +1,6 @@
 # Operating the service: an uptime check, alert policies, log-based metrics from the service's
 # JSON logs (README, Logs), a dashboard and Data Access audit logs for the pepper. Each part is
-# switched by one variable (enable_*); all are on by default. Where alerts go is asked for
+# switched by one variable (enable_*); all but the audit logs are on by default. Where alerts go is asked for
 # (notification_channels, alert_email: no defaults).
 #
 # Cloud Run (and so gen2 functions) turns each JSON line on stdout into a log entry: `severity`,
@@ -119,8 +119,10 @@ resource "time_sleep" "log_metrics_usable" {
 }
 
 # --- Data Access audit logs for Secret Manager (reads of the pepper) -------------------------
-# Off by default in every project. An audit config is per service and project (there is none per
-# secret), and this resource is authoritative for secretmanager.googleapis.com's config.
+# Opt-in (enable_pepper_audit_logs, default false). An audit config is per service and project
+# (there is none per secret) and this resource is authoritative for secretmanager.googleapis.com:
+# it replaces the project's existing config for that service (exemptions included), destroy
+# deletes it, and DATA_READ logs and bills every secret read of every app in the project.
 
 resource "google_project_iam_audit_config" "secret_manager" {
   count = var.enable_pepper_audit_logs ? 1 : 0

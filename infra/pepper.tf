@@ -3,12 +3,14 @@
 # it through the write-only argument, so no pepper appears in a plan or the state.
 #
 # Rotation (README, Pepper rotation): raise pepper_version by one and set previous_pepper_version
-# to the old generation in the same apply. The new version is added (the old one is untouched),
-# the function verifies keys against both (API_KEY_PEPPER + API_KEY_PREVIOUS_PEPPER, each pinned
-# to its version number) and new keys are minted under the new one: no key is invalidated.
-# Retirement is a later, separate step: previous_pepper_version = 0 once
-# `python -m key_admin pepper-usage` shows no live key on it, then retired_pepper_versions
-# disables its version (destroying it is a manual `gcloud secrets versions destroy`).
+# to the old generation in the same apply (a variable validation refuses anything else). The new
+# version is added, the function verifies keys against both (API_KEY_PEPPER +
+# API_KEY_PREVIOUS_PEPPER, each pinned) and new keys are minted under the new one.
+# Retirement, one apply: previous_pepper_version = 0 and the generation listed in
+# retired_pepper_versions. In that apply the live-key check runs first (any failure stops it),
+# then the function stops reading the version, then the version is disabled. `enabled` is
+# ignored after creation, so no later apply re-enables a disabled version (re-enabling is a
+# manual `gcloud secrets versions enable`; destroying one a manual `... destroy`).
 
 locals {
   pepper_generations = toset([for g in range(1, var.pepper_version + 1) : tostring(g)])
@@ -56,10 +58,62 @@ resource "google_secret_manager_secret_version" "pepper" {
   # Constant per generation: the write-only value is sent once, at creation, and never forces a
   # replacement (a changed secret_data_wo_version would destroy the live version first).
   secret_data_wo_version = tonumber(each.key)
-  # Retirement disables a version in place; it can be re-enabled if a key was missed.
+  # Set at creation only: retirement disables a version through retire_pepper.sh (below), so
+  # an apply never re-enables one that was disabled, by either path.
   enabled = !contains(var.retired_pepper_versions, tonumber(each.key))
   # Removed from the configuration or destroyed: the version stays in Secret Manager.
   deletion_policy = "ABANDON"
+
+  lifecycle {
+    ignore_changes = [enabled]
+  }
+
+  depends_on = [terraform_data.pepper_live_key_check]
+}
+
+# --- retirement, in the order that keeps every live key working -----------------------------
+# The scripts run with the credentials Terraform uses (ADC, or GOOGLE_OAUTH_ACCESS_TOKEN) and
+# key_admin from the repository's .venv; each runs once per retired generation (triggers).
+
+locals {
+  retired_pepper = { for v in var.retired_pepper_versions : tostring(v) => {
+    version     = v
+    accept_live = contains(var.pepper_retirement_accepts_live_keys, v) ? "--accept-live-keys" : ""
+  } }
+  retire_pepper_environment = {
+    PROJECT            = var.project_id
+    REGION             = var.region
+    FUNCTION_NAME      = var.function_name
+    NAME_PREFIX        = local.name_prefix
+    API_KEYS_DATABASE  = var.api_keys_database_id
+    GCLOUD_CREDENTIALS = "adc"
+  }
+}
+
+# 1. Before the function changes (it depends on this): no live key depends on the generation.
+resource "terraform_data" "pepper_live_key_check" {
+  for_each = local.retired_pepper
+
+  triggers_replace = [each.key]
+
+  provisioner "local-exec" {
+    command     = "${path.module}/retire_pepper.sh ${each.value.version} --check-only ${each.value.accept_live}"
+    environment = local.retire_pepper_environment
+  }
+}
+
+# 2. After the function stopped reading it: check again, then disable the version.
+resource "terraform_data" "pepper_disabled" {
+  for_each = local.retired_pepper
+
+  triggers_replace = [each.key]
+
+  provisioner "local-exec" {
+    command     = "${path.module}/retire_pepper.sh ${each.value.version} ${each.value.accept_live}"
+    environment = local.retire_pepper_environment
+  }
+
+  depends_on = [google_cloudfunctions2_function.main, google_secret_manager_secret_version.pepper]
 }
 
 # The module once had a single version resource (generation 1).

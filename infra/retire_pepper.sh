@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Retire an old API-key pepper version: the separate, explicit last step of a rotation
-# (infra/README.md, Pepper rotation). Refuses while the deployed function still uses the
-# version, or while live keys depend on it (unless told to accept that they stop working);
-# then disables the version (never destroys it: a disabled version can be re-enabled).
+# Retire an old API-key pepper version without invalidating a live key (infra/README.md, Pepper
+# rotation). The live-key check always comes first, and only a clean answer lets it go on: live
+# keys, or any failure of the check (credentials, Firestore), stop it. Never destroys a version.
 #
-#   PROJECT=my-project infra/retire_pepper.sh N                 # gcloud path: checks, disables
-#   PROJECT=my-project infra/retire_pepper.sh N --check-only    # Terraform path: checks only,
-#       then add N to retired_pepper_versions and apply (Terraform owns the version's state)
-#   ... --accept-live-keys     the keys still on N stop working; say so on purpose
+#   PROJECT=p infra/retire_pepper.sh N --check-only   # live keys only; run BEFORE the deploy that
+#       stops reading N (Terraform runs this itself in that apply; refused while N is current)
+#   PROJECT=p infra/retire_pepper.sh N                # after that deploy: checks again, refuses
+#       while the function still reads N, then disables N (re-enable: gcloud secrets versions enable)
+#   ... --accept-live-keys   the keys still on N stop working; say so on purpose
 #
 # Settings: REGION, FUNCTION_NAME, NAME_PREFIX (as deploy.sh), API_KEYS_DATABASE (api-keys),
-# and the pepper settings key_admin reads (API_KEY_PEPPER_SECRET: the current version).
+# GCLOUD_CREDENTIALS=adc (Terraform: use the credentials Terraform uses, not gcloud's login).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,37 +37,67 @@ FUNCTION_NAME=${FUNCTION_NAME:-models}
 NAME_PREFIX=${NAME_PREFIX:-$FUNCTION_NAME}
 PEPPER_SECRET="${NAME_PREFIX}-api-key-pepper"
 export GOOGLE_CLOUD_PROJECT=$PROJECT API_KEYS_DATABASE=${API_KEYS_DATABASE:-api-keys}
-# key_admin's report of live keys per pepper version (exit 1: some still depend on N).
+# key_admin's report of live keys per pepper version.
 PEPPER_USAGE=${PEPPER_USAGE:-.venv/bin/python -m key_admin pepper-usage}
+if [[ ${GCLOUD_CREDENTIALS:-} == adc ]]; then
+  # shellcheck source=gcloud/use_adc.sh
+  source infra/gcloud/use_adc.sh
+fi
 
-echo "== 1. The deployed function does not use version ${VERSION}"
-in_use=$(gcloud functions describe "$FUNCTION_NAME" --gen2 --project="$PROJECT" \
+# The function's pepper environment variables that read version $VERSION ("" when none).
+readers=$(gcloud functions describe "$FUNCTION_NAME" --gen2 --project="$PROJECT" \
   --region="$REGION" --format=json | python3 -c '
 import json, sys
 secret, version = sys.argv[1], sys.argv[2]
 config = json.load(sys.stdin).get("serviceConfig", {})
 used = [e["key"] for e in config.get("secretEnvironmentVariables", [])
         if e.get("secret") == secret and str(e.get("version")) == version]
-print(" ".join(used))' "$PEPPER_SECRET" "$VERSION")
-if [[ -n $in_use ]]; then
-  echo "refused: ${FUNCTION_NAME} still reads version ${VERSION} as ${in_use}; redeploy without" \
-    "it first (previous_pepper_version = 0, or PREVIOUS_PEPPER_VERSION=0 deploy.sh)" >&2
+print(" ".join(used))' "$PEPPER_SECRET" "$VERSION") || {
+  echo "refused: cannot read ${FUNCTION_NAME}'s pepper settings (above)" >&2
+  exit 2
+}
+
+echo "== 1. The function does not mint or verify new keys with version ${VERSION}"
+if [[ " $readers " == *" API_KEY_PEPPER "* ]]; then
+  echo "refused: version ${VERSION} is ${FUNCTION_NAME}'s current pepper (API_KEY_PEPPER)" >&2
   exit 1
 fi
 
 echo "== 2. No live key depends on version ${VERSION}"
-if ! $PEPPER_USAGE --retiring "$VERSION"; then
+# Only pepper-usage's own verdict counts: exit 0 with "no live key", or exit 1 with "live
+# key(s) depend on it". Anything else (bad credentials, Firestore down) stops here.
+set +e
+usage_out=$($PEPPER_USAGE --retiring "$VERSION" 2>&1)
+usage_status=$?
+set -e
+printf '%s\n' "$usage_out"
+if ((usage_status == 0)) && grep -q "^version ${VERSION}: no live key depends on it" <<<"$usage_out"; then
+  :
+elif ((usage_status == 1)) && grep -q "^version ${VERSION}: .*live key(s) depend on it" <<<"$usage_out"; then
   if [[ -z $accept_live ]]; then
     echo "refused: live keys still depend on version ${VERSION} (above); revoke or re-issue" \
       "them, or pass --accept-live-keys to let them stop working" >&2
     exit 1
   fi
-  echo "accepted: those keys stop working once version ${VERSION} is disabled"
+  echo "accepted: those keys stop working once ${FUNCTION_NAME} stops reading version ${VERSION}"
+else
+  echo "refused: the live-key check failed (exit ${usage_status}, above), so nothing is known" \
+    "about the keys on version ${VERSION}; fix it and run this again" >&2
+  exit 2
 fi
 
 if [[ -n $check_only ]]; then
-  echo "== checks passed: add ${VERSION} to retired_pepper_versions and apply"
+  echo "== checks passed: deploy without version ${VERSION} (Terraform: previous_pepper_version = 0" \
+    "and ${VERSION} in retired_pepper_versions), then run this without --check-only"
   exit 0
 fi
-echo "== 3. Disable version ${VERSION} (not destroyed; re-enable with gcloud secrets versions enable)"
+
+echo "== 3. The function no longer reads version ${VERSION}"
+if [[ -n $readers ]]; then
+  echo "refused: ${FUNCTION_NAME} still reads version ${VERSION} as ${readers}; deploy without" \
+    "it first (previous_pepper_version = 0, or PREVIOUS_PEPPER_VERSION=0 deploy.sh)" >&2
+  exit 1
+fi
+
+echo "== 4. Disable version ${VERSION} (not destroyed; re-enable with gcloud secrets versions enable)"
 gcloud secrets versions disable "$VERSION" --secret="$PEPPER_SECRET" --project="$PROJECT"

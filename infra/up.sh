@@ -4,6 +4,7 @@
 #   infra/up.sh PROJECT_ID --alert-email oncall@example.com
 #   infra/up.sh PROJECT_ID --notification-channel projects/P/notificationChannels/123
 #   infra/up.sh PROJECT_ID --no-alert-notifications     # alerts open incidents only
+#   ... --confirm-seed    write the catalog after its dry run without asking (non-interactive)
 #
 # The steps (infra/README.md, "One command", lists the same): tools and venv, gcloud login,
 # application-default credentials with a quota project, project and billing, bootstrap APIs,
@@ -13,28 +14,30 @@
 # and is safe to re-run; the first key is minted once (its id is kept in infra/.up-first-key).
 #
 # Settings: REGION (us-central1), STATE_BUCKET (<project>-tfstate), PUBLIC_ACCESS (detected),
-# AUTO_APPROVE=1 (apply without asking), KEY_OWNER (the first key's owner, "platform").
+# FIRESTORE_DATABASE (catalog), AUTO_APPROVE=1 (apply without asking), KEY_OWNER ("platform").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-64}"
 }
 [[ ${1:-} == -h || ${1:-} == --help ]] && usage 0
 PROJECT=${1:-}
 [[ -n $PROJECT ]] || usage
 shift
-notification_channels=() alert_email="" notify_asked=""
+notification_channels=() alert_email="" notify_asked="" confirm_seed=""
 while (($#)); do
   case $1 in
     --alert-email) alert_email=${2:?}; notify_asked=1; shift 2 ;;
     --notification-channel) notification_channels+=("${2:?}"); notify_asked=1; shift 2 ;;
     --no-alert-notifications) notify_asked=1; shift ;;
+    --confirm-seed) confirm_seed=1; shift ;;
     *) usage ;;
   esac
 done
 REGION=${REGION:-us-central1}
+CATALOG_DATABASE=${FIRESTORE_DATABASE:-catalog}
 STATE_BUCKET=${STATE_BUCKET:-${PROJECT}-tfstate}
 KEY_OWNER=${KEY_OWNER:-platform}
 TFVARS=infra/terraform.tfvars
@@ -54,6 +57,8 @@ for tool in gcloud terraform python3 curl; do
 done
 terraform version -json | python3 -c 'import json,sys; v=json.load(sys.stdin)["terraform_version"]; sys.exit(tuple(map(int, v.split(".")[:2])) < (1, 11))' ||
   fail "Terraform >= 1.11 is needed (write-only arguments)"
+python3 -c 'import ensurepip, venv' 2>/dev/null ||
+  fail "python3 cannot create a virtual environment: install python3-venv (Debian/Ubuntu)"
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 
@@ -107,13 +112,19 @@ done
 
 step "What the project already has"
 adopt=false
-gcloud firestore databases describe --database='(default)' --project="$PROJECT" >/dev/null 2>&1 && adopt=true
-echo "(default) Firestore database exists: ${adopt} (adopted and left as it is when true)"
+gcloud firestore databases describe --database="$CATALOG_DATABASE" --project="$PROJECT" >/dev/null 2>&1 && adopt=true
+echo "catalog database ${CATALOG_DATABASE} exists: ${adopt} (adopted and left as it is when true)"
 if [[ -z ${PUBLIC_ACCESS:-} ]]; then
-  # Domain-restricted sharing refuses allUsers bindings: turn off the invoker check instead.
-  policy=$(gcloud resource-manager org-policies describe iam.allowedPolicyMemberDomains \
-    --project="$PROJECT" --effective --format=json 2>/dev/null || echo '{}')
-  PUBLIC_ACCESS=$(python3 -c 'import json,sys; p=json.loads(sys.argv[1] or "{}"); l=p.get("listPolicy") or {}; print("invoker_check_disabled" if l.get("allowedValues") or l.get("allValues") == "DENY" else "all_users")' "$policy")
+  # Domain-restricted sharing refuses allUsers bindings: turn off the invoker check instead. Both
+  # constraints: the legacy list one and the managed one that replaces it; one that cannot be
+  # read counts as enforced (the invoker-check path works either way).
+  PUBLIC_ACCESS=all_users
+  for constraint in iam.allowedPolicyMemberDomains iam.managed.allowedPolicyMembers; do
+    policy=$(gcloud org-policies describe "$constraint" --project="$PROJECT" --effective \
+      --format=json 2>/dev/null) || { PUBLIC_ACCESS=invoker_check_disabled; continue; }
+    python3 -c 'import json,sys; p=json.loads(sys.argv[1] or "{}"); r=[x for x in (p.get("spec") or {}).get("rules", []) if x.get("enforce") or x.get("values") or x.get("denyAll") or x.get("parameters")]; sys.exit(0 if r else 1)' "$policy" &&
+      PUBLIC_ACCESS=invoker_check_disabled
+  done
 fi
 echo "public access: ${PUBLIC_ACCESS}"
 
@@ -126,7 +137,11 @@ gcloud storage buckets update "gs://${STATE_BUCKET}" --versioning >/dev/null
 
 step "infra/terraform.tfvars"
 if [[ -f $TFVARS ]]; then
-  echo "kept as it is: ${TFVARS}"
+  echo "kept as it is (edit it or delete it to have it written again): ${TFVARS}"
+  grep -E '^(project_id|public_access|firestore_database_id|adopt_existing_firestore_database) ' "$TFVARS" || true
+  grep -q "\"${PROJECT}\"" "$TFVARS" || fail "${TFVARS} is for another project: move it away, then run this again"
+  grep -q "\"${PUBLIC_ACCESS}\"" "$TFVARS" ||
+    echo "warning: ${TFVARS} does not say public_access = \"${PUBLIC_ACCESS}\" (detected now)"
 else
   [[ -n $notify_asked ]] ||
     fail "say where alerts go: --alert-email, --notification-channel or --no-alert-notifications"
@@ -138,6 +153,7 @@ else
 # Written by infra/up.sh; edit and re-run. Every variable: infra/variables.tf, infra/README.md.
 project_id                        = "${PROJECT}"
 region                            = "${REGION}"
+firestore_database_id             = "${CATALOG_DATABASE}"
 adopt_existing_firestore_database = ${adopt}
 public_access                     = "${PUBLIC_ACCESS}"
 notification_channels             = [${channels%,}]
@@ -174,8 +190,13 @@ retry() {
   return 1
 }
 
-step "Seed the catalog (dry run, then for real)"
+step "Seed the catalog (dry run, your confirmation, then for real)"
 retry .venv/bin/python -m catalog_seed --project "$PROJECT" --database "$FIRESTORE_DATABASE" --dry-run
+if [[ -z $confirm_seed ]]; then
+  [[ -t 0 ]] || fail "read the dry run above, then run this again with --confirm-seed to write it"
+  read -r -p "Write this to database ${FIRESTORE_DATABASE}? [y/N] " answer
+  [[ $answer == [yY]* ]] || fail "nothing written to ${FIRESTORE_DATABASE}; run this again to seed"
+fi
 .venv/bin/python -m catalog_seed --project "$PROJECT" --database "$FIRESTORE_DATABASE"
 
 step "The first API key (shown once)"

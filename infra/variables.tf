@@ -38,9 +38,9 @@ variable "firestore_location" {
 }
 
 variable "firestore_database_id" {
-  description = "Firestore database id: \"(default)\", or 4-63 lowercase letters, digits and hyphens for a named database."
+  description = "The catalog's Firestore database. Default: \"catalog\", a database of its own. \"(default)\" adopts the project's default database, usually the web app's: IAM conditions tell databases apart, not collections, so the runtime and drift-check accounts can then read every collection in it and catalog_editors can write all of them (README, Databases)."
   type        = string
-  default     = "(default)"
+  default     = "catalog"
 
   validation {
     condition     = var.firestore_database_id == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.firestore_database_id))
@@ -290,27 +290,58 @@ variable "pepper_version" {
     condition     = var.pepper_version >= 1 && floor(var.pepper_version) == var.pepper_version
     error_message = "pepper_version must be a whole number >= 1."
   }
+
+  # The rules that tie the pepper variables together live here: validations of variables that
+  # refer to each other would form a cycle, and nothing refers to pepper_version's.
+  validation {
+    condition     = var.previous_pepper_version < var.pepper_version
+    error_message = "previous_pepper_version must be 0 (none) or a whole number below pepper_version."
+  }
+
+  validation {
+    condition     = alltrue([for v in var.retired_pepper_versions : v < var.pepper_version])
+    error_message = "retired_pepper_versions: generations below pepper_version, never the current or the previous one."
+  }
+
+  # The rotation that would orphan keys: a generation that is neither the previous one nor
+  # retired silently stops verifying (raising pepper_version while previous_pepper_version
+  # stays 0 gives every existing key 401).
+  validation {
+    condition     = alltrue([for g in range(1, var.pepper_version) : g == var.previous_pepper_version || contains(var.retired_pepper_versions, g)])
+    error_message = "Every pepper generation below pepper_version must be previous_pepper_version or listed in retired_pepper_versions. Rotating: set previous_pepper_version to the old pepper_version, or its keys get 401. Retiring: run `infra/retire_pepper.sh N --check-only`, then list N in retired_pepper_versions (README, Pepper rotation)."
+  }
 }
 
 variable "previous_pepper_version" {
-  description = "The pepper generation still accepted for keys minted before the last rotation (API_KEY_PREVIOUS_PEPPER). 0: none. Set to 0 only after `python -m key_admin pepper-usage` shows no live key on it (README, Pepper rotation)."
+  description = "The pepper generation still accepted for keys minted before the last rotation (API_KEY_PREVIOUS_PEPPER). 0: none. Every generation below pepper_version is this one or retired (README, Pepper rotation)."
   type        = number
   default     = 0
 
   validation {
-    condition     = var.previous_pepper_version == 0 || (var.previous_pepper_version >= 1 && var.previous_pepper_version < var.pepper_version && floor(var.previous_pepper_version) == var.previous_pepper_version)
+    condition     = var.previous_pepper_version >= 0 && floor(var.previous_pepper_version) == var.previous_pepper_version
     error_message = "previous_pepper_version must be 0 (none) or a whole number below pepper_version."
   }
 }
 
 variable "retired_pepper_versions" {
-  description = "Pepper generations retired in an explicit step: their Secret Manager versions are disabled (not destroyed; `gcloud secrets versions destroy` is a separate, manual act). Never the current or the previous generation."
+  description = "Pepper generations retired on purpose. Before the function stops reading one, the apply checks that no live key depends on it (infra/retire_pepper.sh --check-only: any failure stops the apply); after, it disables its Secret Manager version, which later applies never re-enable. Never the current or the previous generation."
   type        = list(number)
   default     = []
 
   validation {
-    condition     = alltrue([for v in var.retired_pepper_versions : v >= 1 && v < var.pepper_version && v != var.previous_pepper_version])
+    condition     = alltrue([for v in var.retired_pepper_versions : v >= 1 && v != var.previous_pepper_version])
     error_message = "retired_pepper_versions: generations below pepper_version, never the current or the previous one."
+  }
+}
+
+variable "pepper_retirement_accepts_live_keys" {
+  description = "Retired generations whose remaining live keys may stop working (retire_pepper.sh --accept-live-keys). A failed check (credentials, Firestore) still stops the apply."
+  type        = list(number)
+  default     = []
+
+  validation {
+    condition     = alltrue([for v in var.pepper_retirement_accepts_live_keys : contains(var.retired_pepper_versions, v)])
+    error_message = "pepper_retirement_accepts_live_keys: only generations listed in retired_pepper_versions."
   }
 }
 
@@ -440,9 +471,9 @@ variable "enable_dashboard" {
 }
 
 variable "enable_pepper_audit_logs" {
-  description = "Turn on Data Access audit logs (DATA_READ) for Secret Manager so every read of the pepper is logged. Audit configs are per service and project: this covers every secret in the project."
+  description = "Opt-in. Data Access audit logs (DATA_READ) for Secret Manager, so every read of the pepper is logged. WARNING: an audit config is per service and project and this resource is authoritative for it: the apply REPLACES the project's existing Secret Manager audit config (its exempted members included), destroy deletes it, and every secret read of every app in the project is logged and billed."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "notification_channels" {
@@ -589,13 +620,13 @@ variable "drift_check_schedule" {
 }
 
 variable "drift_check_timeout_seconds" {
-  description = "How long one drift check may take (downloads included), 60-1800 seconds."
+  description = "How long one drift check may take (downloads included), 60-1770 seconds: the Scheduler job's attempt_deadline is this plus 30 s, and Cloud Scheduler allows at most 1800 s for HTTP targets."
   type        = number
   default     = 300
 
   validation {
-    condition     = var.drift_check_timeout_seconds >= 60 && var.drift_check_timeout_seconds <= 1800
-    error_message = "drift_check_timeout_seconds must be between 60 and 1800."
+    condition     = var.drift_check_timeout_seconds >= 60 && var.drift_check_timeout_seconds <= 1770
+    error_message = "drift_check_timeout_seconds must be between 60 and 1770 (attempt_deadline = timeout + 30 s, at most 1800 s)."
   }
 }
 

@@ -24,10 +24,10 @@ cd "$(dirname "$0")/../.."
 REGION=${REGION:-us-central1}
 FUNCTION_NAME=${FUNCTION_NAME:-models}
 NAME_PREFIX=${NAME_PREFIX:-$FUNCTION_NAME}
-FIRESTORE_DATABASE=${FIRESTORE_DATABASE:-(default)}
+FIRESTORE_DATABASE=${FIRESTORE_DATABASE:-catalog}   # "(default)": the web app's (README, Databases)
 API_KEYS_DATABASE=${API_KEYS_DATABASE:-api-keys}
 FIRESTORE_LOCATION=${FIRESTORE_LOCATION:-nam5}
-# true: the database exists (most Firebase projects) and is left as it is; false: create it.
+# true: the catalog database exists and is left as it is; false: create it.
 ADOPT_EXISTING_FIRESTORE_DATABASE=${ADOPT_EXISTING_FIRESTORE_DATABASE:?set ADOPT_EXISTING_FIRESTORE_DATABASE to true or false}
 # all_users | invoker_check_disabled | none (infra/README.md, Public access).
 PUBLIC_ACCESS=${PUBLIC_ACCESS:?set PUBLIC_ACCESS to all_users, invoker_check_disabled or none}
@@ -185,6 +185,27 @@ ensure_pepper_version() {
   fi
   new_pepper | run gcloud secrets versions add "$PEPPER_SECRET" --project="$PROJECT" --data-file=-
 }
+# A deploy never stops verifying a version live keys depend on: the deployed current version
+# stays (as current or previous), and a previous one this deploy drops must pass
+# retire_pepper.sh's live-key check first (any failure of the check stops the deploy).
+deployed_peppers=$(query gcloud functions describe "$FUNCTION_NAME" --gen2 --project="$PROJECT" \
+  --region="$REGION" --format=json | python3 -c '
+import json, sys
+text = sys.stdin.read().strip()
+for e in (json.loads(text) if text else {}).get("serviceConfig", {}).get("secretEnvironmentVariables", []):
+    if e.get("secret") == sys.argv[1]:
+        print(e["key"], e["version"])' "$PEPPER_SECRET")
+while read -r reader version; do
+  [[ -n $reader && $version != "$PEPPER_VERSION" && $version != "$PREVIOUS_PEPPER_VERSION" ]] || continue
+  if [[ $reader == API_KEY_PEPPER ]]; then
+    echo "refused: keys minted under version ${version} (the deployed current pepper) would get" \
+      "401; rotate with PREVIOUS_PEPPER_VERSION=${version}" >&2
+    exit 1
+  fi
+  echo "Pepper: this deploy stops reading version ${version}; checking its live keys first"
+  PROJECT=$PROJECT REGION=$REGION FUNCTION_NAME=$FUNCTION_NAME NAME_PREFIX=$NAME_PREFIX \
+    API_KEYS_DATABASE=$API_KEYS_DATABASE infra/retire_pepper.sh "$version" --check-only
+done <<<"$deployed_peppers"
 ensure_pepper_version "$PEPPER_VERSION"
 if [[ $PREVIOUS_PEPPER_VERSION != 0 && -z $DRY_RUN ]] &&
   ! exists gcloud secrets versions describe "$PREVIOUS_PEPPER_VERSION" \
@@ -224,7 +245,7 @@ run gcloud secrets add-iam-policy-binding "$PEPPER_SECRET" --project="$PROJECT" 
 run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${BUILD_SA}" \
   --role=roles/logging.logWriter --condition=None
 run gcloud projects add-iam-policy-binding "$PROJECT" --member="serviceAccount:${BUILD_SA}" \
-  --role=roles/storage.objectViewer \
+  --role=roles/storage.objectAdmin \
   --condition="expression=${SOURCES_CONDITION},title=only-the-gcf-v2-sources-bucket"
 run gcloud artifacts repositories add-iam-policy-binding "$REPOSITORY" --project="$PROJECT" \
   --location="$REGION" --member="serviceAccount:${BUILD_SA}" --role=roles/artifactregistry.writer

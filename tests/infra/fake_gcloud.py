@@ -1,9 +1,17 @@
 """A fake `gcloud` (and the `curl` calls deploy.sh makes to the Firebase Rules API) that keeps
 state in a JSON file and records every call, for running infra/gcloud/deploy.sh offline.
 
-Only the commands deploy.sh uses are known; anything else fails loudly, as does creating what
+Only the commands the scripts use are known; anything else fails loudly, as does creating what
 exists (the real API's 409), so a script that is not re-runnable fails here too. Each recorded
-call says whether it changed the state.
+call says whether it changed the state and which credentials it ran with.
+
+Parsed as gcloud 528.0.0 parses (checked against that release's own error messages): a Cloud
+Run SERVICE is a short name (a full projects/.../services/... name is an invalid resource
+name), `run services` needs --region, and every call but `auth ...` needs credentials: an
+access token file (--access-token-file or CLOUDSDK_AUTH_ACCESS_TOKEN_FILE, whose file must be
+readable) or an active gcloud login (FAKE_GCLOUD_ACCOUNT). `gcloud auth application-default
+print-access-token` answers only with Application Default Credentials: GOOGLE_APPLICATION_
+CREDENTIALS naming a file, or application_default_credentials.json in CLOUDSDK_CONFIG.
 
     fake_gcloud.py gcloud ARGS...   /   fake_gcloud.py curl ARGS...
     FAKE_GCLOUD_STATE=state.json FAKE_GCLOUD_LOG=calls.jsonl
@@ -13,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +43,12 @@ JOB_FIELDS = {
     "retryConfig.minBackoffDuration": "min-backoff",
     "retryConfig.maxBackoffDuration": "max-backoff",
 }
+
+
+# gcloud 528's rule for a Cloud Run service name (the positional SERVICE).
+SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+ADC_TOKEN = "ya29.fake-adc-token"
+LOGIN_TOKEN = "ya29.fake-login-token"
 
 
 class Refused(Exception):
@@ -114,15 +129,72 @@ def _scheduler_job(
     raise Refused(f"fake gcloud does not know: gcloud scheduler jobs {verb} ...")
 
 
+def _adc_present() -> bool:
+    named = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "")
+    if named:
+        if not Path(named).is_file():
+            raise Refused(f"File {named} was not found.")
+        return True
+    config = os.environ.get("CLOUDSDK_CONFIG") or str(Path.home() / ".config" / "gcloud")
+    return (Path(config) / "application_default_credentials.json").is_file()
+
+
+def credentials(words: list[str], flags: dict[str, str]) -> str:
+    """Which credentials this call runs with (gcloud 528's order), or Refused."""
+    if words[:1] == ["auth"]:
+        return "none needed"
+    token_file = flags.get("access-token-file") or os.environ.get("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE")
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise Refused(f"Unable to read file [{token_file}]: {error}") from error
+        return {ADC_TOKEN: "adc", LOGIN_TOKEN: "login"}.get(token, "unknown token")
+    if os.environ.get("FAKE_GCLOUD_ACCOUNT"):
+        return "login"
+    raise Refused(
+        "You do not currently have an active account selected. Please run:\n\n  $ gcloud auth login"
+    )
+
+
+def _run_service(words: list[str], flags: dict[str, str]) -> str:
+    """The SERVICE of `gcloud run services VERB SERVICE`, checked as gcloud 528 does."""
+    if len(words) < 4:
+        raise Refused("argument SERVICE: Must be specified.")
+    name = words[3]
+    if not SERVICE_NAME.match(name):
+        raise Refused(
+            f"Invalid resource name [{name}]. The name must use only lowercase alphanumeric "
+            "characters and dashes, cannot begin or end with a dash, and cannot be longer "
+            "than 63 characters."
+        )
+    if not flags.get("region") and not os.environ.get("CLOUDSDK_RUN_REGION"):
+        raise Refused(
+            "You must specify a region. Either use the `--region` flag or set the run/region "
+            "property."
+        )
+    return name
+
+
 def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, str]:
     """(changed, stdout) of one gcloud call."""
     words, flags = _split(argv)
     command = " ".join(words[:3])
     project = flags.get("project", "")
+    if words[:3] == ["auth", "application-default", "print-access-token"]:
+        if not _adc_present():
+            raise Refused(
+                "Your default credentials were not found. To set up Application Default "
+                "Credentials, see https://cloud.google.com/docs/authentication/external/set-up-adc"
+                " for more information."
+            )
+        return False, ADC_TOKEN + "\n"
+    if words[:2] == ["auth", "print-access-token"]:
+        if not os.environ.get("FAKE_GCLOUD_ACCOUNT"):
+            raise Refused("You do not currently have an active account selected.")
+        return False, LOGIN_TOKEN + "\n"
     if words[:2] == ["projects", "describe"]:
         return False, PROJECT_NUMBER + "\n"
-    if words[:2] == ["auth", "print-access-token"]:
-        return False, "fake-token\n"
     if words[:2] == ["services", "enable"]:
         return any([_set(state, "apis", api, True) for api in words[2:]]), ""
     if words[:2] == ["firestore", "databases"]:
@@ -214,7 +286,7 @@ def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, st
         del state["bindings"][binding]
         return True, ""
     if words[:2] == ["run", "services"]:
-        key = f"{project}/{words[3]}"
+        key = f"{project}/{_run_service(words, flags)}"
         if key not in state.get("functions", {}):
             raise Refused(f"NOT_FOUND: service {key}")
         if words[2] == "describe":
@@ -300,15 +372,19 @@ def main() -> int:
     state_file = Path(os.environ["FAKE_GCLOUD_STATE"])
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.exists() else {}
     stdin = "" if sys.stdin.isatty() else sys.stdin.read()
+    used = ""
     try:
+        if tool == "gcloud":
+            used = credentials(*_split(argv))
         changed, out = (gcloud if tool == "gcloud" else curl)(state, argv, stdin)
         status = 0
     except Refused as refusal:
         changed, out, status = False, "", 1
-        print(f"ERROR: {refusal}", file=sys.stderr)
+        print(f"ERROR: (gcloud) {refusal}", file=sys.stderr)
     state_file.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
     with open(os.environ["FAKE_GCLOUD_LOG"], "a", encoding="utf-8") as log:
-        log.write(json.dumps({"tool": tool, "argv": argv, "changed": changed, "status": status}))
+        record = {"tool": tool, "argv": argv, "changed": changed, "status": status}
+        log.write(json.dumps({**record, "credentials": used}))
         log.write("\n")
     sys.stdout.write(out)
     return status

@@ -72,6 +72,18 @@ BAD = [
     ({"trusted_proxy_hops": 11}, "trusted_proxy_hops must be"),
     ({"trusted_proxy_hops": 1.5}, "trusted_proxy_hops must be"),
     ({"pepper_version": 2, "previous_pepper_version": 2}, "previous_pepper_version must be"),
+    # A rotation that keeps no previous version: every existing key would get 401.
+    ({"pepper_version": 2}, "Every pepper generation below pepper_version"),
+    ({"drift_check_timeout_seconds": 1780}, "drift_check_timeout_seconds must be"),
+    ({"pepper_version": 3, "previous_pepper_version": 2}, "Every pepper generation below"),
+    (
+        {
+            "pepper_version": 2,
+            "previous_pepper_version": 1,
+            "pepper_retirement_accepts_live_keys": [1],
+        },
+        "pepper_retirement_accepts_live_keys",
+    ),
     ({"pepper_version": 2, "previous_pepper_version": 3}, "previous_pepper_version must be"),
     ({"pepper_version": 3, "retired_pepper_versions": [3]}, "retired_pepper_versions"),
     (
@@ -101,6 +113,7 @@ GOOD: list[dict[str, Any]] = [
     {"deployer_members": ["serviceAccount:ci@p.iam.gserviceaccount.com"]},
     {"min_instances": 0, "max_instances": 1, "timeout_seconds": 3600},
     {"pepper_version": 3, "previous_pepper_version": 2, "retired_pepper_versions": [1]},
+    {"pepper_version": 2, "retired_pepper_versions": [1]},  # the retirement apply
     {"public_access": "invoker_check_disabled", "trusted_proxy_hops": 0},
     {"public_access": "none", "alert_email": "oncall@example.com"},
 ]

@@ -71,6 +71,7 @@ SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
             "backend_timeout_seconds": 2.5,
             "pepper_version": 3,
             "previous_pepper_version": 2,
+            "retired_pepper_versions": [1],
             "python_runtime": "python312",
             "image_keep_count": 7,
             "image_max_age_days": 14,
@@ -176,7 +177,7 @@ def _terraform_grants(variables: dict[str, Any], outputs: dict[str, Any]) -> set
     for block in iam["locals"]:
         tf_locals.update({k: v for k, v in block.items() if not k.startswith("__")})
     region = variables.get("region", "us-central1")
-    database = variables.get("firestore_database_id", "(default)")
+    database = variables.get("firestore_database_id", "catalog")
     keys_database = variables.get("api_keys_database_id", "api-keys")
 
     def resolve(text: str) -> str:
@@ -328,7 +329,7 @@ def test_both_paths_deploy_the_same_service(
     assert _script_grants(run, env) == grants
     # Same databases: an adopted one is never changed, a created one and the API keys
     # database get PITR and delete protection. Same rules releases.
-    database = variables.get("firestore_database_id", "(default)")
+    database = variables.get("firestore_database_id", "catalog")
     keys_database = variables.get("api_keys_database_id", "api-keys")
     databases_created = {
         flags(c)["database"]: c for c in run.find("gcloud", "firestore", "databases", "create")

@@ -26,7 +26,11 @@ BASE_ENV = {
     "PROJECT": "live-project-1",
     "ADOPT_EXISTING_FIRESTORE_DATABASE": "true",
     "PUBLIC_ACCESS": "invoker_check_disabled",
+    # The explicit choice these runs test: adopting the web app's (default) database.
+    "FIRESTORE_DATABASE": "(default)",
     "IAM_PROPAGATION_WAIT": "0s",
+    # deploy.sh and retire_pepper.sh run under the operator's gcloud login.
+    "FAKE_GCLOUD_ACCOUNT": "deployer@example.com",
 }
 
 
@@ -42,6 +46,10 @@ class FakeProject:
             wrapper = self.bin / tool
             wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" {tool} "$@"\n')
             wrapper.chmod(0o755)
+        # key_admin's pepper-usage: no live key on any version (_retire writes other answers).
+        self.pepper_usage = self.bin / "pepper-usage"
+        self.pepper_usage.write_text('#!/bin/sh\necho "version $2: no live key depends on it"\n')
+        self.pepper_usage.chmod(0o755)
         # A live project: the (default) database exists already, with its own rules release.
         self.state_file.write_text(
             json.dumps(
@@ -75,6 +83,7 @@ class FakeProject:
                 "HOME": os.environ.get("HOME", "/tmp"),
                 "FAKE_GCLOUD_STATE": str(self.state_file),
                 "FAKE_GCLOUD_LOG": str(self.log_file),
+                "PEPPER_USAGE": str(self.pepper_usage),
                 **BASE_ENV,
                 **env,
             },
@@ -218,14 +227,22 @@ RETIRE = INFRA / "retire_pepper.sh"
 
 
 def _retire(
-    project: FakeProject, *args: str, live_keys: int = 0
+    project: FakeProject, *args: str, live_keys: int = 0, usage_fails: bool = False
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
-    """infra/retire_pepper.sh with key_admin's pepper-usage replaced by a stub that reports
-    `live_keys` keys on the version (exit 1 when there are some, as pepper-usage does)."""
+    """infra/retire_pepper.sh with key_admin's pepper-usage replaced by a stub that answers as
+    pepper-usage does: `live_keys` keys on the version (exit 1 when there are some), or, with
+    usage_fails, key_admin's error exit (1, no verdict: e.g. a KeyAdminError)."""
     stub = project.bin / "pepper-usage"
-    stub.write_text(
-        f'#!/bin/sh\necho "pepper-usage $*: {live_keys} live"\nexit {int(live_keys > 0)}\n'
-    )
+    if usage_fails:
+        body = 'echo "error: permission denied on api-keys" >&2\nexit 1'
+    elif live_keys:
+        body = (
+            f'echo "version $2: {live_keys} live key(s) depend on it and 0 live key(s) may '
+            '(not recorded); do not retire it yet"\nexit 1'
+        )
+    else:
+        body = 'echo "version $2: no live key depends on it"'
+    stub.write_text(f"#!/bin/sh\n{body}\n")
     stub.chmod(0o755)
     before = len(project.calls())
     result = subprocess.run(
@@ -238,6 +255,7 @@ def _retire(
             "FAKE_GCLOUD_STATE": str(project.state_file),
             "FAKE_GCLOUD_LOG": str(project.log_file),
             "PROJECT": BASE_ENV["PROJECT"],
+            "FAKE_GCLOUD_ACCOUNT": BASE_ENV["FAKE_GCLOUD_ACCOUNT"],
             "PEPPER_USAGE": str(stub),
         },
         timeout=60,
@@ -259,11 +277,72 @@ def test_retiring_is_refused_while_the_function_still_reads_the_version(
     project.deploy(PEPPER_VERSION="2", PREVIOUS_PEPPER_VERSION="1")
 
     previous, _ = _retire(project, "1")
-    current, _ = _retire(project, "2")
+    current, _ = _retire(project, "2", "--check-only")
 
     assert previous.returncode == 1 and "as API_KEY_PREVIOUS_PEPPER" in previous.stderr
-    assert current.returncode == 1 and "as API_KEY_PEPPER" in current.stderr
+    assert current.returncode == 1 and "current pepper (API_KEY_PEPPER)" in current.stderr
     assert _versions(project) == ["enabled", "enabled"]
+
+
+def test_the_live_key_check_comes_before_the_deploy_that_drops_the_version(
+    project: FakeProject,
+) -> None:
+    project.deploy()
+    project.deploy(PEPPER_VERSION="2", PREVIOUS_PEPPER_VERSION="1")
+
+    # The documented order: --check-only while the function still verifies version 1.
+    refused, _ = _retire(project, "1", "--check-only", live_keys=3)
+    checked, _ = _retire(project, "1", "--check-only")
+
+    assert refused.returncode == 1 and "live keys still depend on version 1" in refused.stderr
+    assert "version 1: 3 live key(s) depend on it" in refused.stdout
+    assert checked.returncode == 0 and "1 in retired_pepper_versions" in checked.stdout
+    assert _versions(project) == ["enabled", "enabled"]
+
+
+def test_a_failed_live_key_check_stops_the_retirement_even_when_accepting_live_keys(
+    project: FakeProject,
+) -> None:
+    project.deploy()
+    project.deploy(PEPPER_VERSION="2", PREVIOUS_PEPPER_VERSION="1")
+    project.deploy(PEPPER_VERSION="2")
+
+    checked, _ = _retire(project, "1", "--check-only", usage_fails=True)
+    forced, calls = _retire(project, "1", "--accept-live-keys", usage_fails=True)
+
+    for result in (checked, forced):
+        assert result.returncode == 2 and "the live-key check failed" in result.stderr
+    assert not [c for c in calls if c["changed"]]
+    assert _versions(project) == ["enabled", "enabled"]
+
+
+def test_deploy_sh_refuses_a_rotation_that_would_orphan_the_current_versions_keys(
+    project: FakeProject,
+) -> None:
+    project.deploy()
+
+    result, calls = project.deploy(PEPPER_VERSION="2")  # PREVIOUS_PEPPER_VERSION left at 0
+
+    assert result.returncode == 1 and "rotate with PREVIOUS_PEPPER_VERSION=1" in result.stderr
+    assert not [c for c in calls if c["changed"]]
+
+
+def test_deploy_sh_checks_the_live_keys_before_it_drops_the_previous_version(
+    project: FakeProject,
+) -> None:
+    project.deploy()
+    project.deploy(PEPPER_VERSION="2", PREVIOUS_PEPPER_VERSION="1")
+    _retire(project, "1", "--check-only", live_keys=2)  # leaves a stub reporting 2 live keys
+    project.pepper_usage = project.bin / "pepper-usage"
+
+    refused, calls = project.deploy(PEPPER_VERSION="2")
+
+    assert refused.returncode == 1 and "live keys still depend on version 1" in refused.stderr
+    assert not [c for c in calls if c["changed"]]
+    assert (
+        "API_KEY_PREVIOUS_PEPPER"
+        in project.state["functions"]["live-project-1/models"]["set-secrets"]
+    )
 
 
 def test_retiring_waits_for_the_live_keys_unless_accepted(project: FakeProject) -> None:
@@ -272,14 +351,9 @@ def test_retiring_waits_for_the_live_keys_unless_accepted(project: FakeProject) 
     project.deploy(PEPPER_VERSION="2")
 
     refused, _ = _retire(project, "1", live_keys=3)
-    checked, _ = _retire(project, "1", "--check-only")
-    versions_after_check = _versions(project)
     accepted, _ = _retire(project, "1", "--accept-live-keys", live_keys=3)
 
     assert refused.returncode == 1 and "live keys still depend on version 1" in refused.stderr
-    assert "pepper-usage --retiring 1: 3 live" in refused.stdout
-    assert checked.returncode == 0 and "add 1 to retired_pepper_versions" in checked.stdout
-    assert versions_after_check == ["enabled", "enabled"]
     assert accepted.returncode == 0, accepted.stderr
     assert _versions(project) == ["disabled", "enabled"]
 

@@ -104,7 +104,7 @@ def test_both_paths_deploy_the_same_drift_check(
         for c in run.find("gcloud", "projects", "add-iam-policy-binding")
         if flags(c)["member"] == drift_member
     ]
-    database = variables.get("firestore_database_id", "(default)")
+    database = variables.get("firestore_database_id", "catalog")
     assert drift_grants == [
         {
             "member": drift_member,
@@ -166,7 +166,7 @@ def test_every_drift_name_obeys_googles_rule(scratch: Scratch, variables: dict[s
     ("variables", "message"),
     [
         ({"drift_check_schedule": "daily"}, "5-field cron"),
-        ({"drift_check_timeout_seconds": 3600}, "between 60 and 1800"),
+        ({"drift_check_timeout_seconds": 3600}, "between 60 and 1770"),
         ({"drift_check_litellm_url": "http://x/l.json"}, "https:// URL"),
         ({"drift_check_openrouter_endpoints_url": "https://x/endpoints"}, "containing {model}"),
     ],

@@ -220,7 +220,9 @@ def test_public_access_is_a_choice_with_no_silent_default() -> None:
     assert "default" not in variable
     assert binding["count"] == '${var.public_access == "all_users" ? 1 : 0}'
     assert no_check["count"] == '${var.public_access == "invoker_check_disabled" ? 1 : 0}'
-    assert "--no-invoker-iam-check" in create["local-exec"]["command"]
+    assert create["local-exec"]["command"] == "${path.module}/gcloud/invoker_check.sh"
+    assert create["local-exec"]["environment"]["CHECK"] == "off"
+    assert "--no-invoker-iam-check" in (INFRA / "gcloud" / "invoker_check.sh").read_text()
     # No destroy-time undo: it would also run on every replacement and close the service.
     assert "when" not in create["local-exec"]
     schema = load_schema()["resource"]

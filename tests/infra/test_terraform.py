@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.terraform_files import terraform_document
+from tests.infra.terraform_files import terraform_document, terraform_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -230,7 +230,7 @@ def test_the_build_account_gets_logs_source_read_and_image_push_only() -> None:
 
     assert grants == {
         ("google_project_iam_member", "build", "roles/logging.logWriter"),
-        ("google_project_iam_member", "build_reads_function_sources", "roles/storage.objectViewer"),
+        ("google_project_iam_member", "build_reads_function_sources", "roles/storage.objectAdmin"),
         (
             "google_artifact_registry_repository_iam_member",
             "build_pushes_images",
@@ -394,15 +394,20 @@ def test_the_build_waits_for_every_grant_to_propagate() -> None:
         assert f".{name}" in sleep["triggers"]["grants"], name
 
 
-def test_an_existing_database_and_rules_release_are_imported_not_recreated() -> None:
+def test_an_existing_database_is_imported_and_an_existing_rules_release_never_taken_over() -> None:
     imports = _all()["import"]
     targets = {block["to"]: block for block in imports}
 
     database = targets["${google_firestore_database.main[each.key]}"]
     assert "var.adopt_existing_firestore_database" in database["for_each"]
     assert database["id"] == "projects/${var.project_id}/databases/${each.key}"
-    release = targets["${google_firebaserules_release.firestore[each.key]}"]
-    assert "local.adopt_rules_release" in release["for_each"]
+    # Importing the live release would delete it before the new one exists (ruleset_name forces
+    # replacement): the plan is refused instead, with what to do.
+    assert "${google_firebaserules_release.firestore[each.key]}" not in targets
+    ruleset = terraform_resources()[("google_firebaserules_ruleset", "firestore")]
+    refusal = ruleset["lifecycle"][0]["precondition"][0]
+    assert refusal["condition"] == "${!(var.manage_firestore_rules && local.adopt_rules_release)}"
+    assert "firebase deploy --only firestore:rules" in refusal["error_message"]
     variables = {
         n: b for block in terraform_document("variables.tf")["variable"] for n, b in block.items()
     }
