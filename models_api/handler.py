@@ -95,7 +95,10 @@ def model_filter_for(environ: http.Environ) -> ModelFilter:
 
     provider = single("provider")
     if provider is not None and provider not in PROVIDERS:
-        raise BadRequest(f"Query parameter 'provider' must be one of: {', '.join(PROVIDERS)}.")
+        raise BadRequest(
+            f"Query parameter 'provider' must be one of: {', '.join(PROVIDERS)} "
+            "(the route; filter by maker with 'owned_by')."
+        )
     owned_by = single("owned_by")
     if owned_by is not None and not OWNED_BY.fullmatch(owned_by):
         raise BadRequest(
