@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 from models_api.backend.background import run_in_background
@@ -131,8 +132,9 @@ class ModelFilter:
             and (self.output_modality is None or self.output_modality in model.output_modalities)
         )
 
-    @property
+    @cached_property
     def memo_key(self) -> str:
+        """The filter as one string (computed once: the handler reuses its no-filter instance)."""
         return "|".join(
             str(value)
             for value in (
