@@ -149,3 +149,17 @@ def test_the_documented_web_page_works_with_make_run_and_again_after_a_restart(
         assert last.startswith("make run: stopped the service, both emulators"), last
         assert last.endswith("are free")
     assert all(port_is_free(port) for port in ports.values())
+
+
+def test_the_documented_install_line_pins_what_package_json_pins() -> None:
+    pinned = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["devDependencies"]
+    line = next(
+        line
+        for line in PAGE_DOC.read_text(encoding="utf-8").splitlines()
+        if line.startswith("npm install ")
+    )
+
+    assert line.split("#")[0].split()[2:] == [
+        f"firebase@{pinned['firebase']}",
+        f"esbuild@{pinned['esbuild']}",
+    ]
