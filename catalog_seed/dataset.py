@@ -38,6 +38,10 @@ _MODEL_FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str,
     "name": str,
     "provider": str,
+    "owned_by": str,
+    "input_modalities": list,
+    "output_modalities": list,
+    "modalities_source": str,
     "status": str,
     "lifecycle": str,
     "lifecycle_source": str,
@@ -58,6 +62,9 @@ _REQUIRED_MODEL_FIELDS = (
     "id",
     "name",
     "provider",
+    "owned_by",
+    "input_modalities",
+    "output_modalities",
     "lifecycle",
     "context_window",
     "max_output_tokens",
@@ -257,6 +264,9 @@ def _document_for(
             "id",
             "name",
             "provider",
+            "owned_by",
+            "input_modalities",
+            "output_modalities",
             "context_window",
             "max_output_tokens",
             "supports_tools",
@@ -268,7 +278,7 @@ def _document_for(
     for name in ("deprecation_date", "retirement_date"):
         document[name] = data[name].isoformat() if name in data else None
     document["replacement"] = data.get("replacement")
-    for name in ("lifecycle_source", "limits_source", "price_note"):
+    for name in ("lifecycle_source", "limits_source", "modalities_source", "price_note"):
         if name in data:
             document[name] = data[name]
     if upstream:

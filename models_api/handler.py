@@ -24,7 +24,13 @@ from models_api.auth.authentication import Authenticator
 from models_api.auth.principal import Principal
 from models_api.auth.throttle import AuthFailureThrottle
 from models_api.catalog.cache import CatalogCache, ModelFilter
-from models_api.catalog.model_schema import MODEL_ID, PROVIDERS
+from models_api.catalog.model_schema import (
+    MODALITIES,
+    MODEL_ID,
+    OWNED_BY,
+    OWNED_BY_RULE,
+    PROVIDERS,
+)
 from models_api.errors import (
     ApiError,
     BackendUnavailable,
@@ -93,7 +99,21 @@ def model_filter_for(environ: http.Environ) -> ModelFilter:
 
     provider = single("provider")
     if provider is not None and provider not in PROVIDERS:
-        raise BadRequest(f"Query parameter 'provider' must be one of: {', '.join(PROVIDERS)}.")
+        raise BadRequest(
+            f"Query parameter 'provider' must be one of: {', '.join(PROVIDERS)} "
+            "(the route; filter by maker with 'owned_by')."
+        )
+    owned_by = single("owned_by")
+    if owned_by is not None and not OWNED_BY.fullmatch(owned_by):
+        raise BadRequest(
+            f"Query parameter 'owned_by' must be a maker's slug ({OWNED_BY_RULE}), e.g. google."
+        )
+    modalities: dict[str, str | None] = {}
+    for name in ("input_modality", "output_modality"):
+        raw = single(name)
+        if raw is not None and raw not in MODALITIES:
+            raise BadRequest(f"Query parameter '{name}' must be one of: {', '.join(MODALITIES)}.")
+        modalities[name] = raw
     flags: dict[str, bool | None] = {}
     for name in ("supports_tools", "supports_vision"):
         raw = single(name)
@@ -104,6 +124,9 @@ def model_filter_for(environ: http.Environ) -> ModelFilter:
         provider=provider,
         supports_tools=flags["supports_tools"],
         supports_vision=flags["supports_vision"],
+        owned_by=owned_by,
+        input_modality=modalities["input_modality"],
+        output_modality=modalities["output_modality"],
     )
 
 

@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 from models_api.backend.background import run_in_background
+from models_api.backend.bounded_lru import BoundedLru
 from models_api.backend.firestore import FirestoreBackend
 from models_api.catalog.guard import (
     DEFAULT_MAX_SHRINK_FRACTION,
@@ -111,16 +113,46 @@ class FirestoreCatalogStore:
 
 @dataclass(frozen=True)
 class ModelFilter:
+    """The list's query filters; None is "any". All given filters must match."""
+
     provider: str | None = None
     supports_tools: bool | None = None
     supports_vision: bool | None = None
+    owned_by: str | None = None
+    input_modality: str | None = None
+    output_modality: str | None = None
 
     def accepts(self, model: Model) -> bool:
         return (
             (self.provider is None or model.provider == self.provider)
             and (self.supports_tools is None or model.supports_tools == self.supports_tools)
             and (self.supports_vision is None or model.supports_vision == self.supports_vision)
+            and (self.owned_by is None or model.owned_by == self.owned_by)
+            and (self.input_modality is None or self.input_modality in model.input_modalities)
+            and (self.output_modality is None or self.output_modality in model.output_modalities)
         )
+
+    @cached_property
+    def memo_key(self) -> str:
+        """The filter as one string (computed once: the handler reuses its no-filter instance)."""
+        return "|".join(
+            str(value)
+            for value in (
+                self.provider,
+                self.supports_tools,
+                self.supports_vision,
+                self.owned_by,
+                self.input_modality,
+                self.output_modality,
+            )
+        )
+
+
+# Filtered lists kept per snapshot: the unfiltered list plus the filters clients use most.
+# Any owner no served model has shares one entry (the empty list), so unknown values cannot
+# evict the others.
+MAX_MEMOIZED_LISTS = 256
+_MATCHES_NOTHING = "owned_by:none-served"
 
 
 @dataclass(frozen=True)
@@ -225,18 +257,27 @@ class CatalogSnapshot:
         self._by_id = {model.id: model for model in self.models}
         self._retired = _retirements(stored, self.stored_retired, self._by_id, served_on)
         self._headers = {model.id: lifecycle_headers(model) for model in self.models}
-        self._lists: dict[ModelFilter, Representation] = {}
+        self._owners = frozenset(model.owned_by for model in self.models)
+        self._lists: BoundedLru[Representation] = BoundedLru(MAX_MEMOIZED_LISTS)
         self._singles: dict[str, Representation] = {}
         self._lock = threading.Lock()
 
     def list_representation(self, model_filter: ModelFilter) -> Representation:
-        found = self._lists.get(model_filter)
+        unserved_owner = (
+            model_filter.owned_by is not None and model_filter.owned_by not in self._owners
+        )
+        key = _MATCHES_NOTHING if unserved_owner else model_filter.memo_key
+        found = self._lists.get(key)
         if found is None:
             models = [m.public_dict() for m in self.models if model_filter.accepts(m)]
             found = _representation({"models": models})
-            with self._lock:  # at most 5 x 3 x 3 filter combinations
-                self._lists[model_filter] = found
+            self._lists.put(key, found)
         return found
+
+    @property
+    def memoized_lists(self) -> int:
+        """How many filtered list bodies this snapshot holds (at most MAX_MEMOIZED_LISTS)."""
+        return len(self._lists)
 
     def model_headers(self, model_id: str) -> list[tuple[str, str]]:
         """Lifecycle headers for a response about one model (empty unless deprecated)."""

@@ -16,6 +16,9 @@ serving the model (the drift check alerts the operator, see docs/catalog.md).
 `routing` is how a request for the model must be sent through an aggregator (OpenRouter): its
 model id there and the `provider` preferences to send verbatim, which pin the upstream endpoints
 whose prices the catalog price covers. It is required for an aggregator's models.
+`owned_by` is who made the model (OpenRouter's and OpenAI's naming: `google`, `x-ai`...), which
+`provider` (the route) does not say; `input_modalities` / `output_modalities` are what it takes
+and gives, from a closed vocabulary (OpenRouter's `architecture.input_modalities` words).
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ LIFECYCLES = ("preview", "active", "deprecated")
 # The stored switch the service's query reads: only "active" documents are served.
 STORAGE_STATUSES = ("active", "disabled", "retired")
 BILLING_UNITS = ("token", "image")
+# What a price of `cost_per_1k_output` is per, for each billing unit (served as output_price_per).
+OUTPUT_PRICE_PER = {"token": "1k_tokens", "image": "image"}
+# What a model takes in and gives out, in this order.
+MODALITIES = ("text", "image", "audio", "video", "file")
+OWNED_BY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+OWNED_BY_RULE = "[a-z0-9][a-z0-9-]{0,63}"
 # Aggregators a model can be routed through, and the providers whose models must say how.
 AGGREGATORS = ("openrouter",)
 PROVIDERS_REQUIRING_ROUTING = ("openrouter",)
@@ -168,6 +177,9 @@ class Model:
     cost_per_1k_output: float
     supports_tools: bool
     supports_vision: bool
+    owned_by: str
+    input_modalities: tuple[str, ...]
+    output_modalities: tuple[str, ...]
     lifecycle: str
     deprecation_date: dt.date | None
     retirement_date: dt.date | None
@@ -205,6 +217,10 @@ class Model:
             "cost_per_1k_output": self.cost_per_1k_output,
             "supports_tools": self.supports_tools,
             "supports_vision": self.supports_vision,
+            "output_price_per": OUTPUT_PRICE_PER[self.pricing.billed_per],
+            "owned_by": self.owned_by,
+            "input_modalities": list(self.input_modalities),
+            "output_modalities": list(self.output_modalities),
             "lifecycle": self.lifecycle,
             "deprecation_date": _iso(self.deprecation_date),
             "retirement_date": _iso(self.retirement_date),
@@ -283,6 +299,18 @@ class _Reader:
             raise self.fail(field, f"must be one of {', '.join(allowed)}")
         return str(value)
 
+    def modalities(self, field: str) -> tuple[str, ...]:
+        """A non-empty list of distinct MODALITIES, returned in the vocabulary's order."""
+        value = self._data.get(field)
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(item, str) and item in MODALITIES for item in value)
+            or len(set(value)) != len(value)
+        ):
+            raise self.fail(field, f"must be a non-empty list of distinct {', '.join(MODALITIES)}")
+        return tuple(item for item in MODALITIES if item in value)
+
     def table(self, field: str) -> dict[str, Any]:
         value = self._data.get(field)
         if not isinstance(value, dict):
@@ -330,6 +358,18 @@ def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
         raise read.fail("retirement_date", "must not be before deprecation_date")
     routing = routing_from_document(doc_id, provider, data.get("routing"))
     price_changes = _price_changes(doc_id, data.get("price_changes"), pricing, context_window)
+    owned_by = data.get("owned_by")
+    if not isinstance(owned_by, str) or not OWNED_BY.fullmatch(owned_by):
+        raise read.fail("owned_by", f"must be the maker's slug ({OWNED_BY_RULE}), e.g. google")
+    input_modalities = read.modalities("input_modalities")
+    output_modalities = read.modalities("output_modalities")
+    supports_vision = read.flag("supports_vision")
+    if supports_vision != ("image" in input_modalities):
+        raise read.fail("supports_vision", "must be true exactly when input_modalities has image")
+    if pricing.billed_per == "image" and "image" not in output_modalities:
+        raise read.fail("output_modalities", "must have image for a model billed per image")
+    if pricing.audio_input_per_1k_tokens is not None and "audio" not in input_modalities:
+        raise read.fail("input_modalities", "must have audio when audio input has a price")
 
     return Model(
         id=model_id,
@@ -340,7 +380,10 @@ def model_from_document(doc_id: str, data: dict[str, Any]) -> Model:
         cost_per_1k_input=cost_input,
         cost_per_1k_output=cost_output,
         supports_tools=read.flag("supports_tools"),
-        supports_vision=read.flag("supports_vision"),
+        supports_vision=supports_vision,
+        owned_by=owned_by,
+        input_modalities=input_modalities,
+        output_modalities=output_modalities,
         lifecycle=lifecycle,
         deprecation_date=deprecation_date,
         retirement_date=retirement_date,

@@ -1,12 +1,13 @@
-"""README's web page, as a developer would build it, against a real `make run`, across a restart.
+"""The documented web page, as a developer would build it, against a real `make run`, twice.
 
-The page is README's own snippet ("From a web page"), bundled with the official `firebase` npm
-package by `esbuild` (both pinned in package.json), served from its own origin and opened in
-headless Chromium: the Firebase JS SDK signs the dev user in on the Auth emulator, gets an ID
-token and an App Check token (through a CustomProvider fetching `make run`'s local token
-endpoint), fetches /models across origins (CORS) and renders the table. Then `make run` is
-stopped with Ctrl-C and started again, and the same browser profile (the SDK's cached tokens in
-IndexedDB included) opens the same page again, unedited.
+The page is docs/local-development.md's own snippet ("A web app against `make run`"), bundled
+with the official `firebase` npm package by `esbuild` (both pinned in package.json), served
+from its own origin and opened in headless Chromium: the Firebase JS SDK signs the dev user in
+on the Auth emulator, gets an ID token and an App Check token (through a CustomProvider
+fetching `make run`'s local token endpoint), fetches /models across origins (CORS) and renders
+the table, each price with what it is per (an image model's output per image). Then `make run`
+is stopped with Ctrl-C and started again, and the same browser profile (the SDK's cached tokens
+in IndexedDB included) opens the same page again, unedited.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from tests.support.catalog_documents import served_model_ids
 from tests.support.chromium import PageOrigin
 from tests.support.make_run import MakeRun, free_local_ports
 
-# What the page reports to its own origin once README's snippet has run (or failed).
+# What the page reports to its own origin once the documented snippet has run (or failed).
 REPORT = """
 await fetch("/results", {method: "POST", body: JSON.stringify({
   status: response.status,
   request_id: response.headers.get("X-Request-Id"),
   user: user.email,
-  rows: [...document.querySelectorAll("tr")].map((row) => row.cells[0].textContent),
+  rows: [...document.querySelectorAll("tr")].map((row) => [...row.cells].map((c) => c.textContent)),
 })});
 """
 ON_ERROR = """<script>
@@ -45,24 +46,27 @@ window.addEventListener("unhandledrejection", (event) => reportError(event.reaso
 </script>"""
 
 
-def readme_page_script() -> str:
-    """The JavaScript of README's "From a web page" section, exactly as written there."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### From a web page", 1)[1]
+PAGE_DOC = ROOT / "docs" / "local-development.md"
+
+
+def documented_page_script() -> str:
+    """The JavaScript of the "A web app against `make run`" section, exactly as written there."""
+    text = PAGE_DOC.read_text(encoding="utf-8")
+    section = text.split("## A web app against `make run`", 1)[1]
     match = re.search(r"```js\n(.*?)```", section, re.DOTALL)
-    assert match, "README's web page section has no ```js block"
+    assert match, "the web page section has no ```js block"
     return match.group(1)
 
 
 def build_page(ports: dict[str, int], directory: Path) -> bytes:
-    """README's snippet on this run's ports, plus the report, bundled by esbuild."""
-    script = readme_page_script()
+    """The documented snippet on this run's ports, plus the report, bundled by esbuild."""
+    script = documented_page_script()
     for default, variable in [
         ("http://localhost:8080", "PORT"),
         ("http://127.0.0.1:9099", "FIREBASE_AUTH_EMULATOR_PORT"),
         ("http://127.0.0.1:8082", "LOCAL_APP_CHECK_PORT"),
     ]:
-        assert default in script, f"README's page no longer uses {default}"
+        assert default in script, f"the documented page no longer uses {default}"
         script = script.replace(default, default.rsplit(":", 1)[0] + f":{ports[variable]}")
     source = directory / "page.js"
     source.write_text(script + REPORT, encoding="utf-8")
@@ -109,7 +113,7 @@ def _access_line(run: MakeRun, request_id: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(420)
-def test_readmes_web_page_works_with_make_run_and_again_after_a_restart(
+def test_the_documented_web_page_works_with_make_run_and_again_after_a_restart(
     ports: dict[str, int], page_origin: PageOrigin, tmp_path: Path
 ) -> None:
     profile = tmp_path / "chromium-profile"  # one browser profile for both visits
@@ -129,7 +133,14 @@ def test_readmes_web_page_works_with_make_run_and_again_after_a_restart(
         assert "error" not in visit, visit
         assert visit["status"] == 200
         assert visit["user"] == DEV_USER_EMAIL
-        assert sorted(visit["rows"]) == sorted(served_model_ids())
+        assert sorted(row[0] for row in visit["rows"]) == sorted(served_model_ids())
+        prices = {row[0]: row[1:] for row in visit["rows"]}
+        assert prices["seedream-4.5"][1].endswith(" credits per image")
+        assert float(prices["seedream-4.5"][1].split()[0]) > 0
+        assert prices["gpt-5.2"] == [
+            "0.245 credits per 1K input tokens",
+            "1.96 credits per 1K output tokens",
+        ]
     for line in access:  # both tokens came from the SDK and passed the service's checks
         assert line["httpRequest"]["status"] in (200, 304)  # 304: Chromium revalidated its copy
         assert line["auth"]["kind"] == "firebase", line
@@ -138,3 +149,17 @@ def test_readmes_web_page_works_with_make_run_and_again_after_a_restart(
         assert last.startswith("make run: stopped the service, both emulators"), last
         assert last.endswith("are free")
     assert all(port_is_free(port) for port in ports.values())
+
+
+def test_the_documented_install_line_pins_what_package_json_pins() -> None:
+    pinned = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["devDependencies"]
+    line = next(
+        line
+        for line in PAGE_DOC.read_text(encoding="utf-8").splitlines()
+        if line.startswith("npm install ")
+    )
+
+    assert line.split("#")[0].split()[2:] == [
+        f"firebase@{pinned['firebase']}",
+        f"esbuild@{pinned['esbuild']}",
+    ]

@@ -188,11 +188,10 @@ def _data_with_a_deprecation(tmp_path: Path, retirement: dt.date) -> Path:
     data = _copy_of_the_data(tmp_path)
     anthropic = data / "anthropic.toml"
     text = anthropic.read_text()
-    old = (
-        'id = "claude-haiku-4-5"\nname = "Claude Haiku 4.5"\nprovider = "anthropic"\n'
-        'lifecycle = "active"\n'
-    )
-    assert old in text
+    start = text.index('id = "claude-haiku-4-5"\n')
+    end = text.index('lifecycle = "active"\n', start) + len('lifecycle = "active"\n')
+    old = text[start:end]
+    assert old.count("\nid = ") == 0 and old.startswith('id = "claude-haiku-4-5"')
     anthropic.write_text(
         text.replace(
             old,

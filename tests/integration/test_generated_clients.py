@@ -116,6 +116,7 @@ def test_the_generated_python_client_works_against_a_real_server(
     with scenarios.client_for(server.url, key) as client:
         catalog, etag = scenarios.list_catalog(client)
         filtered = scenarios.list_filtered(client, models.Provider.ANTHROPIC, True)
+        bytedance_images = scenarios.image_models_by_maker(client, "bytedance")
         one, echoed_request_id = scenarios.one_model(client, "gpt-5.2", "trace-42")
         revalidated_status, revalidated_body, revalidated_headers = scenarios.revalidate(
             client, etag
@@ -129,6 +130,8 @@ def test_the_generated_python_client_works_against_a_real_server(
         m.id for m in catalog.models if m.provider == models.Provider.ANTHROPIC and m.supports_tools
     ]
     assert 0 < len(filtered.models) < len(listed)
+    seedream = listed["seedream-4.5"]
+    assert bytedance_images == {"seedream-4.5": f"{seedream.cost_per_1k_output} credits per image"}
     assert one.to_dict() == listed["gpt-5.2"].to_dict()
     assert echoed_request_id == "trace-42"
     assert status == HTTPStatus.UNAUTHORIZED

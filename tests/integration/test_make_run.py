@@ -111,11 +111,15 @@ def test_make_run_serves_both_printed_curls_and_its_exports_reach_the_emulator(
         "API_KEY_PEPPER",
         "FIREBASE_AUTH_EMULATOR_HOST",
     }
-    assert len(readme_curls) == 4
-    assert [status for status, _ in readme_answers] == [200, 200, 200, 200]
+    assert len(readme_curls) == 5
+    assert [status for status, _ in readme_answers] == [200] * 5
     assert readme_answers[0][1] == api_key_body
     assert readme_answers[1][1]["id"] == "claude-sonnet-4-6"
-    assert readme_answers[3][1] == browser_body  # the web app's path, with both tokens
+    google_image_input = readme_answers[2][1]["models"]
+    image_output = readme_answers[3][1]["models"]
+    assert google_image_input and {m["owned_by"] for m in google_image_input} == {"google"}
+    assert image_output and all("image" in m["output_modalities"] for m in image_output)
+    assert readme_answers[4][1] == browser_body  # the web app's path, with both tokens
     assert listed.returncode == 0, listed.stderr
     assert re.search(r"inf_\w{8}", listed.stdout)  # the dev key's display prefix
     assert exit_status == 0

@@ -10,7 +10,7 @@ import pytest
 
 from local_harness.keys import with_bad_checksum
 from tests.conftest import Project, make_client, mint_key
-from tests.support.catalog_documents import served_model_ids
+from tests.support.catalog_documents import data_entries, served_model_ids
 
 CONTRACT_FIELDS = {
     "id": str,
@@ -114,6 +114,9 @@ def test_unknown_path_is_404_without_auth(client: Any) -> None:
         ("provider=anthropic", lambda m: m["provider"] == "anthropic"),
         ("supports_vision=false", lambda m: m["supports_vision"] is False),
         ("supports_tools=true&provider=vertex", lambda m: m["provider"] == "vertex"),
+        ("owned_by=google", lambda m: m["owned_by"] == "google"),
+        ("input_modality=image", lambda m: "image" in m["input_modalities"]),
+        ("output_modality=text&owned_by=x-ai", lambda m: m["owned_by"] == "x-ai"),
     ],
 )
 def test_filters(client: Any, api_key: str, query: str, check: Any) -> None:
@@ -131,6 +134,11 @@ def test_filters(client: Any, api_key: str, query: str, check: Any) -> None:
         ("supports_vision=1", "supports_vision"),
         ("supports_tools=TRUE", "supports_tools"),
         ("provider=openai&provider=vertex", "provider"),
+        ("owned_by=Google", "owned_by"),
+        ("owned_by=google/gemini", "owned_by"),
+        ("owned_by=google&owned_by=openai", "owned_by"),
+        ("input_modality=pdf", "input_modality"),
+        ("output_modality=IMAGE", "output_modality"),
     ],
 )
 def test_a_bad_filter_is_400_naming_the_parameter(
@@ -140,6 +148,46 @@ def test_a_bad_filter_is_400_naming_the_parameter(
 
     assert response.status_code == 400
     assert f"'{parameter}'" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "wanted"),
+    [
+        ("owned_by=deepseek", "owned_by", "deepseek"),
+        ("input_modality=audio", "input_modalities", "audio"),
+        ("output_modality=image", "output_modalities", "image"),
+    ],
+)
+def test_maker_and_modality_filters_return_exactly_the_models_the_data_says(
+    client: Any, api_key: str, query: str, field: str, wanted: str
+) -> None:
+    served = served_model_ids()
+    expected = {
+        model_id
+        for model_id, entry in data_entries().items()
+        if model_id in served and (entry[field] == wanted or wanted in entry[field])
+    }
+
+    models = client.get(f"/models?{query}", headers={"X-Api-Key": api_key}).get_json()["models"]
+
+    assert expected and {model["id"] for model in models} == expected
+
+
+def test_a_maker_no_model_has_is_an_empty_list(client: Any, api_key: str) -> None:
+    response = client.get("/models?owned_by=no-such-maker", headers={"X-Api-Key": api_key})
+
+    assert response.status_code == 200
+    assert response.get_json() == {"models": []}
+
+
+def test_an_image_model_says_its_output_price_is_per_image(client: Any, api_key: str) -> None:
+    models = client.get("/models", headers={"X-Api-Key": api_key}).get_json()["models"]
+
+    per = {model["id"]: model["output_price_per"] for model in models}
+    seedream = next(model for model in models if model["id"] == "seedream-4.5")
+    assert per.pop("seedream-4.5") == "image"
+    assert seedream["cost_per_1k_output"] == seedream["pricing"]["output_per_image"] > 0
+    assert set(per.values()) == {"1k_tokens"}
 
 
 def test_etag_and_conditional_get(client: Any, api_key: str) -> None:

@@ -42,10 +42,12 @@ PATHS = st.one_of(
     .map(lambda p: "/" + p)
     .filter(lambda p: not p.startswith("//")),  # the test client reads //x as a host name
 )
+FILTER_NAMES = ["provider", "supports_tools", "supports_vision", "owned_by", "input_modality"]
+FILTER_NAMES += ["output_modality", "x", "provider[]"]
 QUERIES = st.one_of(
     st.just(""),
     st.dictionaries(
-        st.sampled_from(["provider", "supports_tools", "supports_vision", "x", "provider[]"]),
+        st.sampled_from(FILTER_NAMES),
         st.text(max_size=30),
         max_size=3,
     ).map(lambda d: "&".join(f"{k}={v}" for k, v in d.items())),

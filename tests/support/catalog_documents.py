@@ -11,11 +11,17 @@ from models_api.catalog.model_schema import Model, model_from_document
 
 
 def document(model_id: str = "m1", **changes: Any) -> dict[str, Any]:
-    """A valid catalog document, as the seed script writes it."""
+    """A valid catalog document, as the seed script writes it.
+
+    Changing `supports_vision` alone keeps the document valid: image joins the input modalities.
+    """
     base: dict[str, Any] = {
         "id": model_id,
         "name": model_id.upper(),
         "provider": "openai",
+        "owned_by": "openai",
+        "input_modalities": ["text"],
+        "output_modalities": ["text"],
         "context_window": 1000,
         "max_output_tokens": 100,
         "cost_per_1k_input": 0.1,
@@ -31,6 +37,8 @@ def document(model_id: str = "m1", **changes: Any) -> dict[str, Any]:
             "long_context_tiers": [],
         },
     }
+    if changes.get("supports_vision") is True and "input_modalities" not in changes:
+        changes["input_modalities"] = ["text", "image"]
     base.update(changes)
     return base
 

@@ -7,7 +7,13 @@ from collections.abc import Callable
 
 import pytest
 
-from models_api.catalog.cache import CatalogCache, CatalogSnapshot, ModelFilter, StoredCatalog
+from models_api.catalog.cache import (
+    MAX_MEMOIZED_LISTS,
+    CatalogCache,
+    CatalogSnapshot,
+    ModelFilter,
+    StoredCatalog,
+)
 from models_api.errors import BackendUnavailable, CatalogRefused
 from tests.support.catalog_documents import model
 
@@ -154,6 +160,33 @@ def test_snapshot_orders_by_provider_then_id_and_filters() -> None:
     assert snapshot.list_representation(ModelFilter()) is snapshot.list_representation(
         ModelFilter()
     )
+
+
+def test_filtered_lists_are_memoized_within_a_bound_and_unserved_makers_share_one() -> None:
+    snapshot = CatalogSnapshot(
+        [model("g", owned_by="google", supports_vision=True), model("o")], 0, TODAY
+    )
+
+    by_google = snapshot.list_representation(ModelFilter(owned_by="google"))
+    nobody = snapshot.list_representation(ModelFilter(owned_by="maker-0"))
+
+    assert b'"id":"g"' in by_google.variants["identity"].body
+    assert b'"id":"o"' not in by_google.variants["identity"].body
+    assert nobody.variants["identity"].body == b'{"models":[]}'
+    for number in range(1, 2 * MAX_MEMOIZED_LISTS):  # unknown makers: one shared entry
+        assert snapshot.list_representation(ModelFilter(owned_by=f"maker-{number}")) is nobody
+    assert snapshot.list_representation(ModelFilter(owned_by="google")) is by_google
+    image_input = snapshot.list_representation(ModelFilter(input_modality="image"))
+    assert b'"id":"g"' in image_input.variants["identity"].body
+    assert b'"id":"o"' not in image_input.variants["identity"].body
+    for provider in ("openai", "anthropic", None):  # distinct filters: evicted past the bound
+        for tools in (True, False, None):
+            for modality in ("text", "image", "audio", "video", "file", None):
+                for output in ("text", "image", "audio", "video", "file", None):
+                    snapshot.list_representation(
+                        ModelFilter(provider, tools, None, "google", modality, output)
+                    )
+    assert 0 < snapshot.memoized_lists <= MAX_MEMOIZED_LISTS
 
 
 def _midnight(day: dt.date) -> float:

@@ -59,6 +59,29 @@ def test_a_valid_document_becomes_a_model_with_the_contract_fields_first() -> No
         ),
         ({"retirement_date": "11/12/2026"}, "retirement_date"),
         ({"replacement": "m1"}, "replacement"),
+        ({"owned_by": None}, "owned_by"),
+        ({"owned_by": "Google"}, "owned_by"),
+        ({"owned_by": "google/gemini"}, "owned_by"),
+        ({"input_modalities": None}, "input_modalities"),
+        ({"input_modalities": []}, "input_modalities"),
+        ({"input_modalities": ["text", "pdf"]}, "input_modalities"),
+        ({"input_modalities": ["text", "text"]}, "input_modalities"),
+        ({"output_modalities": "text"}, "output_modalities"),
+        ({"input_modalities": ["text", "image"]}, "supports_vision"),
+        ({"supports_vision": True, "input_modalities": ["text"]}, "supports_vision"),
+        (
+            {"pricing": pricing(audio_input_per_1k_tokens=0.2)},
+            "input_modalities must have audio",
+        ),
+        (
+            {
+                "cost_per_1k_output": 5.6,
+                "pricing": pricing(
+                    billed_per="image", output_per_1k_tokens=5.6, output_per_image=5.6
+                ),
+            },
+            "output_modalities must have image",
+        ),
         ({"pricing": None}, "pricing"),
         ({"pricing": pricing(input_per_1k_tokens=0.5)}, "cost_per_1k_input"),
         ({"pricing": pricing(unit="usd")}, "unit"),
@@ -84,8 +107,9 @@ def test_invalid_documents_are_refused_naming_the_field(
         model_from_document("m1", {**document(), **change})
 
 
-def test_an_image_model_shows_its_image_price_as_its_output_price() -> None:
+def test_an_image_model_shows_its_image_price_as_its_output_price_per_image() -> None:
     image = document(
+        output_modalities=["image"],
         cost_per_1k_input=0.0,
         cost_per_1k_output=5.6,
         pricing=pricing(
@@ -99,6 +123,30 @@ def test_an_image_model_shows_its_image_price_as_its_output_price() -> None:
     model = model_from_document("m1", image)
 
     assert model.cost_per_1k_output == model.pricing.output_per_image == 5.6
+    assert model.public_dict()["output_price_per"] == "image"
+    assert model_from_document("m2", document("m2")).public_dict()["output_price_per"] == (
+        "1k_tokens"
+    )
+
+
+def test_maker_and_modalities_are_served_after_the_contract_fields_in_vocabulary_order() -> None:
+    model = model_from_document(
+        "m1",
+        document(
+            owned_by="x-ai",
+            supports_vision=True,
+            input_modalities=["file", "image", "text"],
+            output_modalities=["text"],
+        ),
+    )
+
+    public = model.public_dict()
+    assert (public["owned_by"], public["input_modalities"], public["output_modalities"]) == (
+        "x-ai",
+        ["text", "image", "file"],
+        ["text"],
+    )
+    assert list(public).index("owned_by") > list(public).index("supports_vision")
 
 
 ROUTING: dict[str, Any] = {

@@ -14,7 +14,7 @@ from http import HTTPStatus
 import httpx
 from catalog_client import Client
 from catalog_client.api.catalog import get_model, list_models
-from catalog_client.models import ErrorResponse, Model, ModelList, Provider
+from catalog_client.models import ErrorResponse, Modality, Model, ModelList, Provider
 
 
 class UnexpectedAnswer(Exception):
@@ -41,6 +41,19 @@ def list_filtered(client: Client, provider: Provider, supports_tools: bool) -> M
     if not isinstance(response.parsed, ModelList):
         raise UnexpectedAnswer(f"{response.status_code}: {response.content!r}")
     return response.parsed
+
+
+def image_models_by_maker(client: Client, owned_by: str) -> dict[str, str]:
+    """Each image-making model of one maker: what its output price is per."""
+    response = list_models.sync_detailed(
+        client=client, owned_by=owned_by, output_modality=Modality.IMAGE
+    )
+    if not isinstance(response.parsed, ModelList):
+        raise UnexpectedAnswer(f"{response.status_code}: {response.content!r}")
+    return {
+        model.id: f"{model.cost_per_1k_output} credits per {model.output_price_per.value}"
+        for model in response.parsed.models
+    }
 
 
 def one_model(client: Client, model_id: str, request_id: str) -> tuple[Model, str]:

@@ -10,6 +10,9 @@ type ListBody = paths["/models"]["get"]["responses"][200]["content"]["applicatio
 type ListHeaders = operations["listModels"]["responses"][200]["headers"];
 
 export const toolModelsFromAnthropic: ListQuery = { provider: "anthropic", supports_tools: true };
+export const googleImageInput: ListQuery = { owned_by: "google", input_modality: "image" };
+// @ts-expect-error modalities are an enumeration
+export const unknownModality: ListQuery = { output_modality: "pdf" };
 // @ts-expect-error the filters are booleans, not the strings "true" and "false"
 export const stringFilter: ListQuery = { supports_tools: "true" };
 // @ts-expect-error providers are an enumeration
@@ -22,6 +25,12 @@ export function cheapestInput(list: ListBody): Model | undefined {
 /** Credits (1 credit = US$0.01) per 1,000 tokens, as US dollars per million tokens. */
 export function usdPerMillionInput(model: Model): number {
   return model.cost_per_1k_input * 1000 * 0.01;
+}
+
+/** What a model's output price is per, for people. */
+export function outputPrice(model: Model): string {
+  const per = model.output_price_per === "image" ? "image" : "1,000 output tokens";
+  return `${model.cost_per_1k_output} credits per ${per}`;
 }
 
 export function explain(body: ErrorResponse): string {
