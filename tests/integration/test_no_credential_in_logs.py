@@ -57,20 +57,18 @@ def _requests(credential: str) -> list[bytes]:
     )
     body = f"token={credential}".encode()
     length = f"Content-Length: {len(body)}\r\n"
+    close = "Connection: close\r\n\r\n"
     path = f"/models/{credential}"
     requests = [
         f"GET {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n".encode(),
         f"GET /models HTTP/1.1\r\n{headers}Connection: close\r\n\r\n".encode(),
         f"POST {path} HTTP/1.1\r\n{headers}{length}\r\n".encode() + body,
         f"GET /favicon.ico/{credential} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n".encode(),
-        f"GET {path} HTTP/1.1\r\n{headers}SCRIPT_NAME: /nomatch\r\nConnection: close\r\n\r\n"
-        .encode(),
-        f"GET {path} HTTP/1.1\r\n{headers}Transfer-Encoding: chunked\r\n\r\nzz\r\n".encode()
-        + body,
+        f"GET {path} HTTP/1.1\r\n{headers}SCRIPT_NAME: /nomatch\r\n{close}".encode(),
+        f"GET {path} HTTP/1.1\r\n{headers}Transfer-Encoding: chunked\r\n\r\nzz\r\n".encode() + body,
         f"GET {path} HTTP/9.9\r\n{headers}\r\n".encode(),
         f"GET {path} HTTP/1.1\r\n{headers}Bad Header {credential}\r\n\r\n".encode(),
-        f"GET {path} HTTP/1.1\r\n{headers}Content-Length: 5\r\nContent-Length: 5\r\n\r\n"
-        .encode(),
+        f"GET {path} HTTP/1.1\r\n{headers}Content-Length: 5\r\nContent-Length: 5\r\n\r\n".encode(),
     ]
     for case in BODY_CASES:
         head = case.head.replace(b"/models", path.encode(), 1)

@@ -75,9 +75,11 @@ REFUSED = [
     (b"GET /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 05\r\n\r\nabcde", 400),
     (b"OPTIONS /models HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\n", 413),
 ]
-REFUSED_IDS = [case.name for case in BODY_CASES] + [
-    f"chunk size {size[:8]!r}" for size in MALFORMED_CHUNK_SIZES
-] + ["POST", "DELETE on a framework path", "Content-Length 05 elsewhere", "OPTIONS with a body"]
+REFUSED_IDS = (
+    [case.name for case in BODY_CASES]
+    + [f"chunk size {size[:8]!r}" for size in MALFORMED_CHUNK_SIZES]
+    + ["POST", "DELETE on a framework path", "Content-Length 05 elsewhere", "OPTIONS with a body"]
+)
 
 
 @pytest.mark.parametrize(("request_bytes", "status"), REFUSED, ids=REFUSED_IDS)
