@@ -12,7 +12,7 @@ import re
 
 _API_KEY = re.compile(r"inf_([0-9A-Za-z]{8})[0-9A-Za-z]+")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?")
-_BEARER = re.compile(r"(?i)(bearer)(\s+|%20|\+)[^\s,;'\"]+")
+_BEARER = re.compile(r"(?i)(bearer)(?:\s+|%20|\+)(?!\[REDACTED)[^\s,;'\"]+")
 
 
 def redact_credentials(text: str) -> str:
