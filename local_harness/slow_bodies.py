@@ -1,10 +1,11 @@
 """Clients that hold connections open with request bodies, and a valid key's latency beside them.
 
-Used by the tests and `make bench` alike: `BODY_CASES` are requests that announce a body and
-then send it slowly or never; `HeldBodies` keeps N connections of each case open from a separate
-process (so its threads do not disturb the probe's timing), each reconnecting a second after the
-server closes it; `valid_key_latencies` times a valid key's requests on one kept-alive
-connection.
+Used by the tests, the system test against a deployment and `make bench` alike: `BODY_CASES`
+are requests that announce a body and then send it slowly or never (`SLOW_HEAD` sends its head
+a byte a second); `HeldBodies` keeps N connections of each case open from a separate process
+(so its threads do not disturb the probe's timing), each reconnecting a second after the server
+closes it; `valid_key_latencies` times a valid key's requests on one kept-alive connection.
+URLs are `http://` or `https://`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import http.client
 import multiprocessing
 import socket
+import ssl
 import threading
 import time
+import urllib.parse
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.synchronize import Event
 
 
@@ -28,8 +31,11 @@ class BodyCase:
     trickle: bytes = b""
 
 
+HOST_PLACEHOLDER = b"models.test"
+
+
 def _head(*fields: str, method: str = "GET", path: str = "/models") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: models.test", *fields]
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST_PLACEHOLDER.decode()}", *fields]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
@@ -41,17 +47,40 @@ BODY_CASES: Sequence[BodyCase] = (
 )
 
 
-def _hold(port: int, case: BodyCase, stop: Event, answers: list[int]) -> None:
+SLOW_HEAD = BodyCase("head at 1 byte/s", b"", _head("X-Api-Key: inf_slow"))
+
+
+def _connect(url: str) -> socket.socket:
+    parts = urllib.parse.urlsplit(url)
+    secure = parts.scheme == "https"
+    sock = socket.create_connection((parts.hostname, parts.port or (443 if secure else 80)), 30)
+    if secure:
+        return ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+    return sock
+
+
+def for_host(case: BodyCase, url: str) -> BodyCase:
+    """`case` with the Host header `url` names."""
+    host = (urllib.parse.urlsplit(url).netloc or "models.test").encode()
+    return replace(
+        case,
+        head=case.head.replace(HOST_PLACEHOLDER, host),
+        trickle=case.trickle.replace(HOST_PLACEHOLDER, host),
+    )
+
+
+def _hold(url: str, case: BodyCase, stop: Event, answers: list[int]) -> None:
+    case = for_host(case, url)
     while not stop.is_set():
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            with _connect(url) as sock:
                 sock.sendall(case.head)
                 sock.settimeout(1.0)
                 position, received = 0, b""
                 while not stop.is_set():
                     try:
                         chunk = sock.recv(65536)
-                    except TimeoutError:
+                    except (TimeoutError, ssl.SSLWantReadError):
                         if position < len(case.trickle):
                             sock.send(case.trickle[position : position + 1])
                             position += 1
@@ -66,11 +95,13 @@ def _hold(port: int, case: BodyCase, stop: Event, answers: list[int]) -> None:
         stop.wait(1.0)
 
 
-def _hold_all(port: int, per_case: int, stop: Event, ready: Event, counter: object) -> None:
+def _hold_all(
+    url: str, cases: Sequence[BodyCase], per_case: int, stop: Event, ready: Event, counter: object
+) -> None:
     answers: list[int] = []
     threads = [
-        threading.Thread(target=_hold, args=(port, case, stop, answers), daemon=True)
-        for case in BODY_CASES
+        threading.Thread(target=_hold, args=(url, case, stop, answers), daemon=True)
+        for case in cases
         for _ in range(per_case)
     ]
     for thread in threads:
@@ -82,15 +113,16 @@ def _hold_all(port: int, per_case: int, stop: Event, ready: Event, counter: obje
 
 
 class HeldBodies:
-    """`per_case` connections of every body case, held from a separate process."""
+    """`per_case` connections of every case (default: the body cases), from a separate process."""
 
-    def __init__(self, port: int, per_case: int):
+    def __init__(self, url: str, per_case: int, cases: Sequence[BodyCase] = BODY_CASES):
         context = multiprocessing.get_context("spawn")
         self._stop = context.Event()
         self._ready = context.Event()
         self._answers = context.Value("i", 0)
         self._process = context.Process(
-            target=_hold_all, args=(port, per_case, self._stop, self._ready, self._answers)
+            target=_hold_all,
+            args=(url, list(cases), per_case, self._stop, self._ready, self._answers),
         )
 
     def __enter__(self) -> HeldBodies:
@@ -111,14 +143,18 @@ class HeldBodies:
         return int(self._answers.value)
 
 
-def valid_key_latencies(port: int, key: str, count: int) -> list[float]:
+def valid_key_latencies(url: str, key: str, count: int) -> list[float]:
     """Milliseconds of `count` valid-key requests in a row on one kept-alive connection."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    parts = urllib.parse.urlsplit(url)
+    secure = parts.scheme == "https"
+    connection_class = http.client.HTTPSConnection if secure else http.client.HTTPConnection
+    connection = connection_class(parts.netloc, timeout=30)
+    path = (parts.path.rstrip("/") or "") + "/models"
     latencies = []
     try:
         for _ in range(count):
             started = time.perf_counter()
-            connection.request("GET", "/models", headers={"X-Api-Key": key})
+            connection.request("GET", path, headers={"X-Api-Key": key})
             response = connection.getresponse()
             response.read()
             latencies.append((time.perf_counter() - started) * 1000)
