@@ -31,7 +31,7 @@ from tests.integration.test_server_process import http_get
 # A guard against a hang, not a timing assertion: a refused body is answered with no body sent.
 HANG_GUARD_SECONDS = 30
 HELD_PER_CASE = 20
-PROBES_PER_ROUND, ROUNDS = 300, 3
+PROBES_PER_ROUND, ROUNDS = 200, 5
 
 
 @pytest.fixture
@@ -128,24 +128,20 @@ def test_held_bodies_keep_a_valid_keys_p99_within_twice_idle(
 ) -> None:
     key = mint_key(seeded)
     valid_key_latencies(server.url, key, 20)  # warm: key and catalog cached
-    idle: list[float] = []
-    held: list[float] = []
-    answered = 0
-    for _ in range(ROUNDS):  # alternating, so the machine's drift hits both alike
-        idle += valid_key_latencies(server.url, key, PROBES_PER_ROUND)
+    ratios, answered = [], 0
+    for _ in range(ROUNDS):  # paired rounds: the machine's drift hits idle and held alike
+        idle = valid_key_latencies(server.url, key, PROBES_PER_ROUND)
         with HeldBodies(server.url, HELD_PER_CASE) as holders:
-            held += valid_key_latencies(server.url, key, PROBES_PER_ROUND)
+            held = valid_key_latencies(server.url, key, PROBES_PER_ROUND)
+        ratios.append(p99(held) / p99(idle))
         answered += holders.answers
 
-    ratio = p99(held) / p99(idle)
     print(
-        f"\nvalid key with {HELD_PER_CASE} x {len(BODY_CASES)} held bodies: p50 "
-        f"{statistics.median(held):.2f} ms, p99 {p99(held):.2f} ms; idle p50 "
-        f"{statistics.median(idle):.2f} ms, p99 {p99(idle):.2f} ms; p99 ratio {ratio:.2f}; "
-        f"held connections answered: {answered}"
+        f"\nvalid key with {HELD_PER_CASE} x {len(BODY_CASES)} held bodies: p99 held / idle "
+        f"per round {[round(r, 2) for r in ratios]}; held connections answered: {answered}"
     )
     assert answered >= ROUNDS * HELD_PER_CASE * len(BODY_CASES)  # every holder was answered
-    assert ratio <= 2.0
+    assert statistics.median(ratios) <= 2.0
 
 
 def test_a_forwarded_script_name_from_loopback_changes_nothing(
