@@ -17,8 +17,9 @@ _BEARER = re.compile(r"(?i)(bearer)(?:\s+|%20|\+)(?!\[REDACTED)[^\s,;'\"]+")
 
 def redact_credentials(text: str) -> str:
     """`text` with API keys (beyond their display prefix) and JWTs replaced."""
-    # Two substring checks keep the common case (nothing credential-shaped) cheap.
-    if "inf_" in text:
+    # Substring checks keep the common case (nothing credential-shaped) cheap; a key is longer
+    # than its display prefix (`inf_` + 8), which is logged as it is.
+    if "inf_" in text and len(text) > 12:
         text = _API_KEY.sub(r"inf_\1[REDACTED]", text)
     if "eyJ" in text:
         text = _JWT.sub("[REDACTED JWT]", text)
