@@ -1,7 +1,8 @@
 """One JSON line per event on stdout, in the shape Cloud Logging parses, credentials redacted.
 
-Every line is written at once with one `write` of the whole line (lines up to PIPE_BUF, 4 KiB,
-are atomic on a pipe), so concurrent threads and gunicorn workers never interleave within a line.
+Each line is written with one `write` of the whole line, so concurrent threads and workers do
+not interleave within a line. Every value that could carry a credential passes through
+`redaction.redact_credentials`.
 """
 
 from __future__ import annotations
