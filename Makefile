@@ -25,10 +25,11 @@ test-fast: $(VENV)/.dev node_modules/.installed  ## quick loop: no slow tests, n
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest -m "not slow" --ignore=tests/infra $(ARGS)
 
-bench: $(VENV)/.dev node_modules/.installed  ## throughput/latency/cold start vs. the server's limit
+bench: $(VENV)/.dev node_modules/.installed  ## throughput/latency/cold start vs. the server's limit; held bodies
 	$(VENV)/bin/python bench/run_bench.py $(ARGS)
 	$(VENV)/bin/python bench/key_verification.py
 	$(VENV)/bin/python bench/key_flood.py
+	$(VENV)/bin/python bench/slow_bodies.py
 
 bench-keys: $(VENV)/.dev node_modules/.installed  ## API keys: reads at scale (simulation), memory, a frozen Firestore
 	$(VENV)/bin/python bench/key_verification.py

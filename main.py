@@ -6,6 +6,8 @@
 Only wiring lives here. Each function's platform sets FUNCTION_TARGET to its entry point, and
 only that target's settings are read, at import, so a misconfigured instance fails to start
 with a clear message instead of answering requests (unset: `models`, as for a local run).
+The server is functions-framework's own, configured through the environment only
+(docs/architecture.md#the-server).
 """
 
 import json
@@ -17,6 +19,9 @@ from flask import Request, Response, current_app, has_app_context
 from models_api.errors import ConfigError
 
 _TARGET = os.environ.get("FUNCTION_TARGET") or "models"
+# gunicorn trusts forwarding headers (SCRIPT_NAME among them) from the peers this names, by
+# default loopback; functions-framework imports gunicorn after this module. Unset: no peer.
+os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
 
 if _TARGET == "drift_check":
     from drift_check.app import build_drift_check
@@ -28,16 +33,14 @@ elif _TARGET == "models":
     from models_api.config import Settings
     from models_api.http.fast_path import install_fast_path
     from models_api.http.flask_glue import adapt_framework_app
-    from models_api.malloc_arenas import limit_malloc_arenas
-    from models_api.serving_worker import install as serve_with_the_service_worker
+    from models_api.logs.process_logging import configure_server_logging
 
-    limit_malloc_arenas(os.environ)  # before any thread starts: workers inherit it when forked
     _handle = build_models_handler(Settings.from_env(os.environ))
-    serve_with_the_service_worker()  # gunicorn starts after this module is imported
 
     if has_app_context():  # functions-framework imports this module inside its app's context
         adapt_framework_app(current_app)
-        install_fast_path(current_app, _handle)  # our requests skip Flask (wsgi_fast_path.py)
+        configure_server_logging(current_app)
+        install_fast_path(current_app, _handle)  # our requests and every body skip Flask
 else:
     raise ConfigError(f"FUNCTION_TARGET {_TARGET!r}: this source serves models or drift_check.")
 

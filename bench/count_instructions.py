@@ -84,9 +84,7 @@ def main() -> int:
         write_service_body(env, body)
         static_env = {**env, "BENCH_STATIC_BODY": str(body)}
         static = count_sections(ROOT / "bench" / "static_app.py", static_env, REQUESTS)
-        service = count_sections(
-            ROOT / "main.py", env, REQUESTS, "--service-worker", *(["--parts"] if parts else [])
-        )
+        service = count_sections(ROOT / "main.py", env, REQUESTS, *(["--parts"] if parts else []))
     finally:
         emulator.stop()
 

@@ -34,8 +34,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models_api.request_heads import RequestHead  # noqa: E402
-
 HEADERS = {"User-Agent": "bench", "Accept": "*/*"}
 
 
@@ -48,18 +46,13 @@ def request_bytes(path: str, headers: dict[str, str]) -> bytes:
 class GunicornConnection:
     """One kept-alive connection served the way gunicorn's gthread worker serves it."""
 
-    def __init__(
-        self, app: Callable[..., Iterable[bytes]], raw_request: bytes, read_head_first: bool
-    ):
+    def __init__(self, app: Callable[..., Iterable[bytes]], raw_request: bytes):
         from gunicorn.config import Config
         from gunicorn.glogging import Logger
         from gunicorn.http import RequestParser
 
         self._app = app
         self._raw_request = raw_request
-        # The service's worker (models_api/serving_worker.py) reads each request head in its
-        # event loop before a thread parses it with gunicorn's parser; stock gthread does not.
-        self._read_head_first = read_head_first
         self._cfg = Config()
         self._cfg.set("limit_request_line", 0)  # as functions-framework sets it
         self._log = Logger(self._cfg)
@@ -73,10 +66,6 @@ class GunicornConnection:
         from gunicorn.http import wsgi
 
         self._client_side.sendall(self._raw_request)
-        if self._read_head_first:
-            head = RequestHead(b"", time.monotonic() + 10)
-            head.add(self._raw_request)
-            assert head.complete
         request = next(self._parser)
         started = datetime.now()
         response, environ = wsgi.create(
@@ -124,7 +113,7 @@ def main(argv: list[str]) -> int:
     if os.environ.get("BENCH_API_KEY"):
         headers["X-Api-Key"] = os.environ["BENCH_API_KEY"]
     raw_request = request_bytes("/models", headers)
-    connection = GunicornConnection(app, raw_request, "--service-worker" in argv)
+    connection = GunicornConnection(app, raw_request)
     # The first requests load the catalog and the key index (slowly, under valgrind).
     for _ in range(30):
         answer = connection.serve_one()
@@ -151,7 +140,7 @@ def main(argv: list[str]) -> int:
         from bench.request_parts import part_sections
 
         handler = sys.modules["main"]._handle
-        sections.update(part_sections(handler, app.wsgi_app, environ, raw_request))
+        sections.update(part_sections(handler, app.wsgi_app, environ))
     for section in sections.values():  # warm every code path before counting
         section()
     names = []

@@ -13,7 +13,6 @@ outside the parts named below (clock readings, the outcome record, try/finally) 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -24,7 +23,6 @@ from models_api.http.content_coding import negotiate
 from models_api.http.fast_path import ModelsFastPath
 from models_api.http.request_context import client_address, request_id_for
 from models_api.logs.structured_log import enter_request, leave_request
-from models_api.request_heads import RequestHead
 
 Environ = dict[str, Any]
 
@@ -46,7 +44,7 @@ _INSIDE_RESPOND = [section for section, _, _ in PARTS if section != "coding_br"]
 
 
 def part_sections(
-    handler: ModelsHandler, fast_path: ModelsFastPath, environ: Environ, raw_request: bytes
+    handler: ModelsHandler, fast_path: ModelsFastPath, environ: Environ
 ) -> dict[str, Callable[[], object]]:
     """Section name -> a call of that part alone (plus `flask`, `respond`)."""
     hops = handler._trusted_proxy_hops  # noqa: SLF001
@@ -59,13 +57,8 @@ def part_sections(
     compressing = {**environ, "HTTP_ACCEPT_ENCODING": "gzip, br"}
 
     def flask_path() -> None:
-        for _ in fast_path._framework(dict(environ), _ignore_start_response):  # noqa: SLF001
+        for _ in fast_path.framework(dict(environ), _ignore_start_response):
             pass
-
-    def request_head() -> None:
-        head = RequestHead(b"", time.monotonic() + 10)
-        head.add(raw_request)
-        assert head.complete
 
     def headers() -> None:
         reply = http.Reply(
@@ -80,7 +73,6 @@ def part_sections(
     return {
         "call": lambda: None,  # what calling a part costs here: subtracted from each part
         "flask": flask_path,
-        "head": request_head,
         "respond": lambda: handler.respond(dict(environ)),
         "request_id": lambda: request_id_for(environ),
         "log_context": lambda: leave_request(enter_request(request_id)),
@@ -113,13 +105,8 @@ def print_parts_table(service: dict[str, float], static: dict[str, float]) -> No
     rows: list[tuple[str, float, str]] = [
         (
             "server: gunicorn (parse, environ, write)",
-            service["request"] - service["app"] - (service["head"] - service["call"]),
+            service["request"] - service["app"],
             "",
-        ),
-        (
-            "server: the service worker reads the request head in its event loop",
-            service["head"] - service["call"],
-            "no slow client holds a thread (serving_worker.py)",
         ),
         ("WSGI fast path (dispatch, status line)", service["app"] - service["respond"], ""),
     ]

@@ -45,6 +45,7 @@ locals {
     TRUSTED_PROXY_HOPS        = tostring(local.trusted_proxy_hops)
     WORKERS                   = tostring(local.workers)
     THREADS                   = tostring(var.threads_per_worker)
+    MALLOC_ARENA_MAX          = "2" # glibc's arenas per process (docs/performance.md#memory)
 
     # The web app's App Check app id: the only app whose App Check tokens are accepted (empty:
     # every App Check token is refused). Its middle part is the project number `iss` names.

@@ -168,6 +168,8 @@ class FunctionServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self._target = target
         self._env = {
+            # As both deploy paths set it (docs/performance.md#memory): a caller's value wins.
+            "MALLOC_ARENA_MAX": "2",
             **os.environ,
             **env,
             "WORKERS": str(workers),

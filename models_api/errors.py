@@ -6,20 +6,17 @@
      |    +-- TokenKeysUnavailable      Google's token key endpoints failed (browser path)
      |    +-- CatalogRefused            a catalog read that is empty or shrank too much at once
      +-- ApiError                     an error answered to the client (status + code + message)
-          +-- BadRequest                400  invalid_argument   (bad query parameter)
+          +-- BadRequest                400  invalid_argument   (bad query parameter or framing)
           +-- Unauthenticated           401  unauthenticated    (one body for every auth failure)
           +-- NotFound                  404  not_found          (unknown path or model id)
           +-- Gone                      410  gone               (retired model; names successor)
           +-- MethodNotAllowed          405  method_not_allowed (carries the Allow header)
-          +-- RequestTimeout            408  request_timeout    (request head not sent in time)
+          +-- ContentTooLarge           413  content_too_large  (a request body: none is taken)
           +-- TooManyRequests           429  rate_limited       (carries Retry-After)
-          +-- HeaderFieldsTooLarge      431  headers_too_large  (request head over the limit)
           +-- InternalError             500  internal           (never carries internals)
           +-- ServiceUnavailable        503  unavailable        (carries Retry-After)
 
-Only `handler.py` turns exceptions into responses; everything else raises. The server's own
-answers (a malformed, slow or oversized request the app never sees) are built from the same
-classes by `server_errors.py`.
+Only `handler.py` turns exceptions into responses; everything else raises.
 """
 
 from __future__ import annotations
@@ -135,22 +132,16 @@ class MethodNotAllowed(ApiError):
     message = "Method not allowed. This endpoint supports GET, HEAD and OPTIONS."
 
 
-class RequestTimeout(ApiError):
-    status = 408
-    code = "request_timeout"
-    message = "The request was not received in time."
+class ContentTooLarge(ApiError):
+    status = 413
+    code = "content_too_large"
+    message = "This API takes no request body."
 
 
 class TooManyRequests(ApiError):
     status = 429
     code = "rate_limited"
     message = "Too many failed authentication attempts. Retry later."
-
-
-class HeaderFieldsTooLarge(ApiError):
-    status = 431
-    code = "headers_too_large"
-    message = "The request line and header fields are too large."
 
 
 class InternalError(ApiError):

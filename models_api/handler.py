@@ -1,4 +1,4 @@
-"""The request path: route -> method -> authenticate -> catalog -> respond.
+"""The request path: body refusal -> route -> method -> authenticate -> catalog -> respond.
 
 Every refusal (401, 429, 503) gets its reason in the request's access line (`refusal`);
 docs/logs.md#why-a-request-was-refused lists them.
@@ -46,7 +46,8 @@ from models_api.errors import (
 )
 from models_api.http import semantics as http
 from models_api.http.content_coding import IDENTITY, negotiate
-from models_api.http.flask_glue import PreparedResponse
+from models_api.http.flask_glue import reply_response
+from models_api.http.request_body import body_refusal
 from models_api.http.request_context import client_address, request_id_for
 from models_api.logs.structured_log import RequestLogger, enter_request, leave_request
 
@@ -154,7 +155,7 @@ class ModelsHandler:
 
     def __call__(self, request: Request) -> Response:
         """The functions-framework target (requests the WSGI fast path leaves to Flask)."""
-        return PreparedResponse(self.respond(request.environ))
+        return reply_response(self.respond(request.environ))
 
     def respond(self, environ: http.Environ) -> http.Reply:
         """The whole answer to one request, every header included; its access line is written."""
@@ -201,6 +202,9 @@ class ModelsHandler:
             return http.error_reply(InternalError(), request_id)
 
     def _dispatch(self, environ: http.Environ, outcome: _Outcome) -> http.Reply:
+        refusal = body_refusal(environ)  # on any path: no route takes a body
+        if refusal is not None:
+            raise refusal
         route = route_for(environ.get("PATH_INFO") or "/")
         method = environ.get("REQUEST_METHOD")
         if method == "OPTIONS":

@@ -1,1 +1,1 @@
-"""HTTP: the WSGI fast path, request ids, response semantics (caching, CORS, ETag), coding."""
+"""HTTP: the WSGI fast path, request bodies refused, request ids, caching, CORS and ETags."""

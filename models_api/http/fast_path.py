@@ -1,60 +1,82 @@
-"""The WSGI entry of the service: our paths straight to the handler, the rest to the framework.
+"""The WSGI entry of the service: our requests straight to the handler, the rest to Flask.
 
-functions-framework's app is Flask: every request pays for its execution-id middleware (a
-random id drawn character by character), a Flask request context and app context pushed and
-popped, werkzeug routing to the one view, the view wrappers and a werkzeug Response; together
-about nine tenths of what a request of ours costs in the WSGI app (docs/performance.md has the
-instruction counts). The handler reads only the WSGI environ and returns a complete reply, so
-for the requests it answers anyway the framework adds nothing but cost.
-
-`ModelsFastPath` is installed as the Flask app's `wsgi_app` (main.py), so it is still the app
-`functions_framework.create_app` returns, served by the same gunicorn and the same test client.
-It hands the handler what the framework would have routed to it, nothing else:
-- paths the handler serves (`handler.serves_path`); the framework's own routes (its
-  /robots.txt and /favicon.ico 404s, paths its router refuses) stay with the framework;
-- requests without a body: the framework reads a request body before answering, so those
-  keep its behaviour.
+`ModelsFastPath` is installed as the Flask app's `wsgi_app` (Flask's documented way to wrap
+an app), so it is still the app functions-framework serves and tests drive. It hands the
+handler every request on the handler's paths and every request that carries a body, on any
+path: the handler refuses a body from the headers, so no body ever reaches Flask or is read.
+Everything else (the framework's /robots.txt and /favicon.ico, unknown paths) goes to Flask.
 What it sends is what werkzeug would send for the same reply: werkzeug's status line, the
-reply's headers, and no body for HEAD, 204 and 304.
+reply's headers, and no body for HEAD, 204 and 304. Why it exists: docs/performance.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import socket
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import Flask
 from werkzeug.http import HTTP_STATUS_CODES
 
 from models_api.handler import ModelsHandler, serves_path
+from models_api.http.request_body import carries_body
+from models_api.http.request_context import request_id_for
 from models_api.http.semantics import NO_BODY_STATUSES, Environ
+from models_api.logs.structured_log import enter_request, leave_request
 
 WsgiApp = Callable[[Environ, Any], Iterable[bytes]]
+# The WSGI environ key under which gunicorn passes the connection's socket (a server extension
+# key, PEP 3333 "Specification Details"); absent under other servers and the test client.
+SERVER_SOCKET_KEY = "gunicorn.socket"
 # werkzeug's status lines ("404 NOT FOUND"), so either path sends the same bytes.
 _STATUS_LINES = {code: f"{code} {reason.upper()}" for code, reason in HTTP_STATUS_CODES.items()}
 
 
 class ModelsFastPath:
-    """A WSGI app: the handler for its own body-less requests, `framework` for the rest."""
+    """A WSGI app: the handler for its paths and for any request with a body, else Flask."""
 
     def __init__(self, handler: ModelsHandler, framework: WsgiApp):
         self._handler = handler
-        self._framework = framework
+        self.framework = framework  # the app as functions-framework built it
 
     def __call__(self, environ: Environ, start_response: Any) -> Iterable[bytes]:
-        if not serves_path(environ.get("PATH_INFO") or "/") or _has_body(environ):
-            return self._framework(environ, start_response)
+        if not (serves_path(environ.get("PATH_INFO") or "/") or carries_body(environ)):
+            scope = enter_request(request_id_for(environ))  # Flask's own log lines carry it
+            try:
+                return self.framework(environ, start_response)
+            finally:
+                leave_request(scope)
         reply = self._handler.respond(environ)
         start_response(_STATUS_LINES[reply.status], reply.headers)
-        if environ.get("REQUEST_METHOD") == "HEAD" or reply.status in NO_BODY_STATUSES:
-            return ()
-        return (reply.body,)
+        body = b""
+        if environ.get("REQUEST_METHOD") != "HEAD" and reply.status not in NO_BODY_STATUSES:
+            body = reply.body
+        if carries_body(environ):  # refused (request_body.py): answer, then close
+            return ClosedAfterAnswer(body, environ.get(SERVER_SOCKET_KEY))
+        return (body,) if body else ()
 
 
-def _has_body(environ: Environ) -> bool:
-    return environ.get("CONTENT_LENGTH", "0") not in ("", "0") or (
-        "HTTP_TRANSFER_ENCODING" in environ
-    )
+class ClosedAfterAnswer:
+    """A WSGI body that ends its connection once the server has sent it.
+
+    The server calls `close()` after writing the answer (PEP 3333); shutting the socket down
+    there sends the client a FIN after the answer and ends reading, so no thread waits for a
+    body that is never read. Without the server's socket (another server), the server's own
+    handling applies.
+    """
+
+    def __init__(self, body: bytes, server_socket: Any):
+        self._chunks = (body,) if body else ()
+        self._socket = server_socket
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._chunks)
+
+    def close(self) -> None:
+        if isinstance(self._socket, socket.socket):
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
 
 
 def install_fast_path(app: Flask, handler: ModelsHandler) -> None:

@@ -3,47 +3,27 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import Headers as WerkzeugHeaders
 from werkzeug.exceptions import HTTPException
 
 from models_api.errors import ApiError
 from models_api.http.request_context import request_id_for
-from models_api.http.semantics import (
-    JSON_CONTENT_TYPE,
-    Environ,
-    Reply,
-    error_reply,
-    finish_headers,
-)
+from models_api.http.semantics import Environ, Reply, error_reply, finish_headers
+
+
+def reply_response(reply: Reply) -> Response:
+    """A werkzeug Response that sends exactly the reply's status, headers and body."""
+    response = Response([reply.body], status=reply.status, headers=reply.headers)
+    if not any(name.lower() == "content-type" for name, _ in reply.headers):
+        del response.headers["Content-Type"]  # werkzeug's default: not ours to send
+    return response
 
 
 def to_response(
     reply: Reply, environ: Environ, request_id: str, allowed_origins: frozenset[str]
 ) -> Response:
-    """A Response for a reply of the framework's own: its headers plus what every response
-    carries."""
+    """A Response for a reply of the framework's own, with what every response carries."""
     finish_headers(reply, environ, request_id, allowed_origins)
-    return PreparedResponse(reply)
-
-
-class PreparedResponse(Response):
-    """A Response whose header list is complete and trusted when it is built.
-
-    Every value in it is ours or validated (request id pattern, allow-listed origin), so
-    werkzeug's per-header checks and copies, which cost as much as the rest of a request, are
-    skipped: `get_wsgi_headers` hands the list on as it is. Headers added later through
-    `response.headers` (Flask hooks) still go through werkzeug's checks and are sent too.
-    """
-
-    def __init__(self, reply: Reply):
-        # werkzeug's own header handling is replaced below; naming a content type here only
-        # spares it looking one up in the empty list (a miss raises an exception).
-        super().__init__(status=reply.status, content_type=JSON_CONTENT_TYPE)
-        self.headers._list = reply.headers  # noqa: SLF001
-        self.response = [reply.body]
-
-    def get_wsgi_headers(self, environ: Environ) -> WerkzeugHeaders:
-        return self.headers
+    return reply_response(reply)
 
 
 _NO_CORS_ORIGINS: frozenset[str] = frozenset()

@@ -11,14 +11,23 @@ from models_api.logs.redaction import redact_credentials
 
 Environ = dict[str, Any]
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Where the request's id is kept once chosen, so every part of one request uses the same id.
+REQUEST_ID_KEY = "models_api.request_id"
 
 
 def request_id_for(environ: Environ) -> str:
-    """The caller's X-Request-Id when it is a sane token (not a credential), else a new one."""
+    """The caller's X-Request-Id when it is a sane token (not a credential), else a new one;
+    the same id for every call on one request."""
+    known = environ.get(REQUEST_ID_KEY)
+    if known is not None:
+        return str(known)
     supplied = environ.get("HTTP_X_REQUEST_ID")
     if supplied and _REQUEST_ID.fullmatch(supplied) and redact_credentials(supplied) == supplied:
-        return str(supplied)
-    return new_request_id()
+        chosen = str(supplied)
+    else:
+        chosen = new_request_id()
+    environ[REQUEST_ID_KEY] = chosen
+    return chosen
 
 
 _request_ids = random.Random()  # noqa: S311 - ids, not secrets; private, so nothing reseeds it

@@ -1,7 +1,8 @@
-"""One JSON line per event on stdout, in the shape Cloud Logging parses.
+"""One JSON line per event on stdout, in the shape Cloud Logging parses, credentials redacted.
 
-Every line is written at once with one `write` of the whole line (lines up to PIPE_BUF, 4 KiB,
-are atomic on a pipe), so concurrent threads and gunicorn workers never interleave within a line.
+Each line is written with one `write` of the whole line, so concurrent threads and workers do
+not interleave within a line. Every value that could carry a credential passes through
+`redaction.redact_credentials`.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ class RequestLogger:
     ) -> None:
         method = str(environ.get("REQUEST_METHOD", ""))
         # A key or token sent in the path or user agent must not reach the log.
-        raw_path = redact_credentials(str(environ.get("PATH_INFO", ""))[:512])
-        user_agent = redact_credentials(str(environ.get("HTTP_USER_AGENT", ""))[:256])
+        # Redacted before it is cut: a cut key would no longer look like one.
+        raw_path = redact_credentials(str(environ.get("PATH_INFO", "")))[:512]
+        user_agent = redact_credentials(str(environ.get("HTTP_USER_AGENT", "")))[:256]
         severity = "ERROR" if status >= 500 else _SEVERITY.get(status, "INFO")
         seconds, nanos = divmod(self._wall_clock_ns(), 1_000_000_000)
         line = (
@@ -93,7 +95,8 @@ class RequestLogger:
         )
         if principal is not None:
             line += (
-                f',"auth":{{"kind":{_quote(principal.kind)},"subject":{_quote(principal.subject)}}}'
+                f',"auth":{{"kind":{_quote(principal.kind)},'
+                f'"subject":{_quote(redact_credentials(principal.subject))}}}'
             )
         if refusal is not None:
             quoted = _quote(refusal)
@@ -149,8 +152,7 @@ def request_scope(request_id: str) -> Iterator[None]:
         leave_request(scope)
 
 
-# A record's `extra` key for an `httpRequest` object (status, remoteIp) of a line about a
-# request the server answered itself (serving_worker.py).
+# A record's `extra` key for an `httpRequest` object (status, remoteIp).
 HTTP_REQUEST_FIELD = "http_request"
 
 
@@ -176,11 +178,20 @@ class CloudLoggingFormatter(logging.Formatter):
         if isinstance(http_request, dict):
             entry["httpRequest"] = http_request
         if record.exc_info:
-            entry["stack_trace"] = self.formatException(record.exc_info)
+            entry["stack_trace"] = redact_credentials(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["stack_trace"] = redact_credentials(record.exc_text)
         return json.dumps(entry, ensure_ascii=False)
 
 
-class _StdoutLineHandler(logging.Handler):
+class JsonLineHandler(logging.Handler):
+    """Writes each record to stdout as one line (the service's JSON when given its formatter)."""
+
+    def __init__(self, formatter: logging.Formatter | None = None) -> None:
+        super().__init__()
+        if formatter is not None:
+            self.setFormatter(formatter)
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
             write_to_stdout(self.format(record))
@@ -191,10 +202,8 @@ class _StdoutLineHandler(logging.Handler):
 def configure_service_logging() -> None:
     """Send the `models_api` loggers to stdout as JSON lines (idempotent)."""
     service_logger = logging.getLogger("models_api")
-    if any(isinstance(h, _StdoutLineHandler) for h in service_logger.handlers):
+    if any(isinstance(h, JsonLineHandler) for h in service_logger.handlers):
         return
-    handler = _StdoutLineHandler()
-    handler.setFormatter(CloudLoggingFormatter())
-    service_logger.addHandler(handler)
+    service_logger.addHandler(JsonLineHandler(CloudLoggingFormatter()))
     service_logger.setLevel(logging.INFO)
     service_logger.propagate = False

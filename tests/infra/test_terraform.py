@@ -541,7 +541,7 @@ def test_environment_names_match_what_the_service_reads() -> None:
     read_by_service |= set(
         re.findall(r'_(?:text|number)\(\s*environ,\s*"([A-Z_]+)"', config_source)
     )
-    read_by_framework = {"WORKERS", "THREADS"}
+    read_by_framework = {"WORKERS", "THREADS", "MALLOC_ARENA_MAX"}  # and glibc
     secrets, plain = _pepper_environment_names()
 
     names = set(_locals()["environment"]) | secrets | plain

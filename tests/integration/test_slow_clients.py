@@ -1,16 +1,16 @@
-"""Slow, malformed and oversized requests against a real server, over raw sockets.
+"""Requests that carry a body, against a real server over raw sockets.
 
-The gunicorn worker reads whole requests in its event loop before a thread takes them
-(models_api/serving_worker.py), so clients sending a byte a second cannot starve the service;
-what the server answers by itself is the JSON error envelope, and logs no credential.
+The service takes no request body: the WSGI fast path answers such a request from its head, in
+the JSON envelope, without reading the body, and ends the connection. Clients that announce a
+body and never send it cannot hold the service's threads. Forwarding headers (SCRIPT_NAME) are
+not trusted from loopback.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
+import statistics
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from local_harness.processes import FunctionServer
-from models_api.request_heads import HEAD_TIMEOUT_SECONDS, MAX_HEAD_BYTES
+from local_harness.slow_bodies import BODY_CASES, HeldBodies, p99, valid_key_latencies
 from tests.conftest import Project, mint_key
 from tests.integration.test_openapi_contract import (
     SPEC_PATH,
@@ -28,9 +28,10 @@ from tests.integration.test_openapi_contract import (
 )
 from tests.integration.test_server_process import http_get
 
-SLOW_CLIENTS = 200
-# The issue's bound is 1 s; asserted generously (2 shared cores), the latency is printed.
-ANSWER_TIMEOUT_SECONDS = 10
+# A guard against a hang, not a timing assertion: a refused body is answered with no body sent.
+HANG_GUARD_SECONDS = 30
+HELD_PER_CASE = 20
+PROBES_PER_ROUND, ROUNDS = 200, 5
 
 
 @pytest.fixture
@@ -40,9 +41,9 @@ def server(seeded: Project) -> Iterator[FunctionServer]:
     running.stop()
 
 
-def _exchange(port: int, request: bytes) -> bytes:
-    """Send `request` at once; everything the server answers until it closes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+def _answer_then_eof(port: int, request: bytes) -> bytes:
+    """Send `request` (never a whole body); everything the server sends until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD_SECONDS) as sock:
         sock.sendall(request)
         chunks = []
         while chunk := sock.recv(65536):
@@ -51,114 +52,65 @@ def _exchange(port: int, request: bytes) -> bytes:
 
 
 def _envelope(answer: bytes) -> tuple[int, dict[str, str], dict[str, str]]:
+    if answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"):
+        answer = answer[len(b"HTTP/1.1 100 Continue\r\n\r\n") :]
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     headers = dict(line.split(": ", 1) for line in header_lines)
+    assert len(body) == int(headers["Content-Length"])  # one answer, nothing after it
     return int(status_line.split()[1]), headers, json.loads(body)["error"]
 
 
-@pytest.mark.slow
-def test_200_clients_sending_a_byte_a_second_do_not_stop_a_valid_request(
-    seeded: Project, server: FunctionServer
-) -> None:
-    key = mint_key(seeded)
-    assert http_get(f"{server.url}/models", {"X-Api-Key": key})[0] == 200  # warm
-    slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(SLOW_CLIENTS)]
-    request = f"GET /models HTTP/1.1\r\nHost: t\r\nX-Api-Key: {key}\r\n\r\n".encode()
-    stop = threading.Event()
-
-    def trickle() -> None:  # every slow client sends its next byte, once a second
-        for position in range(len(request) - 1):
-            for sock in slow:
-                sock.send(request[position : position + 1])
-            if stop.wait(1.0):
-                return
-
-    trickler = threading.Thread(target=trickle)
-    trickler.start()
-    try:
-        time.sleep(2.5)  # every slow client has sent a few bytes
-        started = time.perf_counter()
-        status, _, body = http_get(f"{server.url}/models", {"X-Api-Key": key})
-        latency = time.perf_counter() - started
-    finally:
-        stop.set()
-        trickler.join()
-    print(f"\nvalid request with {SLOW_CLIENTS} slow clients open: {status} in {latency:.3f} s")
-    # The slow clients are answered 408 once their time is up, in the envelope.
-    slow[0].settimeout(HEAD_TIMEOUT_SECONDS + 5)
-    timed_out = b""
-    while chunk := slow[0].recv(65536):
-        timed_out += chunk
-    for sock in slow:
-        sock.close()
-
-    assert status == 200 and json.loads(body)["models"]
-    assert latency < ANSWER_TIMEOUT_SECONDS
-    status, headers, error = _envelope(timed_out)
-    assert (status, error["code"]) == (408, "request_timeout")
-    assert headers["Content-Type"] == "application/json"
+def _chunked(size_line: bytes) -> bytes:
+    head = b"GET /models HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    return head + size_line + b"\r\nabcde\r\n0\r\n\r\n"
 
 
-@pytest.mark.parametrize(
-    ("request_bytes", "status", "code"),
-    [
-        (b"GET /models HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n", 400, "invalid_argument"),
-        (b"GET /models HTTP/9.9\r\nHost: t\r\n\r\n", 400, "invalid_argument"),
-        (b"GET /models HTTP/1.1\r\n" + b"X-A: b\r\n" * 150 + b"\r\n", 431, "headers_too_large"),
-        (b"GET /models HTTP/1.1\r\nX-A: " + b"b" * 9000 + b"\r\n\r\n", 431, "headers_too_large"),
-        (
-            b"GET /models HTTP/1.1\r\nX-A: " + b"b" * (MAX_HEAD_BYTES + 10),  # never ends
-            431,
-            "headers_too_large",
-        ),
-    ],
-    ids=["bad header", "bad version", "too many fields", "field too long", "head too long"],
+MALFORMED_CHUNK_SIZES = [b"zz", b"-1", b"0x5", b" 5", b"+5", b"", b"5;" + b"x" * 9000, b"\xff"]
+REFUSED = [
+    *((case.head + case.trickle[:1], 413 if "100000" in case.name else 400) for case in BODY_CASES),
+    *((_chunked(size), 400) for size in MALFORMED_CHUNK_SIZES),
+    (b"POST /models HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab", 405),
+    (b"DELETE /robots.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n", 405),
+    (b"GET /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 05\r\n\r\nabcde", 400),
+    (b"OPTIONS /models HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\n", 413),
+]
+REFUSED_IDS = (
+    [case.name for case in BODY_CASES]
+    + [f"chunk size {size[:8]!r}" for size in MALFORMED_CHUNK_SIZES]
+    + ["POST", "DELETE on a framework path", "Content-Length 05 elsewhere", "OPTIONS with a body"]
 )
-def test_the_servers_own_answers_are_the_json_envelope(
-    server: FunctionServer, request_bytes: bytes, status: int, code: str
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), REFUSED, ids=REFUSED_IDS)
+def test_a_request_with_a_body_is_answered_from_its_head_then_closed(
+    server: FunctionServer, request_bytes: bytes, status: int
 ) -> None:
-    answer = _exchange(server.port, request_bytes)
+    answer = _answer_then_eof(server.port, request_bytes)
 
     got_status, headers, error = _envelope(answer)
-    assert (got_status, error["code"]) == (status, code)
+    code = {400: "invalid_argument", 405: "method_not_allowed", 413: "content_too_large"}
+    assert (got_status, error["code"]) == (status, code[status])
     assert headers["Content-Type"] == "application/json"
     assert headers["Cache-Control"] == "no-store"
     assert headers["X-Request-Id"] == error["request_id"]
-    assert headers["Connection"] == "close"
-    _assert_declared_everywhere(got_status, headers, {"error": error})
-    line = _log_line_of(server, error["request_id"])
-    assert line["message"].startswith(f"answered {status}: ")
-    assert line["message"].endswith(" from 127.0.0.1")
-    assert line["severity"] == "WARNING" and line["logger"] == "models_api.serving_worker"
-    assert line["httpRequest"] == {"status": status, "remoteIp": "127.0.0.1"}
-    assert isinstance(line["pid"], int) and line["timestamp"]["seconds"] > 0
-
-
-def _log_line_of(server: FunctionServer, request_id: str) -> dict[str, Any]:
-    """The server's JSON log line carrying `request_id` (written before the answer is sent)."""
-    deadline = time.monotonic() + 5
-    while True:
-        for text in server.log_lines():
-            if request_id in text and text.startswith("{"):
-                line: dict[str, Any] = json.loads(text)
-                if line.get("request_id") == request_id:
-                    return line
-        assert time.monotonic() < deadline, f"no log line with request_id {request_id}"
-        time.sleep(0.05)
+    if status == 405:
+        assert headers["Allow"] == "GET, HEAD, OPTIONS"
+    else:
+        _assert_declared_everywhere(got_status, headers, {"error": error})
 
 
 def _assert_declared_everywhere(status: int, headers: dict[str, str], body: object) -> None:
-    """The server cannot know what was asked: every operation declares this answer."""
+    """The refusal does not depend on the path: every operation declares this answer."""
     spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     for path, item in spec["paths"].items():
         for method in item:
             declared = _declared_response(spec, path, method.upper(), status)
             declared_headers = {name.lower(): h for name, h in declared["headers"].items()}
-            # Connection is hop-by-hop (RFC 9110 7.6.1): not part of the API description.
+            # Hop-by-hop and server headers (RFC 9110 7.6.1) are not part of the API description.
             sent = {name.lower() for name in headers} - {"content-type", "content-length"}
-            sent.discard("connection")
-            assert sent <= set(declared_headers), (method, path)
+            sent -= {"connection", "server", "date", "vary"}
+            assert sent <= set(declared_headers), (method, path, sent - set(declared_headers))
             for name, header in declared_headers.items():
                 header = _resolve(spec, header)
                 value = next((v for h, v in headers.items() if h.lower() == name), None)
@@ -170,18 +122,42 @@ def _assert_declared_everywhere(status: int, headers: dict[str, str], body: obje
                 _schema_validator(spec, schema).validate(body)
 
 
-def test_a_key_in_the_path_or_a_malformed_request_is_never_logged(
+@pytest.mark.slow
+def test_held_bodies_keep_a_valid_keys_p99_within_twice_idle(
     seeded: Project, server: FunctionServer
 ) -> None:
     key = mint_key(seeded)
+    valid_key_latencies(server.url, key, 20)  # warm: key and catalog cached
+    ratios, answered = [], 0
+    for _ in range(ROUNDS):  # paired rounds: the machine's drift hits idle and held alike
+        idle = valid_key_latencies(server.url, key, PROBES_PER_ROUND)
+        with HeldBodies(server.url, HELD_PER_CASE) as holders:
+            held = valid_key_latencies(server.url, key, PROBES_PER_ROUND)
+        ratios.append(p99(held) / p99(idle))
+        answered += holders.answers
 
-    not_found = http_get(f"{server.url}/models/{key}", {"X-Api-Key": key})[0]
-    malformed = _exchange(server.port, f"GET /models/{key} HTTP/9.9\r\n\r\n".encode())
-    bad_header = _exchange(server.port, f"GET / HTTP/1.1\r\nX-Api-Key {key}\r\n\r\n".encode())
-    server.stop()
+    print(
+        f"\nvalid key with {HELD_PER_CASE} x {len(BODY_CASES)} held bodies: p99 held / idle "
+        f"per round {[round(r, 2) for r in ratios]}; held connections answered: {answered}"
+    )
+    assert answered >= ROUNDS * HELD_PER_CASE * len(BODY_CASES)  # every holder was answered
+    assert statistics.median(ratios) <= 2.0
 
-    assert not_found == 404
-    assert _envelope(malformed)[0] == 400 and _envelope(bad_header)[0] == 400
-    log = "\n".join(server.log_lines())
-    assert key not in log and key[12:] not in log
-    assert f"/models/{key[:12]}[REDACTED]" in log  # the public display prefix stays
+
+def test_a_forwarded_script_name_from_loopback_changes_nothing(
+    seeded: Project, server: FunctionServer
+) -> None:
+    key = mint_key(seeded)
+    plain = http_get(f"{server.url}/models/gpt-5.2", {"X-Api-Key": key})
+    elsewhere = http_get(
+        f"{server.url}/models/gpt-5.2", {"X-Api-Key": key, "SCRIPT_NAME": "/nomatch"}
+    )
+    prefix = http_get(f"{server.url}/models/gpt-5.2", {"X-Api-Key": key, "SCRIPT_NAME": "/models"})
+
+    assert plain[0] == elsewhere[0] == prefix[0] == 200
+    assert plain[2] == elsewhere[2] == prefix[2]
+
+
+def _json_lines(server: FunctionServer) -> list[dict[str, Any]]:
+    lines = [line for line in server.log_lines() if line.strip()]
+    return [json.loads(line) for line in lines]  # every line the process wrote is JSON

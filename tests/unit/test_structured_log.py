@@ -201,3 +201,45 @@ def test_warnings_are_redacted_too() -> None:
     record = logging.LogRecord("models_api.x", logging.WARNING, __file__, 1, "saw %s", (key,), None)
 
     assert key not in CloudLoggingFormatter().format(record)
+
+
+def test_a_bearer_token_of_any_shape_and_a_traceback_are_redacted() -> None:
+    from models_api.keys.key_format import generate_api_key
+
+    key = generate_api_key()
+    try:
+        raise ValueError(f"bad path /models/{key} with Authorization: Bearer opaque-secret-1")
+    except ValueError as error:
+        record = logging.LogRecord(
+            "gunicorn.error", logging.ERROR, __file__, 1, "Error handling request %s",
+            (f"/models/{key}",), (type(error), error, error.__traceback__),
+        )  # fmt: skip
+    entry = json.loads(CloudLoggingFormatter().format(record))
+
+    assert key not in json.dumps(entry) and "opaque-secret-1" not in json.dumps(entry)
+    assert "Bearer [REDACTED]" in entry["stack_trace"]
+
+
+def test_server_loggers_write_json_lines_through_the_filter(
+    capfd: Any,
+) -> None:
+    from models_api.keys.key_format import generate_api_key
+    from models_api.logs.process_logging import WriteAsJsonLine
+
+    key = generate_api_key()
+    logger = logging.getLogger("gunicorn.error.test-filter")
+    logger.addFilter(WriteAsJsonLine())
+    plain = logging.StreamHandler()  # what gunicorn installs: it must not see the record
+    logger.addHandler(plain)
+    scope = enter_request("rid-7")
+    try:
+        logger.error("Error handling request /models/%s", key)
+    finally:
+        leave_request(scope)
+        logger.removeHandler(plain)
+
+    out, err = capfd.readouterr()
+    (line,) = out.splitlines()
+    entry = json.loads(line)
+    assert err == "" and key not in line
+    assert (entry["request_id"], entry["logger"]) == ("rid-7", "gunicorn.error.test-filter")
