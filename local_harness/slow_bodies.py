@@ -3,8 +3,9 @@
 Used by the tests, the system test against a deployment and `make bench` alike: `BODY_CASES`
 are requests that announce a body and then send it slowly or never (`SLOW_HEAD` sends its head
 a byte a second); `HeldBodies` keeps N connections of each case open from a separate process
-(so its threads do not disturb the probe's timing), each reconnecting a second after the server
-closes it; `valid_key_latencies` times a valid key's requests on one kept-alive connection.
+(so its threads do not disturb the probe's timing), each holding its connection until the
+server closes it and never reconnecting; `valid_key_latencies` times a valid key's requests on
+one kept-alive connection.
 URLs are `http://` or `https://`.
 """
 
@@ -70,29 +71,33 @@ def for_host(case: BodyCase, url: str) -> BodyCase:
 
 
 def _hold(url: str, case: BodyCase, stop: Event, answers: list[int]) -> None:
+    """One connection: send the head, trickle the rest, keep the socket until `stop`.
+
+    A holder does not reconnect once the server has answered and closed: what is measured is
+    connections held open, not a flood of new ones (bench/key_flood.py measures floods).
+    """
     case = for_host(case, url)
-    while not stop.is_set():
-        try:
-            with _connect(url) as sock:
-                sock.sendall(case.head)
-                sock.settimeout(1.0)
-                position, received = 0, b""
-                while not stop.is_set():
-                    try:
-                        chunk = sock.recv(65536)
-                    except (TimeoutError, ssl.SSLWantReadError):
-                        if position < len(case.trickle):
-                            sock.send(case.trickle[position : position + 1])
-                            position += 1
-                        continue
-                    if not chunk:
-                        break
-                    received += chunk
-                if received:
-                    answers.append(1)
-        except OSError:
-            pass
-        stop.wait(1.0)
+    try:
+        with _connect(url) as sock:
+            sock.sendall(case.head)
+            sock.settimeout(1.0)
+            position, received = 0, b""
+            while not stop.is_set():
+                try:
+                    chunk = sock.recv(65536)
+                except (TimeoutError, ssl.SSLWantReadError):
+                    if position < len(case.trickle):
+                        sock.send(case.trickle[position : position + 1])
+                        position += 1
+                    continue
+                if not chunk:
+                    break
+                received += chunk
+            if received:
+                answers.append(1)
+            stop.wait()
+    except OSError:
+        pass
 
 
 def _hold_all(

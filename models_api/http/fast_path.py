@@ -48,6 +48,8 @@ class ModelsFastPath:
             finally:
                 leave_request(scope)
         reply = self._handler.respond(environ)
+        if carries_body(environ):
+            announce_close(start_response)
         start_response(_STATUS_LINES[reply.status], reply.headers)
         body = b""
         if environ.get("REQUEST_METHOD") != "HEAD" and reply.status not in NO_BODY_STATUSES:
@@ -77,6 +79,19 @@ class ClosedAfterAnswer:
         if isinstance(self._socket, socket.socket):
             with contextlib.suppress(OSError):
                 self._socket.shutdown(socket.SHUT_RDWR)
+
+
+def announce_close(start_response: Any) -> None:
+    """Have gunicorn send `Connection: close` with this answer and keep no connection after it.
+
+    WSGI has no word for it and gunicorn drops a Connection header the app sets; its
+    `start_response` is a method of its response object, whose public `force_close()` does it.
+    Under another server (the test client) nothing is done. `ClosedAfterAnswer` still shuts
+    the socket: gunicorn's own close lingers up to 2 s reading what the client sends.
+    """
+    force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+    if callable(force_close):
+        force_close()
 
 
 def install_fast_path(app: Flask, handler: ModelsHandler) -> None:

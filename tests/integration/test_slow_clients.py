@@ -94,6 +94,7 @@ def test_a_request_with_a_body_is_answered_from_its_head_then_closed(
     assert headers["Content-Type"] == "application/json"
     assert headers["Cache-Control"] == "no-store"
     assert headers["X-Request-Id"] == error["request_id"]
+    assert headers["Connection"] == "close"
     if status == 405:
         assert headers["Allow"] == "GET, HEAD, OPTIONS"
     else:
