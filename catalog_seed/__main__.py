@@ -10,10 +10,14 @@ served on that day (default: today, UTC) and their prices.
 Every seed records how many models stored as active it left (catalog_state/<collection>);
 instances refuse a read that loses more than CATALOG_MAX_SHRINK_FRACTION of them at once unless
 it matches that record, so a larger removal needs --confirm.
-Exit status: 0 done (or nothing to do), 1 invalid data / refused price change or removal / an
-audit failure, 2 Firestore failure, 64 bad usage or an unreadable dataset. --dry-run exits with
-the status the seed would have: 1 when it would be refused (a price jump or a large removal
-without --confirm), after printing the difference and why.
+The seed marks each document it writes (managed_by = "catalog_seed") and refuses to change or
+retire one without the mark: another tool wrote it, or --collection/--database point at the
+wrong place. --adopt-unmarked takes them over, once, for a catalog an older seed wrote.
+Exit status: 0 done (or nothing to do), 1 invalid data / refused price change, removal or
+unmarked document / an audit failure, 2 Firestore failure, 64 bad usage or an unreadable
+dataset. --dry-run exits with the status the seed would have: 1 when it would be refused (an
+unmarked document without --adopt-unmarked, a price jump or a large removal without
+--confirm), after printing the difference and why.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ USAGE = "\n".join(
         "                              [--collection COLLECTION] [--data-dir DATA_DIR]",
         "                              [--pricing PRICING] [--dry-run] [--delete-removed]",
         "                              [--confirm] [--validate-only]",
-        "                              [--accept-expired-prices]",
+        "                              [--accept-expired-prices] [--adopt-unmarked]",
     ]
     + [f"       %(prog)s {synopsis}" for synopsis in SUBCOMMANDS.values()]
 )
@@ -140,6 +144,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="seed even though a price is past its valid_until (it is then sold at the ended "
         "price): for an urgent unrelated change while the next price is not known yet",
+    )
+    parser.add_argument(
+        "--adopt-unmarked",
+        action="store_true",
+        help="change and retire documents without the seed's managed_by mark, and mark them: "
+        "once, for a collection this seed filled before it marked its documents",
     )
     parser.add_argument(
         "--validate-only",
@@ -354,6 +364,20 @@ def _run(argv: list[str], today: dt.date | None) -> int:
             served_count(existing, today),
             served_count(desired, today),
         )
+        for line in plan.describe_foreign():
+            print(line)
+        # Never accepted by --confirm: only the explicit adoption flag takes these over.
+        foreign = (
+            f"{len(plan.foreign)} document(s) in {arguments.collection} were not written by the "
+            "seed (listed above); check --database and --collection, and if this seed filled "
+            "that collection before it marked its documents, adopt them once with "
+            "--adopt-unmarked"
+            if plan.foreign
+            else ""
+        )
+        if foreign and arguments.adopt_unmarked:
+            print(f"adopted with --adopt-unmarked: {len(plan.foreign)} document(s) get the mark")
+            foreign = ""
         reasons = []
         if jumps:
             reasons.append(
@@ -375,6 +399,9 @@ def _run(argv: list[str], today: dt.date | None) -> int:
                 )
         if arguments.dry_run:
             print("dry run: nothing was written")
+            if foreign:
+                print(f"error: the seed would be refused: {foreign}", file=sys.stderr)
+                return 1
             if reasons and not arguments.confirm:
                 print(
                     f"error: the seed would be refused: {'; '.join(reasons)}; if intended, "
@@ -383,6 +410,9 @@ def _run(argv: list[str], today: dt.date | None) -> int:
                 )
                 return 1
             return 0
+        if foreign:
+            print(f"error: refused: {foreign}; nothing was written", file=sys.stderr)
+            return 1
         if reasons and not arguments.confirm:
             print(
                 f"error: refused: {'; '.join(reasons)}; if intended, run again with --confirm; "

@@ -1,4 +1,9 @@
-"""Compares the data files with Firestore and applies the difference in batched writes."""
+"""Compares the data files with Firestore and applies the difference in batched writes.
+
+Every document the seed writes carries `managed_by = "catalog_seed"`; the plan lists the
+documents it would change or retire that lack it (`foreign`), and the seed refuses them unless
+told to adopt them. The service ignores the field (it is not served).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from models_api.catalog.guard import (
 )
 
 RETIRED = "retired"
+MANAGED_BY = "managed_by"
+SEED_MARKER = "catalog_seed"
 _BATCH_LIMIT = 400
 
 
@@ -29,10 +36,20 @@ class SeedPlan:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     desired: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Changed or removed documents without the seed's marker: something else wrote them.
+    foreign: list[str] = field(default_factory=list)
 
     @property
     def has_writes(self) -> bool:
         return bool(self.added or self.changed or self.removed)
+
+    def describe_foreign(self) -> list[str]:
+        """One line per document the seed did not write but would change or retire."""
+        return [
+            f"! not written by the seed ({MANAGED_BY} missing): {model_id} would be "
+            f"{'changed' if model_id in self.changed else 'retired or deleted'}"
+            for model_id in self.foreign
+        ]
 
     def describe(self) -> list[str]:
         lines = [f"+ added     {model_id}" for model_id in sorted(self.added)]
@@ -60,8 +77,8 @@ class SeedPlan:
 def plan_seed(
     desired: dict[str, dict[str, Any]], existing: dict[str, dict[str, Any]], delete_removed: bool
 ) -> SeedPlan:
-    plan = SeedPlan(desired=desired)
-    for model_id, document in desired.items():
+    plan = SeedPlan(desired={i: {**d, MANAGED_BY: SEED_MARKER} for i, d in desired.items()})
+    for model_id, document in plan.desired.items():
         current = existing.get(model_id)
         if current is None:
             plan.added[model_id] = document
@@ -80,6 +97,11 @@ def plan_seed(
             continue
         if delete_removed or current.get("status") != RETIRED:
             plan.removed.append(model_id)
+    plan.foreign = sorted(
+        model_id
+        for model_id in [*plan.changed, *plan.removed]
+        if existing[model_id].get(MANAGED_BY) != SEED_MARKER
+    )
     return plan
 
 
@@ -206,7 +228,7 @@ def apply_seed(
             if kind == "set":
                 batch.set(reference, document)
             elif kind == "retire":
-                batch.update(reference, {"status": RETIRED})
+                batch.update(reference, {"status": RETIRED, MANAGED_BY: SEED_MARKER})
             else:
                 batch.delete(reference)
         batch.commit(timeout=timeout)

@@ -11,13 +11,14 @@ locals {
   }
 
   # The drift check's environment (read by drift_check/settings.py). Empty URLs: the public
-  # datasets (OpenRouter's API, LiteLLM's JSON on raw.githubusercontent.com).
+  # datasets (OpenRouter's API, LiteLLM's and genai-prices' JSON on raw.githubusercontent.com).
   drift_environment = {
     GOOGLE_CLOUD_PROJECT           = var.project_id
     FIRESTORE_DATABASE             = var.firestore_database_id
     DRIFT_LITELLM_URL              = var.drift_check_litellm_url
     DRIFT_OPENROUTER_MODELS_URL    = var.drift_check_openrouter_models_url
     DRIFT_OPENROUTER_ENDPOINTS_URL = var.drift_check_openrouter_endpoints_url
+    DRIFT_GENAI_PRICES_URL         = var.drift_check_genai_prices_url
   }
 
   # One run at a time, scaled to zero between runs; internal ingress (Cloud Scheduler's calls

@@ -11,11 +11,13 @@
 #
 # Settings: REGION, FUNCTION_NAME, NAME_PREFIX (as deploy.sh), API_KEYS_DATABASE (api-keys),
 # GCLOUD_CREDENTIALS=adc (Terraform: use the credentials Terraform uses, not gcloud's login).
+# Exit status: 0 done, 1 refused (N is current, or still read), 2 the check failed (nothing is
+# known about the keys), 3 live keys depend on N (as `key_admin pepper-usage`), 64 bad usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-64}"
 }
 [[ ${1:-} == -h || ${1:-} == --help ]] && usage 0
@@ -64,27 +66,28 @@ if [[ " $readers " == *" API_KEY_PEPPER "* ]]; then
 fi
 
 echo "== 2. No live key depends on version ${VERSION}"
-# Only pepper-usage's own verdict counts: exit 0 with "no live key", or exit 1 with "live
-# key(s) depend on it". Anything else (bad credentials, Firestore down) stops here.
+# Only pepper-usage's exit status counts (its output is for the operator): 0 no live key, 3
+# live keys. Any other status (bad credentials, Firestore down, a crash) stops here.
 set +e
-usage_out=$($PEPPER_USAGE --retiring "$VERSION" 2>&1)
+$PEPPER_USAGE --retiring "$VERSION"
 usage_status=$?
 set -e
-printf '%s\n' "$usage_out"
-if ((usage_status == 0)) && grep -q "^version ${VERSION}: no live key depends on it" <<<"$usage_out"; then
-  :
-elif ((usage_status == 1)) && grep -q "^version ${VERSION}: .*live key(s) depend on it" <<<"$usage_out"; then
-  if [[ -z $accept_live ]]; then
-    echo "refused: live keys still depend on version ${VERSION} (above); revoke or re-issue" \
-      "them, or pass --accept-live-keys to let them stop working" >&2
-    exit 1
-  fi
-  echo "accepted: those keys stop working once ${FUNCTION_NAME} stops reading version ${VERSION}"
-else
-  echo "refused: the live-key check failed (exit ${usage_status}, above), so nothing is known" \
-    "about the keys on version ${VERSION}; fix it and run this again" >&2
-  exit 2
-fi
+case $usage_status in
+  0) ;;
+  3)
+    if [[ -z $accept_live ]]; then
+      echo "refused: live keys still depend on version ${VERSION} (above); revoke or re-issue" \
+        "them, or pass --accept-live-keys to let them stop working" >&2
+      exit 3
+    fi
+    echo "accepted: those keys stop working once ${FUNCTION_NAME} stops reading version ${VERSION}"
+    ;;
+  *)
+    echo "refused: the live-key check failed (exit ${usage_status}, above), so nothing is known" \
+      "about the keys on version ${VERSION}; fix it and run this again" >&2
+    exit 2
+    ;;
+esac
 
 if [[ -n $check_only ]]; then
   echo "== checks passed: deploy without version ${VERSION} (Terraform: previous_pepper_version = 0" \

@@ -5,6 +5,7 @@
 #   infra/up.sh PROJECT_ID --notification-channel projects/P/notificationChannels/123
 #   infra/up.sh PROJECT_ID --no-alert-notifications     # alerts open incidents only
 #   ... --confirm-seed    write the catalog after its dry run without asking (non-interactive)
+#   ... --adopt-unmarked  once, when an older seed (before it marked its documents) filled it
 #
 # The steps (infra/README.md, "One command", lists the same): tools and venv, gcloud login,
 # application-default credentials with a quota project, project and billing, bootstrap APIs,
@@ -19,20 +20,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-64}"
 }
 [[ ${1:-} == -h || ${1:-} == --help ]] && usage 0
 PROJECT=${1:-}
 [[ -n $PROJECT ]] || usage
 shift
-notification_channels=() alert_email="" notify_asked="" confirm_seed=""
+notification_channels=() alert_email="" notify_asked="" confirm_seed="" seed_flags=()
 while (($#)); do
   case $1 in
     --alert-email) alert_email=${2:?}; notify_asked=1; shift 2 ;;
     --notification-channel) notification_channels+=("${2:?}"); notify_asked=1; shift 2 ;;
     --no-alert-notifications) notify_asked=1; shift ;;
     --confirm-seed) confirm_seed=1; shift ;;
+    --adopt-unmarked) seed_flags+=(--adopt-unmarked); shift ;;
     *) usage ;;
   esac
 done
@@ -191,13 +193,23 @@ retry() {
 }
 
 step "Seed the catalog (dry run, your confirmation, then for real)"
-retry .venv/bin/python -m catalog_seed --project "$PROJECT" --database "$FIRESTORE_DATABASE" --dry-run
+seed=(.venv/bin/python -m catalog_seed --project "$PROJECT" --database "$FIRESTORE_DATABASE" "${seed_flags[@]}")
+# Exit 2 (Firestore refused or unreachable) can be a new grant not applied yet: retry that. Exit
+# 1 is the seed's own refusal (e.g. documents it did not write): its message says what to do.
+for attempt in 1 2 3 4 5 6; do
+  seed_status=0
+  "${seed[@]}" --dry-run || seed_status=$?
+  ((seed_status == 2 && attempt < 6)) || break
+  echo "(not yet; IAM propagation can take minutes: retry ${attempt}/6 in 30 s)" >&2
+  sleep 30
+done
+((seed_status == 0)) || fail "the seed's dry run exited ${seed_status} (above); nothing was written"
 if [[ -z $confirm_seed ]]; then
   [[ -t 0 ]] || fail "read the dry run above, then run this again with --confirm-seed to write it"
   read -r -p "Write this to database ${FIRESTORE_DATABASE}? [y/N] " answer
   [[ $answer == [yY]* ]] || fail "nothing written to ${FIRESTORE_DATABASE}; run this again to seed"
 fi
-.venv/bin/python -m catalog_seed --project "$PROJECT" --database "$FIRESTORE_DATABASE"
+"${seed[@]}"
 
 step "The first API key (shown once)"
 key_file=infra/.up-first-key

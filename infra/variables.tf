@@ -641,6 +641,17 @@ variable "drift_check_litellm_url" {
   }
 }
 
+variable "drift_check_genai_prices_url" {
+  description = "URL of genai-prices' prices/data.json. Empty: its public raw GitHub URL (drift_check/settings.py)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.drift_check_genai_prices_url == "" || can(regex("^https://", var.drift_check_genai_prices_url))
+    error_message = "drift_check_genai_prices_url must be empty or an https:// URL."
+  }
+}
+
 variable "drift_check_openrouter_models_url" {
   description = "URL of OpenRouter's models API. Empty: https://openrouter.ai/api/v1/models."
   type        = string

@@ -19,8 +19,9 @@ effect at the later of its time and that bound (`expire` prints a note when --at
 `list` shows `expired` for a key past its expiry (stored status active or disabled).
 
 Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent, a new key that
-could not be shown, live keys on a pepper version being retired), 2 Firestore failure, 64 bad
-usage or settings.
+could not be shown), 2 Firestore failure, 64 bad usage or settings. `pepper-usage --retiring N`
+has a verdict of its own: 0 no live key depends on N, 3 live keys do (or may: not recorded).
+Every other status of it (1, 2, 64, a crash) means the check failed and nothing is known.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ from operator_cli.firestore_probe import ensure_reachable
 from operator_cli.times import parse_time
 
 PROBE_TIMEOUT_SECONDS = 10.0
+# `pepper-usage --retiring N`: live keys depend on N. Not 1, which an error (or a Python crash)
+# also gives: scripts must never read a failed check as a verdict.
+LIVE_KEYS_EXIT = 3
 # Only `create` computes a key id; the other commands need no pepper (retire_pepper.sh runs
 # `pepper-usage` without one).
 _UNUSED_PEPPER = "no pepper: this command never computes a key id"
@@ -103,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--retiring",
         type=int,
         metavar="N",
-        help="exit 1 if any live key still depends on pepper version N",
+        help=f"exit {LIVE_KEYS_EXIT} if any live key still depends on pepper version N, 0 if "
+        "none; any other status: the check failed",
     )
     return parser
 
@@ -163,7 +168,7 @@ def _print_pepper_usage(
             f"version {retiring}: {live} live key(s) depend on it and {unrecorded} live key(s) "
             "may (not recorded); do not retire it yet"
         )
-        return 1
+        return LIVE_KEYS_EXIT
     print(f"version {retiring}: no live key depends on it")
     return 0
 

@@ -4,7 +4,9 @@ It keeps the same three structures as Firestore (key documents, index shards, in
 changes them by the same rules as the key admin CLI, so the real verification code can be run
 against it by unit tests and by the bench's many-instance simulation. `hold(deadline)` makes
 every read block until `release()` or, like a call with a deadline to a frozen Firestore, fail
-after `deadline` seconds; `down` makes reads fail at once.
+after `deadline` seconds; `time_out_held()` makes the reads held now fail at once, as their
+deadline would, and holds later ones; `held` counts the reads blocked right now. `down` makes
+reads fail at once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ from models_api.keys.documents import (
 )
 
 
+class _Gate(threading.Event):
+    """Open: reads pass. Closed: reads wait. Set with timed_out: the reads it held fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timed_out = False
+
+
 class CountingKeyStore:
     def __init__(self) -> None:
         self.records: dict[str, KeyRecord] = {}
@@ -35,9 +45,10 @@ class CountingKeyStore:
         self.shard_reads = 0
         self.key_reads = 0
         self.attempts = 0  # read calls, including those that failed
+        self.held = 0  # reads blocked by hold() right now
         self.down = False
-        self._open = threading.Event()
-        self._open.set()
+        self._gate = _Gate()
+        self._gate.set()
         self._deadline = 30.0
         self._lock = threading.Lock()
 
@@ -97,17 +108,32 @@ class CountingKeyStore:
 
     def hold(self, deadline: float = 30.0) -> None:
         self._deadline = deadline
-        self._open.clear()
+        if self._gate.is_set():
+            self._gate = _Gate()
 
     def release(self) -> None:
-        self._open.set()
+        self._gate.set()
+
+    def time_out_held(self) -> None:
+        """The reads held now fail as at their deadline; later reads are held again."""
+        gate, self._gate = self._gate, _Gate()
+        gate.timed_out = True
+        gate.set()
 
     # --- reads (KeyIndexSource) --------------------------------------------------------------
 
     def _read(self, kind: str, documents: int) -> None:
         with self._lock:
             self.attempts += 1
-        if not self._open.wait(timeout=self._deadline):
+            gate = self._gate
+            blocked = not gate.is_set()
+            self.held += blocked
+        try:
+            opened = gate.wait(timeout=self._deadline)
+        finally:
+            with self._lock:
+                self.held -= blocked
+        if not opened or gate.timed_out:
             raise BackendUnavailable("deadline exceeded")
         if self.down:
             raise BackendUnavailable("store down")

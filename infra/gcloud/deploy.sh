@@ -203,8 +203,23 @@ while read -r reader version; do
     exit 1
   fi
   echo "Pepper: this deploy stops reading version ${version}; checking its live keys first"
+  retire_status=0
   PROJECT=$PROJECT REGION=$REGION FUNCTION_NAME=$FUNCTION_NAME NAME_PREFIX=$NAME_PREFIX \
-    API_KEYS_DATABASE=$API_KEYS_DATABASE infra/retire_pepper.sh "$version" --check-only
+    API_KEYS_DATABASE=$API_KEYS_DATABASE infra/retire_pepper.sh "$version" --check-only </dev/null ||
+    retire_status=$?
+  case $retire_status in  # retire_pepper.sh's exit status, never its output
+    0) ;;
+    3)
+      echo "refused: deploy with PREVIOUS_PEPPER_VERSION=${version} until no live key depends" \
+        "on it" >&2
+      exit 1
+      ;;
+    *)
+      echo "refused: the live-key check of version ${version} failed (exit ${retire_status});" \
+        "nothing was changed" >&2
+      exit 2
+      ;;
+  esac
 done <<<"$deployed_peppers"
 ensure_pepper_version "$PEPPER_VERSION"
 if [[ $PREVIOUS_PEPPER_VERSION != 0 && -z $DRY_RUN ]] &&
@@ -473,6 +488,7 @@ DRIFT_CHECK_TIMEOUT_SECONDS=${DRIFT_CHECK_TIMEOUT_SECONDS:-300}
 DRIFT_CHECK_LITELLM_URL=${DRIFT_CHECK_LITELLM_URL:-}
 DRIFT_CHECK_OPENROUTER_MODELS_URL=${DRIFT_CHECK_OPENROUTER_MODELS_URL:-}
 DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL=${DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL:-}
+DRIFT_CHECK_GENAI_PRICES_URL=${DRIFT_CHECK_GENAI_PRICES_URL:-}
 case $DRIFT_CHECK in
   true | false) ;;
   *) echo "DRIFT_CHECK must be true or false" >&2; exit 64 ;;
@@ -498,6 +514,7 @@ if [[ $DRIFT_CHECK == true ]]; then
     "DRIFT_LITELLM_URL=${DRIFT_CHECK_LITELLM_URL}"
     "DRIFT_OPENROUTER_MODELS_URL=${DRIFT_CHECK_OPENROUTER_MODELS_URL}"
     "DRIFT_OPENROUTER_ENDPOINTS_URL=${DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL}"
+    "DRIFT_GENAI_PRICES_URL=${DRIFT_CHECK_GENAI_PRICES_URL}"
   )
   drift_joined=$(IFS=';'; echo "${drift_env[*]}")
   drift_flags=(

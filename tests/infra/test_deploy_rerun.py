@@ -46,9 +46,9 @@ class FakeProject:
             wrapper = self.bin / tool
             wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" {tool} "$@"\n')
             wrapper.chmod(0o755)
-        # key_admin's pepper-usage: no live key on any version (_retire writes other answers).
+        # key_admin's pepper-usage: no live key on any version (exit 0; _retire writes others).
         self.pepper_usage = self.bin / "pepper-usage"
-        self.pepper_usage.write_text('#!/bin/sh\necho "version $2: no live key depends on it"\n')
+        self.pepper_usage.write_text("#!/bin/sh\nexit 0\n")
         self.pepper_usage.chmod(0o755)
         # A live project: the (default) database exists already, with its own rules release.
         self.state_file.write_text(
@@ -229,19 +229,17 @@ RETIRE = INFRA / "retire_pepper.sh"
 def _retire(
     project: FakeProject, *args: str, live_keys: int = 0, usage_fails: bool = False
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
-    """infra/retire_pepper.sh with key_admin's pepper-usage replaced by a stub that answers as
-    pepper-usage does: `live_keys` keys on the version (exit 1 when there are some), or, with
-    usage_fails, key_admin's error exit (1, no verdict: e.g. a KeyAdminError)."""
+    """infra/retire_pepper.sh with key_admin's pepper-usage replaced by a stub that exits as
+    pepper-usage does: 3 when `live_keys` keys are on the version, 0 when none, or, with
+    usage_fails, an error status (1). Each stub prints the line another verdict would print, so
+    only the exit status can lead the script to the right answer."""
     stub = project.bin / "pepper-usage"
     if usage_fails:
-        body = 'echo "error: permission denied on api-keys" >&2\nexit 1'
+        body = 'echo "version $2: no live key depends on it"\nexit 1'
     elif live_keys:
-        body = (
-            f'echo "version $2: {live_keys} live key(s) depend on it and 0 live key(s) may '
-            '(not recorded); do not retire it yet"\nexit 1'
-        )
+        body = 'echo "version $2: no live key depends on it"\nexit 3'
     else:
-        body = 'echo "version $2: no live key depends on it"'
+        body = 'echo "version $2: 5 live key(s) depend on it"\nexit 0'
     stub.write_text(f"#!/bin/sh\n{body}\n")
     stub.chmod(0o755)
     before = len(project.calls())
@@ -294,8 +292,7 @@ def test_the_live_key_check_comes_before_the_deploy_that_drops_the_version(
     refused, _ = _retire(project, "1", "--check-only", live_keys=3)
     checked, _ = _retire(project, "1", "--check-only")
 
-    assert refused.returncode == 1 and "live keys still depend on version 1" in refused.stderr
-    assert "version 1: 3 live key(s) depend on it" in refused.stdout
+    assert refused.returncode == 3 and "live keys still depend on version 1" in refused.stderr
     assert checked.returncode == 0 and "1 in retired_pepper_versions" in checked.stdout
     assert _versions(project) == ["enabled", "enabled"]
 
@@ -338,11 +335,23 @@ def test_deploy_sh_checks_the_live_keys_before_it_drops_the_previous_version(
     refused, calls = project.deploy(PEPPER_VERSION="2")
 
     assert refused.returncode == 1 and "live keys still depend on version 1" in refused.stderr
+    assert "deploy with PREVIOUS_PEPPER_VERSION=1" in refused.stderr
     assert not [c for c in calls if c["changed"]]
     assert (
         "API_KEY_PREVIOUS_PEPPER"
         in project.state["functions"]["live-project-1/models"]["set-secrets"]
     )
+
+
+def test_deploy_sh_stops_when_the_live_key_check_fails(project: FakeProject) -> None:
+    project.deploy()
+    project.deploy(PEPPER_VERSION="2", PREVIOUS_PEPPER_VERSION="1")
+    _retire(project, "1", "--check-only", usage_fails=True)  # leaves a stub that fails
+
+    refused, calls = project.deploy(PEPPER_VERSION="2")
+
+    assert refused.returncode == 2 and "live-key check of version 1 failed" in refused.stderr
+    assert not [c for c in calls if c["changed"]]
 
 
 def test_retiring_waits_for_the_live_keys_unless_accepted(project: FakeProject) -> None:
@@ -353,7 +362,7 @@ def test_retiring_waits_for_the_live_keys_unless_accepted(project: FakeProject) 
     refused, _ = _retire(project, "1", live_keys=3)
     accepted, _ = _retire(project, "1", "--accept-live-keys", live_keys=3)
 
-    assert refused.returncode == 1 and "live keys still depend on version 1" in refused.stderr
+    assert refused.returncode == 3 and "live keys still depend on version 1" in refused.stderr
     assert accepted.returncode == 0, accepted.stderr
     assert _versions(project) == ["disabled", "enabled"]
 

@@ -35,6 +35,7 @@ SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
             "drift_check_litellm_url": "https://mirror.example.com/litellm.json",
             "drift_check_openrouter_models_url": "https://or.example.com/models",
             "drift_check_openrouter_endpoints_url": "https://or.example.com/models/{model}/e",
+            "drift_check_genai_prices_url": "https://mirror.example.com/genai-prices.json",
         },
         {
             "PROJECT": "other-project",
@@ -50,6 +51,7 @@ SCENARIOS: list[tuple[dict[str, Any], dict[str, str]]] = [
             "DRIFT_CHECK_LITELLM_URL": "https://mirror.example.com/litellm.json",
             "DRIFT_CHECK_OPENROUTER_MODELS_URL": "https://or.example.com/models",
             "DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL": "https://or.example.com/models/{model}/e",
+            "DRIFT_CHECK_GENAI_PRICES_URL": "https://mirror.example.com/genai-prices.json",
         },
     ),
 ]
@@ -168,6 +170,7 @@ def test_every_drift_name_obeys_googles_rule(scratch: Scratch, variables: dict[s
         ({"drift_check_schedule": "daily"}, "5-field cron"),
         ({"drift_check_timeout_seconds": 3600}, "between 60 and 1770"),
         ({"drift_check_litellm_url": "http://x/l.json"}, "https:// URL"),
+        ({"drift_check_genai_prices_url": "http://x/g.json"}, "https:// URL"),
         ({"drift_check_openrouter_endpoints_url": "https://x/endpoints"}, "containing {model}"),
     ],
 )

@@ -176,6 +176,68 @@ def test_delete_removed_deletes(seeded: Project, tmp_path: Path) -> None:
     assert "gemini-3-flash" not in _documents(seeded)
 
 
+def test_the_seed_marks_what_it_writes_and_the_service_does_not_serve_the_mark(
+    seeded: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import mint_key
+
+    documents = _documents(seeded)
+    client = make_client(seeded, monkeypatch)
+    served = client.get("/models", headers={"X-Api-Key": mint_key(seeded)}).get_json()["models"]
+
+    assert {d.get("managed_by") for d in documents.values()} == {"catalog_seed"}
+    assert served and not [m for m in served if "managed_by" in m]
+
+
+def test_the_seed_never_changes_a_document_it_did_not_write(
+    seeded: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    collection = seeded.client.collection("models")
+    # Another app's document under a catalog id, and one under an id the data does not have.
+    collection.document("gpt-5.2").delete()  # the emulator's set() keeps unnamed fields
+    collection.document("gpt-5.2").set({"status": "active", "owner": "web app"})
+    collection.document("web-app-widget").set({"status": "active", "owner": "web app"})
+    before = _documents(seeded)
+    capsys.readouterr()
+
+    dry_run = seed_catalog(seeded, "--dry-run")
+    dry = capsys.readouterr()
+    confirmed = seed_catalog(seeded, "--confirm")
+    refused = capsys.readouterr()
+    after_refusals = _documents(seeded)
+
+    assert (dry_run, confirmed) == (1, 1)
+    for output in (dry, refused):
+        assert "managed_by missing): gpt-5.2 would be changed" in output.out
+        assert "web-app-widget would be retired or deleted" in output.out
+        assert "2 document(s) in models were not written by the seed" in output.err
+        assert "--adopt-unmarked" in output.err
+    assert "nothing was written" in refused.err
+    assert after_refusals == before
+
+
+def test_adopting_marks_the_documents_an_older_seed_wrote_once(
+    seeded: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    collection = seeded.client.collection("models")
+    for snapshot in collection.stream():  # as an older seed left them: no mark
+        stored = {k: v for k, v in (snapshot.to_dict() or {}).items() if k != "managed_by"}
+        snapshot.reference.delete()  # the emulator ignores DELETE_FIELD: write it anew
+        snapshot.reference.set(stored)
+    assert {d.get("managed_by") for d in _documents(seeded).values()} == {None}
+    capsys.readouterr()
+
+    refused = seed_catalog(seeded)
+    predicted = seed_catalog(seeded, "--adopt-unmarked", "--dry-run")
+    adopted = seed_catalog(seeded, "--adopt-unmarked")
+    output = capsys.readouterr().out
+    again = seed_catalog(seeded)
+
+    assert (refused, predicted, adopted, again) == (1, 0, 0, 0)
+    assert "adopted with --adopt-unmarked: 31 document(s) get the mark" in output
+    assert {d.get("managed_by") for d in _documents(seeded).values()} == {"catalog_seed"}
+
+
 def test_changing_the_margin_changes_every_price_and_nothing_else(
     seeded: Project, tmp_path: Path
 ) -> None:

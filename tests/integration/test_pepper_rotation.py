@@ -80,7 +80,7 @@ def test_pepper_usage_counts_live_keys_per_version_and_guards_retiring(seeded: P
     assert rows == {"1": ["1", "1"], "2": ["1", "0"]}
     assert "1 revoked or expired key(s)" in usage.stdout
     assert "mints under version 2" in usage.stdout
-    assert still_used.returncode == 1 and "2 live key(s) depend on it" in still_used.stdout
+    assert still_used.returncode == 3 and "2 live key(s) depend on it" in still_used.stdout
     assert unused.returncode == 0 and "no live key depends on it" in unused.stdout
 
 
@@ -98,7 +98,7 @@ def test_keys_from_before_versions_were_recorded_are_counted_apart(seeded: Proje
     assert usage.returncode == 0
     assert "not recorded" in usage.stdout and "minted before keys recorded" in usage.stdout
     # It may be on version 1: retiring 1 is refused until that key is gone.
-    assert retiring.returncode == 1 and "1 live key(s) may (not recorded)" in retiring.stdout
+    assert retiring.returncode == 3 and "1 live key(s) may (not recorded)" in retiring.stdout
 
 
 def test_pepper_usage_needs_no_pepper(seeded: Project) -> None:
@@ -110,3 +110,15 @@ def test_pepper_usage_needs_no_pepper(seeded: Project) -> None:
     assert usage.returncode == 0, usage.stderr
     assert "no live key depends on it" in usage.stdout
     assert "mints under" not in usage.stdout
+
+
+def test_a_failed_check_never_exits_like_live_keys(seeded: Project) -> None:
+    """Scripts read only the exit status: an error must not look like the live-keys verdict."""
+    unreachable = _cli(
+        seeded, "pepper-usage", "--retiring", "1", FIRESTORE_EMULATOR_HOST="127.0.0.1:9"
+    )
+    bad_usage = _cli(seeded, "pepper-usage", "--retiring", "one")
+
+    assert unreachable.returncode == 2 and "Firestore failed" in unreachable.stderr
+    assert bad_usage.returncode == 64
+    assert "no live key" not in unreachable.stdout + bad_usage.stdout

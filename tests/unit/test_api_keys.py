@@ -234,33 +234,49 @@ def test_an_idle_instance_waits_for_the_refresh_a_busy_one_does_not() -> None:
 
 
 def test_known_keys_do_not_wait_while_firestore_is_frozen_unknown_keys_get_503() -> None:
-    """Real time: a 50 ms refresh, reads that hang until their 200 ms deadline, and a request
-    every 10 ms for 1.5 s, far past max_age (100 ms)."""
+    """No timing: every read is held until the test times it out, and a request may wait an
+    hour for a refresh, so a known-key request that waited on the hung read could not be
+    answered while that read is still held (the store counts the held reads)."""
     known, minted_later = generate_api_key(), generate_api_key()
-    store = store_with(known)
-    instance = Instance(store, time.monotonic, runner=_in_thread, wait=0.2, refresh=0.05)
+    store, clock = store_with(known), FakeClock()
+    instance = Instance(store, clock, runner=_in_thread, wait=3600, max_stale=1e9)
     assert instance.status(known) == 200
     store.put(record_for(minted_later))
-    store.hold(deadline=0.2)
+    loaded = store.attempts
+    store.hold(deadline=3600)
     try:
-        answers, slowest = [], 0.0
-        until = time.monotonic() + 1.5
-        while time.monotonic() < until:
-            began = time.monotonic()
+        clock.now += REFRESH + 0.1
+        assert instance.status(known) == 200  # starts the refresh, answered without it
+        _wait_until(lambda: store.held == 1)  # the refresh's read hangs
+        answers, held_while_answering = [], set()
+        for _ in range(60):  # a request every REFRESH/4 for 15 x REFRESH, far past max_age
+            clock.now += REFRESH / 4
             answers.append(instance.status(known))
-            slowest = max(slowest, time.monotonic() - began)
-            time.sleep(0.01)
-        began = time.monotonic()
-        unknown = instance.status(minted_later)
-        waited = time.monotonic() - began
-        attempts = store.attempts
+            held_while_answering.add(store.held)
+        attempts_while_hung = store.attempts - loaded
+
+        outcome: list[int] = []
+        unknown = threading.Thread(target=lambda: outcome.append(instance.status(minted_later)))
+        unknown.start()
+        _wait_until(lambda: store.held == 2)  # the unknown key's own read hangs too
+        store.time_out_held()  # both reads reach their deadline
+        unknown.join(5)
+        _wait_until(lambda: store.held == 0)
+
+        def a_later_request_tries_again() -> bool:  # once the failed refresh has finished
+            clock.now += REFRESH + 0.1
+            return instance.status(known) == 200 and store.held == 1
+
+        _wait_until(a_later_request_tries_again)
+        retried = store.attempts - loaded
     finally:
         store.release()
 
-    assert set(answers) == {200} and len(answers) > 50
-    assert slowest < 0.05, slowest  # no request waited on a read (each hangs 200 ms)
-    assert unknown == 503 and waited < 0.5  # within the deadline, never 401
-    assert 3 < attempts < 15  # refreshes kept being tried, one at a time (and one lookup)
+    assert set(answers) == {200} and len(answers) == 60
+    assert held_while_answering == {1}  # every answer came while the refresh's read hung
+    assert attempts_while_hung == 1  # one refresh at a time: the hung one is not duplicated
+    assert outcome == [503]  # an unknown key cannot be judged without its read: never 401
+    assert retried == 3  # the hung refresh, the unknown key's read, and the next refresh
 
 
 def test_known_keys_stop_working_once_the_index_is_older_than_its_stale_limit() -> None:

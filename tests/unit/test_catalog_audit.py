@@ -546,3 +546,71 @@ def test_a_malformed_openrouter_price_is_refused_with_64_but_minus_one_is_variab
     assert status == 64
     assert "openrouter_endpoints_qwen3.json: deepinfra/fp8.pricing.completion: " in output
     assert problem in output
+
+
+BEFORE_THE_SWITCH = FIXTURES / "deepseek_v4_flash_before_the_switch.toml"
+
+
+def _genai_prices_deepseek(tmp_path: Path, v4_flash_name: str) -> Path:
+    """genai-prices 0.2.5's OpenRouter entries for DeepSeek V4 and V4.1 Flash (names and
+    current prices as published), with OpenRouter's deepseek/deepseek-v4-flash named
+    `v4_flash_name`."""
+
+    def model(model_id: str, name: str, prices: dict[str, float]) -> dict[str, Any]:
+        return {"id": model_id, "match": {"equals": model_id}, "name": name, "prices": prices}
+
+    providers = [
+        {
+            "id": "openrouter",
+            "name": "OpenRouter",
+            "models": [
+                model(
+                    "deepseek/deepseek-v4-flash",
+                    v4_flash_name,
+                    {"input_mtok": 0.105, "cache_read_mtok": 0.021, "output_mtok": 0.21},
+                ),
+                model(
+                    "deepseek/deepseek-v4.1-flash",
+                    "DeepSeek V4.1 Flash",
+                    {"input_mtok": 0.21, "cache_read_mtok": 0.0042, "output_mtok": 0.84},
+                ),
+            ],
+        }
+    ]
+    path = tmp_path / f"genai-prices-{len(v4_flash_name)}.json"
+    path.write_text(json.dumps(providers), encoding="utf-8")
+    return path
+
+
+def _shipped_data_with_the_entry_before_the_switch(tmp_path: Path) -> Path:
+    data = Path(shutil.copytree(SHIPPED, tmp_path / "before"))
+    openrouter = data / "openrouter.toml"
+    blocks = openrouter.read_text(encoding="utf-8").split("[[models]]\n")
+    kept = [b for b in blocks if 'id = "deepseek-v4-flash"\n' not in b]
+    assert len(kept) == len(blocks) - 1
+    openrouter.write_text("[[models]]\n".join(kept), encoding="utf-8")
+    shutil.copy(BEFORE_THE_SWITCH, data / "deepseek_before.toml")
+    return data
+
+
+def _renamed_rows(capsys: pytest.CaptureFixture[str], data: Path, dataset: Path) -> list[str]:
+    main(["audit", "--data-dir", str(data), "--against", str(dataset)])
+    return rows(capsys.readouterr().out, "upstream_renamed")
+
+
+def test_deepseeks_v4_1_switch_is_reflected_and_the_old_entry_is_reported_renamed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dataset that follows DeepSeek's switch (its V4 Flash id now names V4.1 Flash) reports
+    the old entry and not the shipped one; neither fires on genai-prices 0.2.5's own names."""
+    switched = _genai_prices_deepseek(tmp_path, "DeepSeek V4.1 Flash")
+    published = _genai_prices_deepseek(tmp_path, "DeepSeek V4 Flash")
+    before = _shipped_data_with_the_entry_before_the_switch(tmp_path)
+
+    old_rows = _renamed_rows(capsys, before, switched)
+    shipped_rows = _renamed_rows(capsys, SHIPPED, switched)
+    shipped_on_published = _renamed_rows(capsys, SHIPPED, published)
+
+    (row,) = old_rows
+    assert row.split()[1] == "deepseek-v4-flash" and "'DeepSeek V4.1 Flash'" in row
+    assert shipped_rows == [] and shipped_on_published == []
