@@ -379,7 +379,7 @@ def test_terraform_pins_the_versions_it_writes_and_protects_the_databases_like_t
 
 def test_the_readme_sends_gcloud_users_to_the_script() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Deploying", 1)[1].split("\n## ", 1)[0]
+    section = readme.split("## Operating and deploying", 1)[1].split("\n## ", 1)[0]
 
     assert "infra/gcloud/deploy.sh" in section
     assert "gcloud functions deploy" not in section, "the script is the gcloud path, not prose"
