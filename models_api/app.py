@@ -82,8 +82,10 @@ def build_models_handler(settings: Settings) -> ModelsHandler:
         ),
         request_logger=RequestLogger(
             settings.project_id,
-            read_count=lambda: backend.reads.total
-            + (keys_backend.reads.total if keys_backend is not backend else 0),
+            read_count=lambda: (
+                backend.reads.total
+                + (keys_backend.reads.total if keys_backend is not backend else 0)
+            ),
         ),
         allowed_origins=settings.cors_allowed_origins,
         trusted_proxy_hops=settings.trusted_proxy_hops,
