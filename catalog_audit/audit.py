@@ -23,7 +23,7 @@ import datetime as dt
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +39,7 @@ from catalog_audit.datasets import (
     Routed,
     genai_prices_id,
 )
+from catalog_audit.left_out import LeftOut
 from catalog_seed.pricing import PricingPolicy
 from models_api.catalog.model_schema import (
     InvalidCatalogDocument,
@@ -315,6 +316,7 @@ def audit(
     policy: PricingPolicy,
     today: dt.date,
     acknowledgements: Iterable[Acknowledgement] = (),
+    left_out: Mapping[str, LeftOut] | None = None,
 ) -> AuditReport:
     report = AuditReport(
         served=[m.model.id for m in models], datasets=[d.describe() for d in datasets]
@@ -337,7 +339,7 @@ def audit(
             )
     for dataset in datasets:
         if dataset.kind == GENAI_PRICES:
-            report.findings += newer_model_findings(models, dataset)
+            report.findings += newer_model_findings(models, dataset, left_out or {}, today)
     for audited in models:
         model_id = audited.model.id
         if not report.confirmed.get(model_id):
@@ -368,8 +370,16 @@ _NOT_A_NEW_MODEL = {"batch", "free", "latest", "preview", "exp", "tts", "live", 
                     "audio", "realtime", "search", "highspeed", "thinking", "beta"}  # fmt: skip
 
 
-def newer_model_findings(models: list[AuditedModel], dataset: Dataset) -> list[Finding]:
-    """A model of a served family with a higher version that the catalog does not serve."""
+def newer_model_findings(
+    models: list[AuditedModel],
+    dataset: Dataset,
+    left_out: Mapping[str, LeftOut] | None = None,
+    today: dt.date | None = None,
+) -> list[Finding]:
+    """A model of a served family with a higher version that the catalog does not serve: the
+    newest one not left out counts; each one left out (catalog_audit/left_out.py) is reported
+    with its recorded reason and counts only once its record has expired."""
+    left_out = left_out or {}
     served_ids = {m.upstream_id(GENAI_PRICES) for m in models}
     newest_served: dict[tuple[str, str], tuple[tuple[int, ...], AuditedModel]] = {}
     for audited in models:
@@ -394,24 +404,51 @@ def newer_model_findings(models: list[AuditedModel], dataset: Dataset) -> list[F
             and candidate_family[0] == family[0]
             and candidate_family[1] > family[1]
         )
-        if not newer:
-            continue
-        newest = newer[-1][1]
-        findings.append(
-            Finding(
-                audited.model.id,
-                dataset.kind,
-                "newer_model_available",
-                f"{provider}/{newest} is newer in its family and not served",
-                "id",
-                audited.model.id,
-                newest,
-                f"{audited.data_file}: add a [[models]] entry for {newest} with its "
-                f"limits, capabilities and price (source: {dataset.describe()})",
-                dataset.describe(),
-            )  # fmt: skip
-        )
+        recorded = {name: left_out.get(f"{provider}/{name}") for _, name in newer}
+        current = {
+            name
+            for name, record in recorded.items()
+            if record is not None and (today is None or record.applies_on(today))
+        }
+        findings += [_newer_model(audited, dataset, provider, name, recorded[name], True)
+                     for _, name in newer if name in current]  # fmt: skip
+        counted = [name for _, name in newer if name not in current]
+        if counted:
+            newest = counted[-1]
+            findings.append(
+                _newer_model(audited, dataset, provider, newest, recorded[newest], False)
+            )
     return findings
+
+
+def _newer_model(
+    audited: AuditedModel,
+    dataset: Dataset,
+    provider: str,
+    newest: str,
+    record: LeftOut | None,
+    record_applies: bool,
+) -> Finding:
+    """A newer model's finding; one left out carries its record as the acknowledgement."""
+    expired = "" if record is None or record_applies else (
+        f" [left out until {record.until.isoformat()}: review it again]")  # fmt: skip
+    fix = (f"{audited.data_file}: add a [[models]] entry for {newest} with its limits, "
+           f"capabilities and price (source: {dataset.describe()})")  # fmt: skip
+    if record is not None:
+        fix += (f"; or, after review, move the until of its [[left_out]] record (upstream "
+                f"{provider}/{newest}) in catalog_seed/acknowledgements.toml")  # fmt: skip
+    return Finding(
+        audited.model.id,
+        dataset.kind,
+        "newer_model_available",
+        f"{provider}/{newest} is newer in its family and not served{expired}",
+        "id",
+        audited.model.id,
+        newest,
+        fix,
+        dataset.describe(),
+        record.described() if record is not None and record_applies else "",
+    )
 
 
 def price_validity_findings(models: list[AuditedModel], today: dt.date) -> list[Finding]:

@@ -38,6 +38,7 @@ from catalog_audit.audit import (
     served_models,
 )
 from catalog_audit.datasets import DatasetError, load_datasets
+from catalog_audit.left_out import LeftOutError, load_left_out
 from catalog_seed.dataset import expired_prices, load_catalog
 from catalog_seed.pricing import PricingError, PricingPolicy
 from catalog_seed.seed import (
@@ -202,7 +203,8 @@ def parse_audit_arguments(argv: list[str]) -> argparse.Namespace:
         type=Path,
         default=HERE / "acknowledgements.toml",
         metavar="FILE",
-        help="reviewed findings that neither fail the run nor alert until their date "
+        help="reviewed findings ([[acknowledged]]) and models deliberately not served "
+        "([[left_out]]): reported, but neither fail the run nor alert until their date "
         "(default: catalog_seed/acknowledgements.toml)",
     )
     parser.add_argument(
@@ -229,10 +231,11 @@ def run_audit(argv: list[str]) -> int:
     desired, policy = loaded
     try:
         acknowledgements = load_acknowledgements(arguments.acknowledgements)
+        left_out = load_left_out(arguments.acknowledgements)
         datasets = load_datasets(arguments.against)
         models, _ = served_models(desired.items(), today)
-        report = audit(models, datasets, policy, today, acknowledgements)
-    except (DatasetError, AcknowledgementError) as error:
+        report = audit(models, datasets, policy, today, acknowledgements, left_out)
+    except (DatasetError, AcknowledgementError, LeftOutError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 64
     for line in report.lines(today):

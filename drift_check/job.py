@@ -26,6 +26,7 @@ from catalog_audit.audit import (
     served_models,
 )
 from catalog_audit.datasets import Dataset, DatasetError, combine_datasets, parse_dataset
+from catalog_audit.left_out import LeftOutError, load_left_out
 from catalog_seed.pricing import PricingPolicy
 from drift_check.download import DownloadError
 from drift_check.settings import DriftSettings
@@ -134,11 +135,12 @@ def run_drift_check(
 
     try:
         acknowledgements = load_acknowledgements(settings.acknowledgements_file)
-    except AcknowledgementError as failure:
+        left_out = load_left_out(settings.acknowledgements_file)
+    except (AcknowledgementError, LeftOutError) as failure:
         error("acknowledgements", str(failure))
-        acknowledgements = []
+        acknowledgements, left_out = [], {}
     try:
-        report = audit(models, datasets, policy, today, acknowledgements)
+        report = audit(models, datasets, policy, today, acknowledgements, left_out)
     except DatasetError as failure:  # a malformed price in a dataset: named, never dropped
         error("datasets", str(failure))
         _log_findings(outcome, price_validity_findings(models, today), log)

@@ -39,7 +39,7 @@ def test_seeding_twice_changes_nothing_the_second_time(
     assert seed_catalog(project) == 0
     output = capsys.readouterr().out
 
-    assert "0 added, 0 changed, 31 unchanged, 0 removed" in output
+    assert "0 added, 0 changed, 34 unchanged, 0 removed" in output
     assert "nothing to do" in output
     assert _documents(project) == first
 
@@ -234,7 +234,7 @@ def test_adopting_marks_the_documents_an_older_seed_wrote_once(
     again = seed_catalog(seeded)
 
     assert (refused, predicted, adopted, again) == (1, 0, 0, 0)
-    assert "adopted with --adopt-unmarked: 31 document(s) get the mark" in output
+    assert "adopted with --adopt-unmarked: 34 document(s) get the mark" in output
     assert {d.get("managed_by") for d in _documents(seeded).values()} == {"catalog_seed"}
 
 

@@ -363,9 +363,12 @@ def test_genai_prices_confirms_models_and_its_version_is_in_the_header(
 
 
 def test_a_newer_model_of_a_served_family_is_named_with_the_entry_to_add(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, output = run_audit(capsys, GENAI_PRICES)
+    nothing_reviewed = tmp_path / "none.toml"
+    nothing_reviewed.write_text("")
+
+    _, output = run_audit(capsys, GENAI_PRICES, extra=("--acknowledgements", str(nothing_reviewed)))
 
     newer = {row.split()[1]: row for row in rows(output, "newer_model_available")}
     assert "openai/gpt-5.5 is newer in its family" in newer["gpt-5.2"]
@@ -526,12 +529,97 @@ def test_an_upstream_id_now_naming_another_model_is_reported(
 
 def test_the_shipped_acknowledgements_file_is_valid() -> None:
     from catalog_audit.audit import load_acknowledgements
+    from catalog_audit.left_out import load_left_out
 
     shipped = load_acknowledgements(SHIPPED.parent / "acknowledgements.toml")
     assert {(a.finding, a.model, a.field) for a in shipped} == {
         ("not_charged", "gemini-3.1-pro", "per_image_output"),
         ("limit", "gemini-3-flash", "max_output_tokens"),
+        ("price_differs", "gemini-4-argon", ""),
     }
+    left_out = load_left_out(SHIPPED.parent / "acknowledgements.toml")
+    assert set(left_out) == {"openai/gpt-5.5", "openai/gpt-5.4-mini"}
+    assert all(record.reason and record.source for record in left_out.values())
+
+
+LEFT_OUT_GPT_5_5 = """
+[[left_out]]
+upstream = "openai/gpt-5.5"
+reason = "reviewed: GPT-6.2 Sol is served instead"
+source = "genai-prices 0.2.5 provider openai"
+checked = 2026-11-01
+until = {until}
+"""
+
+
+@pytest.mark.parametrize("until", ["2026-12-31", "2026-11-30"])
+def test_a_left_out_model_is_reported_with_its_reason_and_counts_after_its_record_ends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], until: str
+) -> None:
+    reviewed = tmp_path / "reviewed.toml"
+    reviewed.write_text(LEFT_OUT_GPT_5_5.format(until=until))
+
+    _, output = run_audit(capsys, GENAI_PRICES, extra=("--acknowledgements", str(reviewed)))
+
+    counted = {row.split()[1]: row for row in rows(output, "newer_model_available")}
+    assert "openai/gpt-5.4-mini" in counted["gpt-5-mini"]  # not left out: still a warning
+    if until == "2026-12-31":
+        assert "gpt-5.2" not in counted
+        (acked,) = [line for line in output.splitlines()
+                    if line.startswith("ack") and "openai/gpt-5.5 is newer" in line]  # fmt: skip
+        assert (
+            "left out: reviewed: GPT-6.2 Sol is served instead (source: genai-prices 0.2.5 "
+            "provider openai; checked 2026-11-01; until 2026-12-31)" in output
+        )
+        assert acked.split()[1] == "gpt-5.2"
+    else:
+        assert "[left out until 2026-11-30: review it again]" in counted["gpt-5.2"]
+
+
+def test_a_left_out_model_does_not_hide_a_newer_one_of_its_family(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def gpt_5_6_arrives(data: list[dict[str, Any]]) -> None:
+        (openai,) = [provider for provider in data if provider["id"] == "openai"]
+        openai["models"].append({"id": "gpt-5.6", "name": "GPT-5.6",
+                                 "prices": {"input_mtok": 5, "output_mtok": 30}})  # fmt: skip
+
+    reviewed = tmp_path / "reviewed.toml"
+    reviewed.write_text(LEFT_OUT_GPT_5_5.format(until="2026-12-31"))
+    dataset = changed_json(tmp_path, GENAI_PRICES, gpt_5_6_arrives)
+
+    _, output = run_audit(capsys, dataset, extra=("--acknowledgements", str(reviewed)))
+
+    (row,) = [row for row in rows(output, "newer_model_available") if " gpt-5.2 " in row]
+    assert "openai/gpt-5.6 is newer" in row
+    assert "left out: reviewed" in output  # gpt-5.5 is still reported, with its reason
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[[left_out]]\nupstream = "gpt-5.5"\nreason = "r"\nsource = "s"\n'
+         "checked = 2026-12-01\nuntil = 2026-12-31\n", "left_out[0].upstream: must be"),
+        ('[[left_out]]\nupstream = "openai/gpt-5.5"\nreason = "r"\nsource = ""\n'
+         "checked = 2026-12-01\nuntil = 2026-12-31\n", "left_out[0].source: must be"),
+        ('[[left_out]]\nupstream = "openai/gpt-5.5"\nreason = "r"\nsource = "s"\n'
+         'until = 2026-12-31\n', "left_out[0].checked: must be a date"),
+        ('[[left_out]]\nupstream = "openai/gpt-5.5"\nreason = "r"\nsource = "s"\n'
+         "checked = 2026-12-01\nuntil = 2026-11-01\n", "left_out[0].until: is before checked"),
+        ('[[left_out]]\nupstream = "openai/gpt-5.5"\nreason = "r"\nsource = "s"\n'
+         "checked = 2026-12-01\nuntil = 2026-12-31\nmodel = \"x\"\n",
+         "left_out[0].model: unknown field"),
+    ],
+)  # fmt: skip
+def test_a_malformed_left_out_record_is_refused_with_64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    reviewed = tmp_path / "reviewed.toml"
+    reviewed.write_text(text)
+
+    status, output = run_audit(capsys, GENAI_PRICES, extra=("--acknowledgements", str(reviewed)))
+
+    assert status == 64 and problem in output and str(reviewed) in output
 
 
 @pytest.mark.parametrize(("value", "problem"), [("abc", "not a number"), ("-0.5", "negative")])
