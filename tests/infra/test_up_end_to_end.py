@@ -127,16 +127,49 @@ class UpRun:
         return " ".join(w for w in call["argv"] if not w.startswith("-"))
 
 
+def _run_up(
+    directory: Path, project: str, state: dict[str, Any], **env_settings: str
+) -> subprocess.CompletedProcess[str]:
+    """infra/up.sh PROJECT --alert-email ... --confirm-seed in a scratch copy, the fakes first on
+    PATH, gcloud's configuration in directory/gcloud-config."""
+    repository = _scratch_repository(directory / "repo")
+    (directory / "state.json").write_text(json.dumps(state))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GOOGLE_", "CLOUDSDK_", "FIRESTORE_", "API_KEY", "PUBLIC_ACCESS"))
+    }
+    env.update(
+        PATH=f"{_fakes(directory)}:{env['PATH']}",
+        CLOUDSDK_CONFIG=str(directory / "gcloud-config"),
+        FAKE_GCLOUD_STATE=str(directory / "state.json"),
+        FAKE_GCLOUD_LOG=str(directory / "calls.jsonl"),
+        FAKE_TERRAFORM_OUTPUTS=str(directory / "outputs.json"),
+        FAKE_SLEEP_LOG=str(directory / "sleep.log"),
+        AUTO_APPROVE="1",
+        **env_settings,
+    )
+    return subprocess.run(
+        ["bash", "infra/up.sh", project, "--alert-email", "oncall@example.com", "--confirm-seed"],
+        cwd=repository,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=100,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="module")
 def up_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpRun]:
+    """A developer's run: gcloud login plus `gcloud auth application-default login`."""
     directory = tmp_path_factory.mktemp("up")
     project = f"live-project-{uuid.uuid4().hex[:8]}"
-    repository = _scratch_repository(directory / "repo")
     config = directory / "gcloud-config"
     config.mkdir()
     adc = {"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}
     (config / "application_default_credentials.json").write_text(json.dumps(adc))
-    (directory / "state.json").write_text(json.dumps({"org_policies": DOMAIN_RESTRICTED}))
     emulator = FirestoreEmulator().start()
     server = FunctionServer(
         {
@@ -157,34 +190,14 @@ def up_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpRun]:
         "pepper_secret_version": f"projects/{project}/secrets/models-api-key-pepper/versions/1",
     }
     (directory / "outputs.json").write_text(json.dumps(outputs))
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GOOGLE_", "CLOUDSDK_", "FIRESTORE_", "API_KEY", "PUBLIC_ACCESS"))
-    }
-    env.update(
-        PATH=f"{_fakes(directory)}:{env['PATH']}",
-        CLOUDSDK_CONFIG=str(config),
-        FAKE_GCLOUD_ACCOUNT=ACCOUNT,
-        FAKE_GCLOUD_STATE=str(directory / "state.json"),
-        FAKE_GCLOUD_LOG=str(directory / "calls.jsonl"),
-        FAKE_TERRAFORM_OUTPUTS=str(directory / "outputs.json"),
-        FAKE_SLEEP_LOG=str(directory / "sleep.log"),
-        FIRESTORE_EMULATOR_HOST=emulator.host,
-        API_KEY_PEPPER=DEV_PEPPER,
-        AUTO_APPROVE="1",
-    )
     try:
-        result = subprocess.run(
-            ["bash", "infra/up.sh", project, "--alert-email", "oncall@example.com"]
-            + ["--confirm-seed"],
-            cwd=repository,
-            env=env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=100,
-            check=False,
+        result = _run_up(
+            directory,
+            project,
+            {"org_policies": DOMAIN_RESTRICTED},
+            FAKE_GCLOUD_ACCOUNT=ACCOUNT,
+            FIRESTORE_EMULATOR_HOST=emulator.host,
+            API_KEY_PEPPER=DEV_PEPPER,
         )
         yield UpRun(directory, project, server.url, result)
     finally:
@@ -276,3 +289,31 @@ def test_only_the_absent_database_and_bucket_are_refused_and_the_bucket_is_made_
         "install", "--quiet", "--disable-pip-version-check",
         "-r", "requirements.txt", "-r", "requirements-dev.txt",
     ]  # fmt: skip
+
+
+def test_a_ci_job_with_a_service_account_key_gets_past_adc_to_the_permission_check(
+    tmp_path: Path,
+) -> None:
+    """GOOGLE_APPLICATION_CREDENTIALS (the README's CI path): gcloud would refuse to add a
+    quota project to it, so up.sh does not ask; the permission check asks as that account."""
+    (tmp_path / "gcloud-config").mkdir()
+    key_file = tmp_path / "ci-key.json"
+    key_file.write_text(json.dumps({"type": "service_account", "client_email": "ci@p.iam"}))
+    project = "live-project-ci"
+
+    result = _run_up(
+        tmp_path,
+        project,
+        {"permissions_lacking": ["cloudscheduler.jobs.create"]},
+        FAKE_GCLOUD_ACCOUNT="ci@live-project-ci.iam.gserviceaccount.com",
+        GOOGLE_APPLICATION_CREDENTIALS=str(key_file),
+    )
+    run = UpRun(tmp_path, project, "", result)
+    asked = [run.command(c) for c in run.of("gcloud") if c["argv"][0] == "auth"]
+    checks = [c for c in run.of("curl") if "testIamPermissions" in c["argv"][-1]]
+
+    assert result.returncode == 1
+    assert f"missing on {project}: cloudscheduler.jobs.create" in result.stderr
+    assert "auth application-default set-quota-project" not in " ".join(asked)
+    assert [c["credentials"] for c in checks] == ["adc"]
+    assert not run.of("terraform")[1:]  # stopped before init: only `terraform version`
