@@ -73,8 +73,11 @@ echo "deploying as ${member}"
 step "Application-default credentials (Terraform, the seed and key_admin) with a quota project"
 gcloud auth application-default print-access-token >/dev/null 2>&1 ||
   fail "no application-default credentials: run \`gcloud auth application-default login\`, then this again"
-gcloud auth application-default set-quota-project "$PROJECT" --quiet >/dev/null 2>&1 ||
-  fail "cannot bill API calls to ${PROJECT}: you need serviceusage.services.use on it"
+# set-quota-project writes only gcloud's own ADC file, and refuses a service account's.
+if [[ -z ${GOOGLE_APPLICATION_CREDENTIALS:-} ]]; then
+  gcloud auth application-default set-quota-project "$PROJECT" --quiet >/dev/null 2>&1 ||
+    fail "cannot bill API calls to ${PROJECT}: you need serviceusage.services.use on it"
+fi
 
 step "Project and billing"
 gcloud projects describe "$PROJECT" --format='value(projectId)' >/dev/null ||
@@ -102,8 +105,9 @@ needed=(
   cloudscheduler.jobs.create  # the daily drift check's job (enable_drift_check, on by default)
 )
 body=$(printf '%s\n' "${needed[@]}" | python3 -c 'import json,sys; print(json.dumps({"permissions": sys.stdin.read().split()}))')
-granted=$(curl -sSf -X POST -H "Authorization: Bearer $(gcloud auth print-access-token)" \
-  -H "Content-Type: application/json" --data "$body" \
+# Asked with the application-default credentials: the ones the apply runs with.
+granted=$(curl -sSf -X POST -H "Authorization: Bearer $(gcloud auth application-default print-access-token)" \
+  -H "x-goog-user-project: ${PROJECT}" -H "Content-Type: application/json" --data "$body" \
   "https://cloudresourcemanager.googleapis.com/v1/projects/${PROJECT}:testIamPermissions" |
   python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin).get("permissions", [])))')
 missing=()

@@ -1,5 +1,6 @@
-"""A fake `gcloud` (and the `curl` calls deploy.sh makes to the Firebase Rules API) that keeps
-state in a JSON file and records every call, for running infra/gcloud/deploy.sh offline.
+"""A fake `gcloud` (and the `curl` calls deploy.sh makes to the Firebase Rules API and up.sh to
+testIamPermissions) that keeps state in a JSON file and records every call, for running
+infra/gcloud/deploy.sh and infra/up.sh offline.
 
 Only the commands the scripts use are known; anything else fails loudly, as does creating what
 exists (the real API's 409), so a script that is not re-runnable fails here too. Each recorded
@@ -12,6 +13,10 @@ access token file (--access-token-file or CLOUDSDK_AUTH_ACCESS_TOKEN_FILE, whose
 readable) or an active gcloud login (FAKE_GCLOUD_ACCOUNT). `gcloud auth application-default
 print-access-token` answers only with Application Default Credentials: GOOGLE_APPLICATION_
 CREDENTIALS naming a file, or application_default_credentials.json in CLOUDSDK_CONFIG.
+`gcloud auth application-default set-quota-project` reads and writes only that well-known file
+(GOOGLE_APPLICATION_CREDENTIALS is ignored) and refuses one that is not a user's credentials.
+`storage buckets` take gs:// URLs only; `org-policies describe` needs its CONSTRAINT and one of
+--project, --folder, --organization.
 
     fake_gcloud.py gcloud ARGS...   /   fake_gcloud.py curl ARGS...
     FAKE_GCLOUD_STATE=state.json FAKE_GCLOUD_LOG=calls.jsonl
@@ -129,6 +134,45 @@ def _scheduler_job(
     raise Refused(f"fake gcloud does not know: gcloud scheduler jobs {verb} ...")
 
 
+def _effective_policy(state: dict[str, Any], words: list[str], flags: dict[str, str]) -> str:
+    """`gcloud org-policies describe CONSTRAINT --project=P --effective --format=json`."""
+    if len(words) < 3:
+        raise Refused("argument CONSTRAINT: Must be specified.")
+    if sum(bool(flags.get(f)) for f in ("project", "folder", "organization")) != 1:
+        raise Refused("Exactly one of (--folder | --organization | --project) must be specified.")
+    if "effective" not in flags or flags.get("format") != "json":
+        raise Refused("fake gcloud knows only --effective --format=json org policies")
+    constraint = words[2].removeprefix("constraints/")
+    name = f"projects/{PROJECT_NUMBER}/policies/{constraint}"
+    spec = state.get("org_policies", {}).get(constraint)
+    return json.dumps({"name": name, **({"spec": spec} if spec else {})}) + "\n"
+
+
+def _bucket(state: dict[str, Any], words: list[str], flags: dict[str, str]) -> tuple[bool, str]:
+    """gcloud storage buckets describe | create | update gs://BUCKET."""
+    url = words[3] if len(words) > 3 else ""
+    if not url.startswith("gs://"):
+        raise Refused(
+            f'"gcloud storage buckets {words[2]}" only accepts bucket URLs.\n'
+            f'Example: "gs://bucket"\nReceived: "file://{url}"'
+        )
+    name = url.removeprefix("gs://").rstrip("/")
+    if words[2] == "describe":
+        _exists(state, "buckets", name)
+        return False, json.dumps(state["buckets"][name]) + "\n"
+    if words[2] == "create":
+        return _new(state, "buckets", name, {**flags, "versioning": False}), ""
+    if words[2] == "update":
+        _exists(state, "buckets", name)
+        if "versioning" not in flags:
+            raise Refused("fake gcloud knows only --versioning of storage buckets update")
+        bucket = state["buckets"][name]
+        changed = bucket.get("versioning") is not True
+        bucket["versioning"] = True
+        return changed, ""
+    raise Refused(f"fake gcloud does not know: gcloud storage buckets {words[2]} ...")
+
+
 def _adc_present() -> bool:
     named = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "")
     if named:
@@ -139,10 +183,37 @@ def _adc_present() -> bool:
     return (Path(config) / "application_default_credentials.json").is_file()
 
 
+def _well_known_adc() -> Path:
+    config = os.environ.get("CLOUDSDK_CONFIG") or str(Path.home() / ".config" / "gcloud")
+    return Path(config) / "application_default_credentials.json"
+
+
+def _set_quota_project(state: dict[str, Any], project: str) -> str:
+    """`gcloud auth application-default set-quota-project`, as 528's auth_util does it."""
+    adc = _well_known_adc()
+    if not adc.is_file():
+        raise Refused(
+            "Application default credentials have not been set up. Run $ gcloud auth "
+            "application-default login to set it up first."
+        )
+    content = json.loads(adc.read_text(encoding="utf-8"))
+    if content.get("type") not in ("authorized_user", "external_account_authorized_user"):
+        raise Refused(
+            "The application default credentials are not user credentials, quota project "
+            "cannot be added."
+        )
+    if "serviceusage.services.use" in state.get("permissions_lacking", []):
+        raise Refused(f'Cannot add the project "{project}" to application default credentials')
+    adc.write_text(json.dumps({**content, "quota_project_id": project}), encoding="utf-8")
+    return f'Quota project "{project}" was added to ADC.\n'
+
+
 def credentials(words: list[str], flags: dict[str, str]) -> str:
     """Which credentials this call runs with (gcloud 528's order), or Refused."""
+    if words[:2] == ["auth", "application-default"]:
+        return "adc"
     if words[:1] == ["auth"]:
-        return "none needed"
+        return "login" if words[1:2] == ["print-access-token"] else "none needed"
     token_file = flags.get("access-token-file") or os.environ.get("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE")
     if token_file:
         try:
@@ -193,12 +264,29 @@ def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, st
         if not os.environ.get("FAKE_GCLOUD_ACCOUNT"):
             raise Refused("You do not currently have an active account selected.")
         return False, LOGIN_TOKEN + "\n"
+    if words[:3] == ["auth", "application-default", "set-quota-project"]:
+        return False, _set_quota_project(state, words[3])
+    if words[:2] == ["auth", "list"]:
+        account = os.environ.get("FAKE_GCLOUD_ACCOUNT", "")
+        if flags.get("format") != "value(account)":
+            raise Refused(f"fake gcloud does not know the format {flags.get('format')!r}")
+        return False, (account + "\n" if account else "")
     if words[:2] == ["projects", "describe"]:
+        if flags.get("format") == "value(projectId)":
+            return False, words[2] + "\n"
         return False, PROJECT_NUMBER + "\n"
+    if words[:3] == ["billing", "projects", "describe"]:
+        if flags.get("format") != "value(billingEnabled)":
+            raise Refused(f"fake gcloud does not know the format {flags.get('format')!r}")
+        return False, str(state.get("billing_enabled", True)) + "\n"
+    if words[:2] == ["org-policies", "describe"]:
+        return False, _effective_policy(state, words, flags)
+    if words[:2] == ["storage", "buckets"]:
+        return _bucket(state, words, flags)
     if words[:2] == ["services", "enable"]:
         return any([_set(state, "apis", api, True) for api in words[2:]]), ""
     if words[:2] == ["firestore", "databases"]:
-        key = f"{project}/{flags['database']}"
+        key = f"{project}/{flags.get('database', '(default)')}"
         if words[2] == "describe":
             _exists(state, "databases", key)
             return False, ""
@@ -327,10 +415,35 @@ def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, st
 
 
 RULES_API = "https://firebaserules.googleapis.com/v1/"
+RESOURCE_MANAGER_API = "https://cloudresourcemanager.googleapis.com/v1/projects/"
+
+
+def curl_credentials(argv: list[str]) -> str:
+    """Which token a curl call carries: gcloud's login, ADC, or none."""
+    for i, arg in enumerate(argv[:-1]):
+        if arg == "-H" and argv[i + 1].startswith("Authorization: Bearer "):
+            token = argv[i + 1].removeprefix("Authorization: Bearer ")
+            return {ADC_TOKEN: "adc", LOGIN_TOKEN: "login"}.get(token, "unknown token")
+    return "none"
+
+
+def _test_iam_permissions(state: dict[str, Any], argv: list[str], url: str) -> str:
+    """POST .../v1/projects/P:testIamPermissions: the asked permissions the caller holds."""
+    if curl_credentials(argv) not in ("adc", "login"):
+        raise Refused("401 UNAUTHENTICATED")
+    billed = [a for a in argv if a.lower().startswith("x-goog-user-project: ")]
+    if billed and "serviceusage.services.use" in state.get("permissions_lacking", []):
+        raise Refused("403 USER_PROJECT_DENIED")
+    asked = json.loads(argv[argv.index("--data") + 1])["permissions"]
+    lacking = set(state.get("permissions_lacking", []))
+    return json.dumps({"permissions": [p for p in asked if p not in lacking]})
 
 
 def curl(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, str]:
-    """(changed, stdout) of one Firebase Rules API call."""
+    """(changed, stdout) of one Firebase Rules API or testIamPermissions call."""
+    iam_url = next((a for a in argv if a.startswith(RESOURCE_MANAGER_API)), "")
+    if iam_url.endswith(":testIamPermissions") and "POST" in argv:
+        return False, _test_iam_permissions(state, argv, iam_url)
     method, url, data = "GET", "", ""
     for i, arg in enumerate(argv):
         if arg == "-X":
@@ -374,8 +487,7 @@ def main() -> int:
     stdin = "" if sys.stdin.isatty() else sys.stdin.read()
     used = ""
     try:
-        if tool == "gcloud":
-            used = credentials(*_split(argv))
+        used = credentials(*_split(argv)) if tool == "gcloud" else curl_credentials(argv)
         changed, out = (gcloud if tool == "gcloud" else curl)(state, argv, stdin)
         status = 0
     except Refused as refusal:

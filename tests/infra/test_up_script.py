@@ -1,7 +1,7 @@
 """infra/up.sh (one command to a verified deployment) and the steps infra/README.md counts.
 
-Running it needs a real project (infra/README.md lists it among what only a real deployment can
-confirm); here: its usage, and that the README's numbered steps are the script's, in order.
+Here: its usage, and that the README's numbered steps are the script's, in order. It runs end
+to end, offline, in test_up_end_to_end.py.
 """
 
 from __future__ import annotations
