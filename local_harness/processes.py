@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -26,10 +27,38 @@ def run_directory() -> Path:
     return Path(configured) if configured else ROOT / ".run"
 
 
+_HANDED_OUT: set[int] = set()
+_LOWEST_PORT = 10000
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port below the kernel's ephemeral range, not handed out before.
+
+    A port the kernel picks (bind to 0) comes from the ephemeral range, where any process's
+    outgoing connection or listener (the Auth emulator opens a few) may take it between this
+    probe and the server's own bind; below that range only an explicit bind takes a port.
+    """
+    ephemeral_low = _ephemeral_range_start()
+    for _ in range(200):
+        port = random.randrange(_LOWEST_PORT, ephemeral_low)  # noqa: S311 - not a secret
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free port between {_LOWEST_PORT} and {ephemeral_low}")
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default
+    return max(low, _LOWEST_PORT + 1000)
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
