@@ -80,6 +80,10 @@ class BadRequest(ApiError):
     message = "Invalid request."
 
 
+# RFC 9110 11.6.1: a 401 names the scheme it takes. Not Basic, so no browser shows a prompt.
+WWW_AUTHENTICATE = 'Bearer realm="models"'
+
+
 class Unauthenticated(ApiError):
     """Every authentication failure. `reason` goes to logs only, never to the client."""
 
@@ -92,7 +96,7 @@ class Unauthenticated(ApiError):
     )
 
     def __init__(self, reason: str):
-        super().__init__(reason=reason)
+        super().__init__(reason=reason, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
         self.reason: str = reason
 
 
@@ -141,7 +145,7 @@ class ContentTooLarge(ApiError):
 class TooManyRequests(ApiError):
     status = 429
     code = "rate_limited"
-    message = "Too many failed authentication attempts. Retry later."
+    message = "Too many failed authentication attempts from this address. Retry later."
 
 
 class InternalError(ApiError):

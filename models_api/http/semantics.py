@@ -19,7 +19,9 @@ ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 CORS_ALLOWED_HEADERS = "X-Api-Key, Authorization, X-Firebase-AppCheck, Content-Type, If-None-Match"
 # What a browser script may read besides the safelisted headers: a web app sees a deprecated
 # model's Deprecation, Sunset and Link the same way an API client does.
-CORS_EXPOSED_HEADERS = "ETag, X-Request-Id, Retry-After, Deprecation, Sunset, Link"
+CORS_EXPOSED_HEADERS = (
+    "ETag, X-Request-Id, Retry-After, Deprecation, Sunset, Link, WWW-Authenticate"
+)
 CORS_MAX_AGE_SECONDS = "3600"
 # A catalog answer depends on the credentials sent with it, so every cache must check with the
 # service before reusing one: `no-cache` makes each reuse a conditional request, on which the
