@@ -386,76 +386,53 @@ deploy_function() {
 }
 deploy_function "$FUNCTION_NAME" "${deploy_flags[@]}"
 
-# --- the catalog_refused log metric and alert (as infra/monitoring.tf) --------------------------
-# An empty or sharply shrunk catalog read is refused and logged as an ERROR (models_api/
-# catalog_guard.py): any such line opens an incident.
-METRIC="${FUNCTION_NAME}/catalog_refused"
+# --- the refusal log metrics and alerts (as infra/monitoring.tf) --------------------------------
+# A catalog read or an API key index read that is empty or sharply shrunk is refused and logged
+# as an ERROR (models_api/catalog/guard.py, models_api/keys/guard.py): any such line opens an
+# incident. refusal_alert METRIC "METRIC DESCRIPTION" "LOG MESSAGE PREFIX" "ALERT NAME"
+# "CONDITION NAME" "ALERT DOCUMENTATION"
 SERVICE_LOGS="resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${FUNCTION_NAME}\" AND logName=\"projects/${PROJECT}/logs/run.googleapis.com%2Fstdout\""
-exists gcloud logging metrics describe "$METRIC" --project="$PROJECT" ||
-  run gcloud logging metrics create "$METRIC" --project="$PROJECT" \
-    --description="Catalog reads refused because they were empty or lost more than CATALOG_MAX_SHRINK_FRACTION of the models." \
-    --log-filter="${SERVICE_LOGS} AND severity=ERROR AND jsonPayload.message=~\"^catalog refused\""
-ALERT_NAME="${FUNCTION_NAME}: catalog read refused (empty or shrunk)"
-alert=$(mktemp)
-python3 - "$alert" "$ALERT_NAME" "$METRIC" "$FUNCTION_NAME" "$ALERT_EMAIL_CHANNEL" <<'PY'
+refusal_alert() {
+  local metric="${FUNCTION_NAME}/$1" alert_name="${FUNCTION_NAME}: $4" alert
+  exists gcloud logging metrics describe "$metric" --project="$PROJECT" ||
+    run gcloud logging metrics create "$metric" --project="$PROJECT" --description="$2" \
+      --log-filter="${SERVICE_LOGS} AND severity=ERROR AND jsonPayload.message=~\"^$3\""
+  alert=$(mktemp)
+  python3 - "$alert" "$alert_name" "$metric" "$FUNCTION_NAME" "$ALERT_EMAIL_CHANNEL" "$5" "$6" <<'PY'
 import json, sys
-path, name, metric, function, channel = sys.argv[1:]
+path, name, metric, function, channel, condition, documentation = sys.argv[1:]
 policy = {
     "displayName": name,
     "combiner": "OR",
     "notificationChannels": [channel] if channel else [],
     "conditions": [{
-        "displayName": "any catalog read refused in 5 minutes",
+        "displayName": condition,
         "conditionThreshold": {
             "filter": f'metric.type="logging.googleapis.com/user/{metric}" AND resource.type="cloud_run_revision" AND resource.labels.service_name="{function}"',
             "comparison": "COMPARISON_GT", "thresholdValue": 0, "duration": "0s",
             "aggregations": [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_SUM", "crossSeriesReducer": "REDUCE_SUM"}],
         },
     }],
-    "documentation": {"mimeType": "text/markdown", "content": f"{function} refused a catalog read that was empty or lost more than CATALOG_MAX_SHRINK_FRACTION of its models: instances keep their cached catalog, new ones answer 503. Check FIRESTORE_DATABASE and the collection; re-run python -m catalog_seed (--confirm for an intended large removal)."},
+    "documentation": {"mimeType": "text/markdown", "content": f"{function} {documentation}"},
 }
 open(path, "w").write(json.dumps(policy))
 PY
-if [[ -n $DRY_RUN ]] || [[ -z $(gcloud alpha monitoring policies list --project="$PROJECT" \
-  --filter="displayName=\"${ALERT_NAME}\"" --format='value(name)' 2>/dev/null) ]]; then
-  run gcloud alpha monitoring policies create --project="$PROJECT" --policy-from-file="$alert"
-fi
-rm -f "$alert"
-
-# --- the key_index_refused log metric and alert (as infra/monitoring.tf) -----------------------
-# An API key index read with no active keys, or a sharp unrecorded loss, is refused and logged
-# as an ERROR (models_api/keys/guard.py): any such line opens an incident.
-KEY_METRIC="${FUNCTION_NAME}/key_index_refused"
-exists gcloud logging metrics describe "$KEY_METRIC" --project="$PROJECT" ||
-  run gcloud logging metrics create "$KEY_METRIC" --project="$PROJECT" \
-    --description="API key index reads refused because they held no active keys or lost more than API_KEY_MAX_SHRINK_FRACTION of them." \
-    --log-filter="${SERVICE_LOGS} AND severity=ERROR AND jsonPayload.message=~\"^api key index refused\""
-KEY_ALERT_NAME="${FUNCTION_NAME}: API key index read refused (empty or shrunk)"
-alert=$(mktemp)
-python3 - "$alert" "$KEY_ALERT_NAME" "$KEY_METRIC" "$FUNCTION_NAME" "$ALERT_EMAIL_CHANNEL" <<'PY'
-import json, sys
-path, name, metric, function, channel = sys.argv[1:]
-policy = {
-    "displayName": name,
-    "combiner": "OR",
-    "notificationChannels": [channel] if channel else [],
-    "conditions": [{
-        "displayName": "any API key index read refused in 5 minutes",
-        "conditionThreshold": {
-            "filter": f'metric.type="logging.googleapis.com/user/{metric}" AND resource.type="cloud_run_revision" AND resource.labels.service_name="{function}"',
-            "comparison": "COMPARISON_GT", "thresholdValue": 0, "duration": "0s",
-            "aggregations": [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_SUM", "crossSeriesReducer": "REDUCE_SUM"}],
-        },
-    }],
-    "documentation": {"mimeType": "text/markdown", "content": f"{function} refused an API key index read with no active keys, or one that lost more than API_KEY_MAX_SHRINK_FRACTION of them without key_admin recording it: instances keep their index, new ones answer API keys with 503. Check API_KEYS_DATABASE and python -m key_admin check-index; python -m key_admin rebuild-index records the counts again."},
+  if [[ -n $DRY_RUN ]] || [[ -z $(gcloud alpha monitoring policies list --project="$PROJECT" \
+    --filter="displayName=\"${alert_name}\"" --format='value(name)' 2>/dev/null) ]]; then
+    run gcloud alpha monitoring policies create --project="$PROJECT" --policy-from-file="$alert"
+  fi
+  rm -f "$alert"
 }
-open(path, "w").write(json.dumps(policy))
-PY
-if [[ -n $DRY_RUN ]] || [[ -z $(gcloud alpha monitoring policies list --project="$PROJECT" \
-  --filter="displayName=\"${KEY_ALERT_NAME}\"" --format='value(name)' 2>/dev/null) ]]; then
-  run gcloud alpha monitoring policies create --project="$PROJECT" --policy-from-file="$alert"
-fi
-rm -f "$alert"
+refusal_alert catalog_refused \
+  "Catalog reads refused because they were empty or lost more than CATALOG_MAX_SHRINK_FRACTION of the models." \
+  "catalog refused" "catalog read refused (empty or shrunk)" \
+  "any catalog read refused in 5 minutes" \
+  "refused a catalog read that was empty or lost more than CATALOG_MAX_SHRINK_FRACTION of its models: instances keep their cached catalog, new ones answer 503. Check FIRESTORE_DATABASE and the collection; re-run python -m catalog_seed (--confirm for an intended large removal)."
+refusal_alert key_index_refused \
+  "API key index reads refused because they held no active keys or lost more than API_KEY_MAX_SHRINK_FRACTION of them." \
+  "api key index refused" "API key index read refused (empty or shrunk)" \
+  "any API key index read refused in 5 minutes" \
+  "refused an API key index read with no active keys, or one that lost more than API_KEY_MAX_SHRINK_FRACTION of them without key_admin recording it: instances keep their index, new ones answer API keys with 503. Check API_KEYS_DATABASE and python -m key_admin check-index; python -m key_admin rebuild-index records the counts again."
 
 # Public access without an allUsers binding (domain-restricted sharing): Cloud Run's invoker
 # check off, set on the function's service; "none" and "all_users" keep the check on.
