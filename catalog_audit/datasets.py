@@ -27,10 +27,10 @@ Formats (detected from the content, never from the file name):
   inherit from `models/<vendor>/<model>.toml` through `base_model` (deep merge, the provider
   file wins; `base_model_omit` lists dotted keys to drop).
 - genai-prices' published `prices/data.json` (pydantic/genai-prices), or the same data as the
-  PyPI package ships it: its wheel or installed `genai_prices/` folder, whose
-  `genai_prices/data.py` is parsed, never run (genai_prices_package.py): a JSON list of providers `{"id", "models": [...]}`, each
-  model with `id`, `match` (equals / starts_with / ends_with / contains / regex / or / and),
-  `context_window`, `deprecated`, and `prices`: one price object, or a list of
+  PyPI package ships it (its wheel or installed `genai_prices/` folder, whose
+  `genai_prices/data.py` is parsed, never run): a JSON list of providers `{"id", "models":
+  [...]}`, each model with `id`, `match` (equals / starts_with / ends_with / contains / regex /
+  or / and), `context_window`, `deprecated`, and `prices`: one price object, or a list of
   `{"constraint": {"start_date": "YYYY-MM-DD"}, "prices": {...}}` where the last one started is in
   effect. Price fields, USD per 1M tokens: `input_mtok`, `output_mtok`, `cache_read_mtok`,
   `cache_write_mtok`, `input_audio_mtok`, each a number or `{"base", "tiers": [{"start",
@@ -224,7 +224,7 @@ def _load_one(path: Path) -> Dataset:
             return _genai_prices_module(path, _read_text(module))
         if not (path / "providers").is_dir():
             raise DatasetError(
-                f"{path}: a folder that is neither a models.dev checkout (no providers/ folder) "
+                f"{path}: a folder that is not a models.dev checkout (no providers/ folder) "
                 "nor an installed genai_prices package (no data.py)"
             )
         return Dataset(MODELS_DEV, str(path), models_dev_root=path)

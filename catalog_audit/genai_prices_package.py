@@ -16,7 +16,7 @@ import datetime as dt
 import zipfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 DATA_MEMBER = "genai_prices/data.py"
 
@@ -95,14 +95,19 @@ def _literal(node: ast.expr) -> Any:
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(item) for item in node.elts]
-    if isinstance(node, ast.Dict) and all(key is not None for key in node.keys):
-        return {_literal(key): _literal(value) for key, value in zip(node.keys, node.values)}  # type: ignore[arg-type]
+    if isinstance(node, ast.Dict):
+        pairs = zip(node.keys, node.values, strict=True)
+        return {_literal(key) if key else _refuse(node): _literal(value) for key, value in pairs}
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         operand = _literal(node.operand)
         if isinstance(operand, (int, float, Decimal)) and not isinstance(operand, bool):
             return -operand
     if isinstance(node, ast.Call):
         return _call(node)
+    _refuse(node)
+
+
+def _refuse(node: ast.expr) -> NoReturn:
     raise PackageError(f"line {node.lineno}: not data: {ast.unparse(node)[:60]!r}")
 
 
@@ -134,12 +139,15 @@ def _date_or_time(node: ast.Call, name: str, arguments: list[Any]) -> dt.date | 
     if not all(isinstance(a, int) and not isinstance(a, bool) for a in arguments):
         raise PackageError(f"line {node.lineno}: {name} of non-integers")
     keywords = {k.arg: ast.unparse(k.value) for k in node.keywords}
-    if name == "datetime.time" and keywords.keys() <= {"tzinfo"} and (
-        keywords.get("tzinfo", _UTC[0]) in _UTC
+    if (
+        name == "datetime.time"
+        and keywords.keys() <= {"tzinfo"}
+        and (keywords.get("tzinfo", _UTC[0]) in _UTC)
     ):
         zone = dt.timezone.utc if keywords else None
         try:
-            return dt.time(*arguments, tzinfo=zone)
+            hour, minute, second = (*arguments, 0, 0, 0)[:3]
+            return dt.time(hour, minute, second, tzinfo=zone)
         except (TypeError, ValueError) as error:
             raise PackageError(f"line {node.lineno}: {name}: {error}") from None
     if name == "datetime.date" and not keywords:
