@@ -822,3 +822,31 @@ def test_a_zip_without_genai_prices_data_or_a_binary_models_dev_file_exits_64(
     broken.write_bytes(b"\xff\xfe\x00binary")
     status, output = run_audit(capsys, checkout)
     assert status == 64 and str(broken) in output and "Traceback" not in output
+
+
+def test_help_infra_readme_and_catalog_doc_name_the_alerts_drift_check_tf_creates(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import re
+
+    from catalog_audit.audit import FINDING_KINDS
+
+    root = Path(__file__).resolve().parents[2]
+    terraform = (root / "infra" / "drift_check.tf").read_text(encoding="utf-8")
+    metrics = re.findall(r"^    (drift_[a-z_]+) = \{", terraform, flags=re.MULTILINE)
+    alerting = [kind for kind, (_, alert) in FINDING_KINDS.items() if alert]
+    assert sorted(metrics) == sorted(["drift_check_incomplete", *(f"drift_{k}" for k in alerting)])
+
+    assert main(["audit", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "nine findings" in help_text and "genai_prices" in help_text
+    for kind in alerting:
+        assert kind in help_text, kind
+
+    catalog_doc = (root / "docs" / "catalog.md").read_text(encoding="utf-8")
+    for metric in metrics:
+        assert f"`{metric}`" in catalog_doc, metric
+    infra = (root / "infra" / "README.md").read_text(encoding="utf-8")
+    drift_section = " ".join(infra.split("## Daily drift check", 1)[1].split("\n## ")[0].split())
+    assert "Ten log-based metrics" in drift_section and "nine findings" in drift_section
+    assert "genai-prices" in drift_section
