@@ -3,12 +3,14 @@
 What is compared is what customers are SOLD: the served credits (margin included) of every
 billed field against the dataset's upstream USD price x margin. A served price below that
 floor is a failure that loses money on every request (`below_cost`); a served model past the
-dataset's shutdown date is a failure customers feel (`past_shutdown`). Both raise the drift
-check's alert. So do a served price whose `pricing.valid_until` has passed (`price_expired`, a
-failure: the upstream may now charge more) and one that ends within PRICE_EXPIRY_WARNING_DAYS
-(`price_expiring`, a warning that alerts so the next price is seeded in time); both come from
-the catalog alone, whatever the datasets say. Other findings (levels in FINDING_KINDS below)
-are reported.
+dataset's shutdown date is a failure customers feel (`past_shutdown`). A served price whose
+`pricing.valid_until` has passed (`price_expired`) or ends within PRICE_EXPIRY_WARNING_DAYS
+(`price_expiring`) comes from the catalog alone, whatever the datasets say.
+
+The daily drift check alerts on nine findings (one alert each, plus one for a run that did not
+complete): below_cost, past_shutdown, price_expired, price_expiring, price_change_not_seeded,
+endpoint_unrecorded, max_price_refuses, max_price_above_charge, upstream_renamed. Every other
+finding is only logged (levels in FINDING_KINDS below).
 
 Coverage: a served model is confirmed when a dataset that is NOT the one its price was read
 from (the dataset named in the first part of its `price_source`, before any ";") lists it,

@@ -26,10 +26,11 @@ Formats (detected from the content, never from the file name):
   `output`), `tool_call`, `[modalities] input` and `status = "deprecated"`. A provider file may
   inherit from `models/<vendor>/<model>.toml` through `base_model` (deep merge, the provider
   file wins; `base_model_omit` lists dotted keys to drop).
-- genai-prices' published `prices/data.json` (pydantic/genai-prices; the PyPI package ships the
-  same data as `genai_prices/data.py`): a JSON list of providers `{"id", "models": [...]}`, each
-  model with `id`, `match` (equals / starts_with / ends_with / contains / regex / or / and),
-  `context_window`, `deprecated`, and `prices`: one price object, or a list of
+- genai-prices' published `prices/data.json` (pydantic/genai-prices), or the same data as the
+  PyPI package ships it (its wheel or installed `genai_prices/` folder, whose
+  `genai_prices/data.py` is parsed, never run): a JSON list of providers `{"id", "models":
+  [...]}`, each model with `id`, `match` (equals / starts_with / ends_with / contains / regex /
+  or / and), `context_window`, `deprecated`, and `prices`: one price object, or a list of
   `{"constraint": {"start_date": "YYYY-MM-DD"}, "prices": {...}}` where the last one started is in
   effect. Price fields, USD per 1M tokens: `input_mtok`, `output_mtok`, `cache_read_mtok`,
   `cache_write_mtok`, `input_audio_mtok`, each a number or `{"base", "tiers": [{"start",
@@ -53,6 +54,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from catalog_audit.genai_prices_package import (
+    DATA_MEMBER,
+    PackageError,
+    data_file_in_folder,
+    data_source_in_wheel,
+    is_wheel,
+    looks_like_data_module,
+    providers_from_source,
+)
 from catalog_seed.routing_prices import allowed_by, highest_charges
 
 LITELLM = "litellm"
@@ -209,15 +219,24 @@ def _join_openrouter(into: Dataset, other: Dataset) -> None:
 
 def _load_one(path: Path) -> Dataset:
     if path.is_dir():
+        module = data_file_in_folder(path)
+        if module is not None:
+            return _genai_prices_module(path, _read_text(module))
         if not (path / "providers").is_dir():
             raise DatasetError(
-                f"{path}: a folder that is not a models.dev checkout (no providers/ folder)"
+                f"{path}: a folder that is not a models.dev checkout (no providers/ folder) "
+                "nor an installed genai_prices package (no data.py)"
             )
         return Dataset(MODELS_DEV, str(path), models_dev_root=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise DatasetError(f"{path}: cannot be read: {error.strerror or error}") from None
+    if is_wheel(path):
+        try:
+            text = data_source_in_wheel(path)
+        except PackageError as error:
+            raise DatasetError(f"{path}: {error}; {_EXPECTED}") from None
+        return _genai_prices_module(path, text)
+    text = _read_text(path)
+    if looks_like_data_module(text):
+        return _genai_prices_module(path, text)
     try:
         data = json.loads(text)
     except ValueError as error:
@@ -225,10 +244,34 @@ def _load_one(path: Path) -> Dataset:
     return parse_dataset(data, str(path))
 
 
+def _read_text(path: Path) -> str:
+    """A dataset file's text; DatasetError naming the file if it is unreadable or binary."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot be read: {error.strerror or error}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(
+            f"{path}: not UTF-8 text (byte {error.start}: {error.reason}); {_EXPECTED}"
+        ) from None
+
+
+def _genai_prices_module(path: Path, text: str) -> Dataset:
+    """genai-prices' package data (genai_prices/data.py), read without running it."""
+    try:
+        providers = providers_from_source(text)
+    except PackageError as error:
+        raise DatasetError(f"{path}: {DATA_MEMBER}: {error}") from None
+    return parse_dataset(providers, str(path))
+
+
 _EXPECTED = (
     "expected LiteLLM's model_prices_and_context_window.json (an object keyed by model name), "
     'OpenRouter\'s /api/v1/models answer ({"data": [...]}), an OpenRouter endpoints answer '
-    '({"data": {"id": ..., "endpoints": [...]}}), or a models.dev checkout folder'
+    '({"data": {"id": ..., "endpoints": [...]}}), genai-prices\' prices/data.json, its wheel '
+    "or installed genai_prices folder, or a models.dev checkout folder"
 )
 _LITELLM_KEYS = frozenset(
     {"litellm_provider", "input_cost_per_token", "output_cost_per_token", "max_input_tokens",
@@ -325,7 +368,7 @@ _LITELLM_NAMES = {
 
 def _price(value: Any, where: str) -> Decimal:
     """A dataset's price: a non-negative finite number, else DatasetError naming `where`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise DatasetError(f"{where}: not a number: {value!r}")
     number = _decimal(value)
     if number < 0:
@@ -550,7 +593,7 @@ def _input_modalities_include_image(entry: dict[str, Any]) -> bool | None:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise DatasetError(f"{path}: {error}") from error
 
 

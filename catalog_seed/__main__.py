@@ -192,9 +192,10 @@ def parse_audit_arguments(argv: list[str]) -> argparse.Namespace:
         action="append",
         required=True,
         metavar="FILE",
-        help="a dataset file or models.dev folder (format detected); repeat for several: "
-        "e.g. LiteLLM's JSON, OpenRouter's /api/v1/models answer and one endpoints answer "
-        "per routed model",
+        help="a dataset file or folder (format detected); repeat for several: e.g. "
+        "LiteLLM's JSON, genai-prices' wheel, installed genai_prices folder or data.json, "
+        "OpenRouter's /api/v1/models answer and one endpoints answer per routed model, "
+        "a models.dev checkout",
     )
     parser.add_argument("--data-dir", type=Path, default=HERE / "models")
     parser.add_argument("--pricing", type=Path, default=HERE / "pricing.toml")

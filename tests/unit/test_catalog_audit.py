@@ -702,3 +702,151 @@ def test_deepseeks_v4_1_switch_is_reflected_and_the_old_entry_is_reported_rename
     (row,) = old_rows
     assert row.split()[1] == "deepseek-v4-flash" and "'DeepSeek V4.1 Flash'" in row
     assert shipped_rows == [] and shipped_on_published == []
+
+
+# --- genai-prices' PyPI package (its data is Python: genai_prices/data.py) -------------------
+
+
+def _as_python(value: Any, key: str = "") -> str:
+    """genai-prices' data.py spelling of a data.json value (as `make package-data` writes it)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (int, float)):
+        return repr(value) if key in ("start", "context_window") else f"Decimal({str(value)!r})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_as_python(item, key) for item in value) + "]"
+    if key == "start_date":
+        return "datetime.date({}, {}, {})".format(*(int(part) for part in value.split("-")))
+    constructor = {"constraint": "StartDateConstraint", "tiers": "Tier"}.get(key, "Model")
+    fields = ", ".join(f"{name}={_as_python(item, name)}" for name, item in value.items())
+    return f"{constructor}({fields})"
+
+
+def genai_prices_wheel(tmp_path: Path, data_py: str) -> Path:
+    import zipfile
+
+    wheel = tmp_path / "genai_prices-0.2.5-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("genai_prices/__init__.py", "")
+        archive.writestr("genai_prices/data.py", data_py)
+    return wheel
+
+
+def fixture_as_data_py() -> str:
+    providers = json.loads(GENAI_PRICES.read_text(encoding="utf-8"))
+    body = ",\n    ".join(_as_python(provider).replace("Model(", "Provider(", 1)
+                          for provider in providers)  # fmt: skip
+    header = '"""DO NOT EDIT"""\n\nimport datetime\nfrom decimal import Decimal\n\n'
+    return f"{header}from .types import *\n\nproviders: list[Provider] = [\n    {body},\n]\n"
+
+
+def test_genai_prices_wheel_and_installed_folder_read_as_its_data_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_py = fixture_as_data_py()
+    wheel = genai_prices_wheel(tmp_path, data_py)
+    installed = tmp_path / "site-packages" / "genai_prices"
+    installed.mkdir(parents=True)
+    (installed / "data.py").write_text(data_py, encoding="utf-8")
+    (installed / "types.py").write_text("", encoding="utf-8")
+
+    _, from_json = run_audit(capsys, GENAI_PRICES)
+    for package in (wheel, installed, installed / "data.py"):
+        status, output = run_audit(capsys, package)
+        assert status == 0, output
+        assert f"genai_prices {package} (4 providers)" in output
+        assert output.replace(str(package), "X") == from_json.replace(str(GENAI_PRICES), "X")
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        ("providers = [__import__('os').system('touch RAN')]", "line 1: not data"),
+        ("providers = [Provider(id=NAME, models=[])]", "line 1: not data: 'NAME'"),
+        ("providers = [Provider(**{'id': 'x'})]", "is not data"),
+        ("x = 1", "no `providers = [...]` assignment"),
+        ("providers = [", "not Python"),
+    ],
+)
+def test_a_genai_prices_package_is_parsed_never_run_and_anything_but_data_is_refused(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    statement: str,
+    problem: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    wheel = genai_prices_wheel(tmp_path, statement + "\n")
+
+    status, output = run_audit(capsys, wheel)
+
+    assert status == 64
+    assert f"error: {wheel}: genai_prices/data.py: " in output and problem in output
+    assert not (tmp_path / "RAN").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("genai_prices-0.2.5-py3-none-any.whl", b"\x89PNG\r\n\x1a\n\x00\xff\xfe", "not UTF-8 text"),
+        ("litellm.json", '{"a": 1}'.encode("utf-16"), "not UTF-8 text"),
+        ("data.json", b"PK\x03\x04" + bytes(range(256)), "not UTF-8 text"),
+    ],
+)
+def test_a_binary_dataset_file_exits_64_naming_it_never_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    status, output = run_audit(capsys, path)
+
+    assert status == 64
+    assert f"error: {path}: {message}" in output and "Traceback" not in output
+
+
+def test_a_zip_without_genai_prices_data_or_a_binary_models_dev_file_exits_64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import zipfile
+
+    other = tmp_path / "other.whl"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("something/else.py", "")
+    status, output = run_audit(capsys, other)
+    assert status == 64 and f"error: {other}: a zip archive without genai_prices/data.py" in output
+
+    checkout = tmp_path / "models.dev"
+    shutil.copytree(MODELS_DEV, checkout)
+    broken = checkout / "providers" / "openai" / "models" / "gpt-5.2.toml"
+    broken.write_bytes(b"\xff\xfe\x00binary")
+    status, output = run_audit(capsys, checkout)
+    assert status == 64 and str(broken) in output and "Traceback" not in output
+
+
+def test_help_infra_readme_and_catalog_doc_name_the_alerts_drift_check_tf_creates(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import re
+
+    from catalog_audit.audit import FINDING_KINDS
+
+    root = Path(__file__).resolve().parents[2]
+    terraform = (root / "infra" / "drift_check.tf").read_text(encoding="utf-8")
+    metrics = re.findall(r"^    (drift_[a-z_]+) = \{", terraform, flags=re.MULTILINE)
+    alerting = [kind for kind, (_, alert) in FINDING_KINDS.items() if alert]
+    assert sorted(metrics) == sorted(["drift_check_incomplete", *(f"drift_{k}" for k in alerting)])
+
+    assert main(["audit", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "nine findings" in help_text and "genai_prices" in help_text
+    for kind in alerting:
+        assert kind in help_text, kind
+
+    catalog_doc = (root / "docs" / "catalog.md").read_text(encoding="utf-8")
+    for metric in metrics:
+        assert f"`{metric}`" in catalog_doc, metric
+    infra = (root / "infra" / "README.md").read_text(encoding="utf-8")
+    drift_section = " ".join(infra.split("## Daily drift check", 1)[1].split("\n## ")[0].split())
+    assert "Ten log-based metrics" in drift_section and "nine findings" in drift_section
+    assert "genai-prices" in drift_section
