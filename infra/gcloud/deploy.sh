@@ -20,6 +20,64 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+usage() {
+  cat <<'USAGE'
+Deploys the catalog service without Terraform (infra/README.md, "The gcloud path").
+
+  PROJECT=p ADOPT_EXISTING_FIRESTORE_DATABASE=false PUBLIC_ACCESS=all_users infra/gcloud/deploy.sh
+  DRY_RUN=1 PROJECT=p ADOPT_EXISTING_FIRESTORE_DATABASE=false PUBLIC_ACCESS=all_users \
+    infra/gcloud/deploy.sh        # prints the commands a first deploy runs; calls no gcloud
+
+Required:
+  PROJECT                             the Google Cloud (Firebase) project id
+  ADOPT_EXISTING_FIRESTORE_DATABASE   true: the catalog database exists, left as it is; false: create it
+  PUBLIC_ACCESS                       all_users | invoker_check_disabled | none
+
+Optional (default; each matches the Terraform variable of the same meaning, infra/variables.tf):
+  DRY_RUN                  empty: deploy; any value: print the commands, change and read nothing
+  REGION                   us-central1
+  FUNCTION_NAME            models
+  NAME_PREFIX              FUNCTION_NAME: accounts, pepper secret, repository
+  FIRESTORE_DATABASE       catalog ("(default)": the web app's database)
+  API_KEYS_DATABASE        api-keys
+  FIRESTORE_LOCATION       nam5 (created databases)
+  MANAGE_FIRESTORE_RULES   false; FIRESTORE_RULES_BASE_FILE: the project's rules to merge into
+  PYTHON_RUNTIME           python311
+  CPU, MEMORY              1, 512Mi (WORKERS = CPU)
+  THREADS_PER_WORKER       4
+  CONCURRENCY              80
+  MIN_INSTANCES            1
+  MAX_INSTANCES            20
+  TIMEOUT_SECONDS          10
+  INGRESS                  ALLOW_ALL | ALLOW_INTERNAL_ONLY | ALLOW_INTERNAL_AND_GCLB
+  TRUSTED_PROXY_HOPS       from INGRESS: 1, or 2 behind a load balancer
+  CORS_ALLOWED_ORIGINS     empty (comma-separated)
+  FIREBASE_PROJECT_ID      PROJECT
+  APP_CHECK_WEB_APP_ID     empty: no browser path
+  CATALOG_CACHE_TTL_SECONDS 60; CATALOG_MAX_SHRINK_FRACTION 0.25
+  API_KEY_REFRESH_SECONDS  4; BACKEND_TIMEOUT_SECONDS 3
+  PEPPER_VERSION           1: the pepper's Secret Manager version number that mints and verifies;
+                           created here only when it is the next one (a rotation)
+  PREVIOUS_PEPPER_VERSION  0 (none): a version still verified during a rotation; dropping one
+                           runs infra/retire_pepper.sh N --check-only first (infra/README.md,
+                           "Pepper rotation")
+  IMAGE_KEEP_COUNT, IMAGE_MAX_AGE_DAYS   5, 30
+  IAM_PROPAGATION_WAIT     90s
+  ALERT_EMAIL_CHANNEL      empty: alerts open incidents only; else a notification channel name
+  LABELS                   service=models-api (key=value,key=value)
+  DRIFT_CHECK              true: deploy the daily drift check; false: skip it
+  DRIFT_CHECK_SCHEDULE     "17 6 * * *" (UTC); DRIFT_CHECK_TIMEOUT_SECONDS 300
+  DRIFT_CHECK_LITELLM_URL, DRIFT_CHECK_OPENROUTER_MODELS_URL,
+  DRIFT_CHECK_OPENROUTER_ENDPOINTS_URL, DRIFT_CHECK_GENAI_PRICES_URL
+                           empty: the public source in drift_check/settings.py; else an https URL
+USAGE
+}
+case ${1:-} in
+  -h | --help) usage; exit 0 ;;
+  "") ;;
+  *) usage >&2; exit 64 ;;
+esac
+
 : "${PROJECT:?set PROJECT to the Google Cloud (Firebase) project id}"
 REGION=${REGION:-us-central1}
 FUNCTION_NAME=${FUNCTION_NAME:-models}

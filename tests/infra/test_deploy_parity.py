@@ -393,3 +393,34 @@ def test_the_dry_run_prints_every_mutating_command() -> None:
     )
 
     assert not mutating, f"run these through run(): {mutating}"
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_prints_the_settings_without_a_project(flag: str) -> None:
+    helped = subprocess.run(
+        ["bash", str(SCRIPT), flag],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"]},
+        timeout=30,
+        check=False,
+    )
+
+    assert helped.returncode == 0, helped.stderr
+    for name in ("PROJECT", "ADOPT_EXISTING_FIRESTORE_DATABASE", "PUBLIC_ACCESS", "DRY_RUN"):
+        assert f"\n  {name} " in helped.stdout
+    for name in ("PEPPER_VERSION", "PREVIOUS_PEPPER_VERSION", "DRIFT_CHECK_LITELLM_URL"):
+        assert name in helped.stdout
+
+
+def test_an_unknown_argument_is_refused_before_anything_runs() -> None:
+    refused = subprocess.run(
+        ["bash", str(SCRIPT), "--dry-run"],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "PROJECT": "p"},
+        timeout=30,
+        check=False,
+    )
+
+    assert refused.returncode == 64 and "PUBLIC_ACCESS" in refused.stderr
