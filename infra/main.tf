@@ -271,6 +271,6 @@ resource "google_cloudfunctions2_function" "main" {
     google_firestore_database.main,
     google_firestore_database.api_keys,
     time_sleep.iam_propagation,
-    terraform_data.pepper_live_key_check, # pepper.tf: before a generation stops verifying
+    terraform_data.pepper_live_key_check, # pepper.tf: before a version stops verifying
   ]
 }

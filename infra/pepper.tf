@@ -1,12 +1,12 @@
-# The API-key pepper: one Secret Manager version per generation, 1..pepper_version, each written
+# The API-key pepper: one Secret Manager version for each of 1..pepper_version, each written
 # once and never destroyed by an apply. Terraform generates each as an ephemeral value and writes
 # it through the write-only argument, so no pepper appears in a plan or the state.
 #
 # Rotation (README, Pepper rotation): raise pepper_version by one and set previous_pepper_version
-# to the old generation in the same apply (a variable validation refuses anything else). The new
+# to the old version in the same apply (a variable validation refuses anything else). The new
 # version is added, the function verifies keys against both (API_KEY_PEPPER +
 # API_KEY_PREVIOUS_PEPPER, each pinned) and new keys are minted under the new one.
-# Retirement, one apply: previous_pepper_version = 0 and the generation listed in
+# Retirement, one apply: previous_pepper_version = 0 and the version listed in
 # retired_pepper_versions. In that apply the live-key check runs first (any failure stops it),
 # then the function stops reading the version, then the version is disabled. `enabled` is
 # ignored after creation, so no later apply re-enables a disabled version (re-enabling is a
@@ -55,7 +55,7 @@ resource "google_secret_manager_secret_version" "pepper" {
 
   secret         = google_secret_manager_secret.pepper.id
   secret_data_wo = ephemeral.random_password.pepper[each.key].result
-  # Constant per generation: the write-only value is sent once, at creation, and never forces a
+  # Constant per version: the write-only value is sent once, at creation, and never forces a
   # replacement (a changed secret_data_wo_version would destroy the live version first).
   secret_data_wo_version = tonumber(each.key)
   # Set at creation only: retirement disables a version through retire_pepper.sh (below), so
@@ -73,7 +73,7 @@ resource "google_secret_manager_secret_version" "pepper" {
 
 # --- retirement, in the order that keeps every live key working -----------------------------
 # The scripts run with the credentials Terraform uses (ADC, or GOOGLE_OAUTH_ACCESS_TOKEN) and
-# key_admin from the repository's .venv; each runs once per retired generation (triggers).
+# key_admin from the repository's .venv; each runs once per retired version (triggers).
 
 locals {
   retired_pepper = { for v in var.retired_pepper_versions : tostring(v) => {
@@ -90,7 +90,7 @@ locals {
   }
 }
 
-# 1. Before the function changes (it depends on this): no live key depends on the generation.
+# 1. Before the function changes (it depends on this): no live key depends on the version.
 resource "terraform_data" "pepper_live_key_check" {
   for_each = local.retired_pepper
 
@@ -116,7 +116,7 @@ resource "terraform_data" "pepper_disabled" {
   depends_on = [google_cloudfunctions2_function.main, google_secret_manager_secret_version.pepper]
 }
 
-# The module once had a single version resource (generation 1).
+# The module once had a single version resource (version 1).
 moved {
   from = google_secret_manager_secret_version.pepper
   to   = google_secret_manager_secret_version.pepper["1"]

@@ -282,7 +282,7 @@ variable "backend_timeout_seconds" {
 }
 
 variable "pepper_version" {
-  description = "The current API-key pepper generation: Terraform keeps one Secret Manager version per generation 1..pepper_version (never destroying one) and the function uses this one for new keys. Raise it by one to rotate (set previous_pepper_version to the old value in the same apply): no key is invalidated."
+  description = "The current API-key pepper version: Terraform keeps Secret Manager versions 1..pepper_version (never destroying one) and the function uses this one for new keys. Raise it by one to rotate (set previous_pepper_version to the old value in the same apply): no key is invalidated."
   type        = number
   default     = 1
 
@@ -300,20 +300,20 @@ variable "pepper_version" {
 
   validation {
     condition     = alltrue([for v in var.retired_pepper_versions : v < var.pepper_version])
-    error_message = "retired_pepper_versions: generations below pepper_version, never the current or the previous one."
+    error_message = "retired_pepper_versions: versions below pepper_version, never the current or the previous one."
   }
 
-  # The rotation that would orphan keys: a generation that is neither the previous one nor
+  # The rotation that would orphan keys: a version that is neither the previous one nor
   # retired silently stops verifying (raising pepper_version while previous_pepper_version
   # stays 0 gives every existing key 401).
   validation {
     condition     = alltrue([for g in range(1, var.pepper_version) : g == var.previous_pepper_version || contains(var.retired_pepper_versions, g)])
-    error_message = "Every pepper generation below pepper_version must be previous_pepper_version or listed in retired_pepper_versions. Rotating: set previous_pepper_version to the old pepper_version, or its keys get 401. Retiring: run `infra/retire_pepper.sh N --check-only`, then list N in retired_pepper_versions (README, Pepper rotation)."
+    error_message = "Every pepper version below pepper_version must be previous_pepper_version or listed in retired_pepper_versions. Rotating: set previous_pepper_version to the old pepper_version, or its keys get 401. Retiring: run `infra/retire_pepper.sh N --check-only`, then list N in retired_pepper_versions (README, Pepper rotation)."
   }
 }
 
 variable "previous_pepper_version" {
-  description = "The pepper generation still accepted for keys minted before the last rotation (API_KEY_PREVIOUS_PEPPER). 0: none. Every generation below pepper_version is this one or retired (README, Pepper rotation)."
+  description = "The pepper version still accepted for keys minted before the last rotation (API_KEY_PREVIOUS_PEPPER). 0: none. Every version below pepper_version is this one or retired (README, Pepper rotation)."
   type        = number
   default     = 0
 
@@ -324,24 +324,24 @@ variable "previous_pepper_version" {
 }
 
 variable "retired_pepper_versions" {
-  description = "Pepper generations retired on purpose. Before the function stops reading one, the apply checks that no live key depends on it (infra/retire_pepper.sh --check-only: any failure stops the apply); after, it disables its Secret Manager version, which later applies never re-enable. Never the current or the previous generation."
+  description = "Pepper versions retired on purpose. Before the function stops reading one, the apply checks that no live key depends on it (infra/retire_pepper.sh --check-only: any failure stops the apply); after, it disables its Secret Manager version, which later applies never re-enable. Never the current or the previous version."
   type        = list(number)
   default     = []
 
   validation {
     condition     = alltrue([for v in var.retired_pepper_versions : v >= 1 && v != var.previous_pepper_version])
-    error_message = "retired_pepper_versions: generations below pepper_version, never the current or the previous one."
+    error_message = "retired_pepper_versions: versions below pepper_version, never the current or the previous one."
   }
 }
 
 variable "pepper_retirement_accepts_live_keys" {
-  description = "Retired generations whose remaining live keys may stop working (retire_pepper.sh --accept-live-keys). A failed check (credentials, Firestore) still stops the apply."
+  description = "Retired versions whose remaining live keys may stop working (retire_pepper.sh --accept-live-keys). A failed check (credentials, Firestore) still stops the apply."
   type        = list(number)
   default     = []
 
   validation {
     condition     = alltrue([for v in var.pepper_retirement_accepts_live_keys : contains(var.retired_pepper_versions, v)])
-    error_message = "pepper_retirement_accepts_live_keys: only generations listed in retired_pepper_versions."
+    error_message = "pepper_retirement_accepts_live_keys: only versions listed in retired_pepper_versions."
   }
 }
 

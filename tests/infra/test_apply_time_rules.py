@@ -73,9 +73,9 @@ BAD = [
     ({"trusted_proxy_hops": 1.5}, "trusted_proxy_hops must be"),
     ({"pepper_version": 2, "previous_pepper_version": 2}, "previous_pepper_version must be"),
     # A rotation that keeps no previous version: every existing key would get 401.
-    ({"pepper_version": 2}, "Every pepper generation below pepper_version"),
+    ({"pepper_version": 2}, "Every pepper version below pepper_version"),
     ({"drift_check_timeout_seconds": 1780}, "drift_check_timeout_seconds must be"),
-    ({"pepper_version": 3, "previous_pepper_version": 2}, "Every pepper generation below"),
+    ({"pepper_version": 3, "previous_pepper_version": 2}, "Every pepper version below"),
     (
         {
             "pepper_version": 2,
