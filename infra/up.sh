@@ -67,12 +67,28 @@ python3 -c 'import ensurepip, venv' 2>/dev/null ||
 step "gcloud login"
 account=$(gcloud auth list --filter=status:ACTIVE --format='value(account)' | head -n1)
 [[ -n $account ]] || fail "not logged in: run \`gcloud auth login\`, then this again"
-case $account in *gserviceaccount.com) member="serviceAccount:${account}" ;; *) member="user:${account}" ;; esac
-echo "deploying as ${member}"
+echo "gcloud runs as ${account}"
 
 step "Application-default credentials (Terraform, the seed and key_admin) with a quota project"
-gcloud auth application-default print-access-token >/dev/null 2>&1 ||
+adc_token=$(gcloud auth application-default print-access-token 2>/dev/null) ||
   fail "no application-default credentials: run \`gcloud auth application-default login\`, then this again"
+# The seed and key_admin run as the ADC account, which can differ from gcloud's login: step 9
+# grants it their roles. A key file names its service account; otherwise Google's tokeninfo
+# says whose the token is (the token goes on stdin, never on a command line).
+adc_file=${GOOGLE_APPLICATION_CREDENTIALS:-${CLOUDSDK_CONFIG:-$HOME/.config/gcloud}/application_default_credentials.json}
+member=$(python3 infra/adc_member.py key-file "$adc_file")
+if [[ -z $member ]]; then
+  member=$(printf '%s' "$adc_token" |
+    curl -sSf -G --data-urlencode access_token@- "https://oauth2.googleapis.com/tokeninfo" |
+    python3 infra/adc_member.py tokeninfo) || member=""
+fi
+if [[ -n $member ]]; then
+  echo "the seed and key_admin run as ${member}"
+elif [[ ! -f $TFVARS ]]; then
+  fail "cannot tell which account the application-default credentials are (${adc_file} names none;" \
+    "Google's tokeninfo gave no email): write ${TFVARS} yourself (infra/terraform.tfvars.example)" \
+    "with that account in catalog_editors and key_admins, then run this again"
+fi
 # set-quota-project writes only gcloud's own ADC file, and refuses a service account's.
 if [[ -z ${GOOGLE_APPLICATION_CREDENTIALS:-} ]]; then
   gcloud auth application-default set-quota-project "$PROJECT" --quiet >/dev/null 2>&1 ||
@@ -148,6 +164,8 @@ if [[ -f $TFVARS ]]; then
   grep -q "\"${PROJECT}\"" "$TFVARS" || fail "${TFVARS} is for another project: move it away, then run this again"
   grep -q "\"${PUBLIC_ACCESS}\"" "$TFVARS" ||
     echo "warning: ${TFVARS} does not say public_access = \"${PUBLIC_ACCESS}\" (detected now)"
+  [[ -z $member ]] || grep -q "\"${member}\"" "$TFVARS" ||
+    echo "warning: ${TFVARS} does not name ${member} (ADC): the seed and key_admin need catalog_editors and key_admins"
 else
   [[ -n $notify_asked ]] ||
     fail "say where alerts go: --alert-email, --notification-channel or --no-alert-notifications"
@@ -164,7 +182,7 @@ adopt_existing_firestore_database = ${adopt}
 public_access                     = "${PUBLIC_ACCESS}"
 notification_channels             = [${channels%,}]
 alert_email                       = "${alert_email}"
-# You seed the catalog and mint the first key (roles on the two databases and the pepper).
+# The ADC account seeds the catalog and mints the first key (roles on both databases, the pepper).
 catalog_editors = ["${member}"]
 key_admins      = ["${member}"]
 TFVARS

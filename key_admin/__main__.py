@@ -16,7 +16,10 @@ exit status is 1. Every change writes the key document and the key index in one 
 alongside other operators; running instances see it within 2 x API_KEY_REFRESH_SECONDS (8 s by
 default). An expiry instances already hold is applied to the second; a new or changed one takes
 effect at the later of its time and that bound (`expire` prints a note when --at is sooner).
-`list` shows `expired` for a key past its expiry (stored status active or disabled).
+`list` shows `expired` for a key past its expiry (stored status active or disabled), and each
+key's pepper version (`unrecorded`: minted before keys recorded it, so under the version current
+then); `list --pepper-version N` shows only the keys on N or unrecorded, the ones that keep
+`pepper-usage --retiring N` from exiting 0 while they are live.
 
 Exit status: 0 done, 1 refused (unknown key, bad argument, index inconsistent, a new key that
 could not be shown), 2 Firestore failure, 64 bad usage or settings. `pepper-usage --retiring N`
@@ -57,6 +60,8 @@ LIVE_KEYS_EXIT = 3
 # Only `create` computes a key id; the other commands need no pepper (retire_pepper.sh runs
 # `pepper-usage` without one).
 _UNUSED_PEPPER = "no pepper: this command never computes a key id"
+# `list`'s pepper column for a key minted before keys recorded their pepper version.
+UNRECORDED = "unrecorded"
 NO_DATABASE_CHOSEN = (
     "API_KEYS_DATABASE is not set. Against a real project (FIRESTORE_EMULATOR_HOST unset) "
     "name the database the service reads keys from, so no key is written where it does not "
@@ -76,8 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--owner", required=True, help="who the key belongs to (account id)")
     create.add_argument("--label", default="", help="free text, e.g. 'ci pipeline'")
     create.add_argument("--expires", type=parse_time, help="90s, 15m, 12h, 30d or an ISO 8601 time")
-    listing = commands.add_parser("list", help="an owner's keys (never the keys themselves)")
+    listing = commands.add_parser(
+        "list", help="an owner's keys with their pepper version (never the keys themselves)"
+    )
     listing.add_argument("--owner", required=True)
+    listing.add_argument(
+        "--pepper-version",
+        type=int,
+        metavar="N",
+        help="only keys on pepper version N or unrecorded: the ones to re-issue before retiring N",
+    )
     for action, text in (
         ("revoke", "revoke a key for good"),
         ("disable", "suspend a key (can be enabled again)"),
@@ -141,6 +154,31 @@ def propagation_note(expires_at: datetime, now: datetime, settings: Settings) ->
 def _utc(moment: datetime) -> str:
     """A fixed-width UTC time for the list's columns."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def shown_pepper_version(record: KeyRecord) -> str:
+    """The key's pepper version, or `unrecorded` (one word, so the columns split on spaces)."""
+    return str(record.pepper_version) if record.pepper_version is not None else UNRECORDED
+
+
+def _print_key_list(records: list[KeyRecord], now: datetime) -> None:
+    print(
+        f"{'key id':64}  {'prefix':12}  {'status':8}  {'pepper':10}  {'created':20}  "
+        f"{'expires':20}  label"
+    )
+    for record in records:
+        expires = _utc(record.expires_at) if record.expires_at else "never"
+        print(
+            f"{record.key_id}  {record.prefix:12}  {shown_status(record, now):8}  "
+            f"{shown_pepper_version(record):10}  {_utc(record.created_at):20}  {expires:20}  "
+            f"{record.label}"
+        )
+    print(f"{len(records)} key(s)")
+    if any(record.pepper_version is None for record in records):
+        print(
+            f"'{UNRECORDED}': minted before keys recorded their pepper version, so under the "
+            "version that was current then"
+        )
 
 
 def _print_pepper_usage(
@@ -215,18 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pepper:  version {record.pepper_version}")
             print(f"expires: {record.expires_at.isoformat() if record.expires_at else 'never'}")
         elif arguments.command == "list":
-            records = list_keys(client, collection, arguments.owner)
-            print(
-                f"{'key id':64}  {'prefix':12}  {'status':8}  {'created':20}  {'expires':20}  label"
-            )
-            now = datetime.now(timezone.utc)
-            for record in records:
-                expires = _utc(record.expires_at) if record.expires_at else "never"
-                print(
-                    f"{record.key_id}  {record.prefix:12}  {shown_status(record, now):8}  "
-                    f"{_utc(record.created_at):20}  {expires:20}  {record.label}"
-                )
-            print(f"{len(records)} key(s)")
+            records = list_keys(client, collection, arguments.owner, arguments.pepper_version)
+            _print_key_list(records, datetime.now(timezone.utc))
         elif arguments.command == "expire":
             when = arguments.at or datetime.now(timezone.utc)
             record = set_key_expiry(client, collection, arguments.key_id, when)

@@ -228,7 +228,11 @@ def create_key(
     return CreatedKey(api_key=api_key, record=record)
 
 
-def list_keys(client: Any, collection: str, owner: str) -> list[KeyRecord]:
+def list_keys(
+    client: Any, collection: str, owner: str, pepper_version: int | None = None
+) -> list[KeyRecord]:
+    """An owner's keys, oldest first; with `pepper_version`, only those that are or may be on
+    it (a key minted before keys recorded their version may be on any, as in pepper_usage)."""
     from google.cloud.firestore import FieldFilter
 
     snapshots = (
@@ -237,6 +241,8 @@ def list_keys(client: Any, collection: str, owner: str) -> list[KeyRecord]:
         .stream(timeout=TIMEOUT_SECONDS)
     )
     records = [KeyRecord.from_document(s.id, s.to_dict() or {}) for s in snapshots]
+    if pepper_version is not None:
+        records = [r for r in records if r.pepper_version in (pepper_version, None)]
     return sorted(records, key=lambda record: record.created_at)
 
 

@@ -1,6 +1,6 @@
 """A fake `gcloud` (and the `curl` calls deploy.sh makes to the Firebase Rules API and up.sh to
-testIamPermissions) that keeps state in a JSON file and records every call, for running
-infra/gcloud/deploy.sh and infra/up.sh offline.
+testIamPermissions and tokeninfo) that keeps state in a JSON file and records every call, for
+running infra/gcloud/deploy.sh and infra/up.sh offline.
 
 Only the commands the scripts use are known; anything else fails loudly, as does creating what
 exists (the real API's 409), so a script that is not re-runnable fails here too. Each recorded
@@ -416,15 +416,36 @@ def gcloud(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, st
 
 RULES_API = "https://firebaserules.googleapis.com/v1/"
 RESOURCE_MANAGER_API = "https://cloudresourcemanager.googleapis.com/v1/projects/"
+TOKENINFO_API = "https://oauth2.googleapis.com/tokeninfo"
 
 
-def curl_credentials(argv: list[str]) -> str:
-    """Which token a curl call carries: gcloud's login, ADC, or none."""
+def curl_credentials(argv: list[str], stdin: str = "") -> str:
+    """Which token a curl call carries (a header, or tokeninfo's question on stdin): gcloud's
+    login, ADC, or none."""
     for i, arg in enumerate(argv[:-1]):
         if arg == "-H" and argv[i + 1].startswith("Authorization: Bearer "):
             token = argv[i + 1].removeprefix("Authorization: Bearer ")
             return {ADC_TOKEN: "adc", LOGIN_TOKEN: "login"}.get(token, "unknown token")
+    if TOKENINFO_API in argv and "access_token@-" in argv:
+        return {ADC_TOKEN: "adc", LOGIN_TOKEN: "login"}.get(stdin, "unknown token")
     return "none"
+
+
+def _tokeninfo(state: dict[str, Any], argv: list[str], stdin: str) -> str:
+    """GET oauth2.googleapis.com/tokeninfo?access_token=T: whose token T is. `email` only when
+    the state gives the ADC account one (state["adc_email"]: a token with the email scope);
+    an unknown token is refused (the real endpoint's 400, which `curl -f` turns into exit 22)."""
+    if argv[argv.index("--data-urlencode") + 1] != "access_token@-" or "-G" not in argv:
+        raise Refused("fake curl knows tokeninfo asked as -G --data-urlencode access_token@-")
+    answer: dict[str, Any] = {"azp": "764086051850.apps.googleusercontent.com", "expires_in": 3599}
+    if stdin == LOGIN_TOKEN:
+        answer["email"] = os.environ.get("FAKE_GCLOUD_ACCOUNT", "")
+    elif stdin == ADC_TOKEN:
+        if state.get("adc_email"):
+            answer["email"] = state["adc_email"]
+    else:
+        raise Refused('400 {"error": "invalid_token"}')
+    return json.dumps(answer)
 
 
 def _test_iam_permissions(state: dict[str, Any], argv: list[str], url: str) -> str:
@@ -440,7 +461,9 @@ def _test_iam_permissions(state: dict[str, Any], argv: list[str], url: str) -> s
 
 
 def curl(state: dict[str, Any], argv: list[str], stdin: str) -> tuple[bool, str]:
-    """(changed, stdout) of one Firebase Rules API or testIamPermissions call."""
+    """(changed, stdout) of one Firebase Rules API, testIamPermissions or tokeninfo call."""
+    if TOKENINFO_API in argv:
+        return False, _tokeninfo(state, argv, stdin)
     iam_url = next((a for a in argv if a.startswith(RESOURCE_MANAGER_API)), "")
     if iam_url.endswith(":testIamPermissions") and "POST" in argv:
         return False, _test_iam_permissions(state, argv, iam_url)
@@ -487,7 +510,7 @@ def main() -> int:
     stdin = "" if sys.stdin.isatty() else sys.stdin.read()
     used = ""
     try:
-        used = credentials(*_split(argv)) if tool == "gcloud" else curl_credentials(argv)
+        used = credentials(*_split(argv)) if tool == "gcloud" else curl_credentials(argv, stdin)
         changed, out = (gcloud if tool == "gcloud" else curl)(state, argv, stdin)
         status = 0
     except Refused as refusal:

@@ -1,5 +1,6 @@
 """A fake `terraform` for running infra/up.sh offline: it records every call in the fake
-gcloud's call log, keeps what `apply` was given, and answers `output` from a JSON file.
+gcloud's call log, keeps what `apply` was given, and answers `output` from a JSON file (an
+output it lacks is terraform's "not found").
 
 `apply` stands in for the deployment (the invoker-check step it runs is exercised on its own
 through the fake gcloud): it needs a prior `init` with a backend bucket. `init`, `apply` and
@@ -65,7 +66,10 @@ def run(argv: list[str], record: dict[str, Any]) -> str:
         return "Apply complete!\n"
     if command == "output" and len(options) == 2 and options[0] in ("-raw", "-json"):
         record["credentials"] = _adc()
-        outputs = json.loads(Path(os.environ["FAKE_TERRAFORM_OUTPUTS"]).read_text("utf-8"))
+        file = Path(os.environ["FAKE_TERRAFORM_OUTPUTS"])
+        outputs = json.loads(file.read_text("utf-8")) if file.is_file() else {}
+        if options[1] not in outputs:
+            raise Refused(f'Output "{options[1]}" not found')
         value = outputs[options[1]]
         return value if options[0] == "-raw" else json.dumps(value) + "\n"
     raise Refused(f"fake terraform does not know: terraform {' '.join(argv)}")

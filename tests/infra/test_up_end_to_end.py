@@ -33,10 +33,14 @@ import pytest
 
 from local_harness.processes import FirestoreEmulator, FunctionServer
 from tests.conftest import DEV_PEPPER
+from tests.infra.fake_gcloud import ADC_TOKEN, TOKENINFO_API
 from tests.infra.terraform_eval import ROOT
 
 HERE = Path(__file__).parent
+# gcloud's login and the application-default credentials' account: two people, on purpose.
 ACCOUNT = "deployer@example.com"
+ADC_ACCOUNT = "adc-user@example.com"
+CI_ACCOUNT = "ci-deployer@live-project-ci.iam.gserviceaccount.com"
 # Domain-restricted sharing, as both constraints report it (the legacy list constraint and the
 # managed one that replaces it).
 DOMAIN_RESTRICTED = {
@@ -126,6 +130,13 @@ class UpRun:
     def command(self, call: dict[str, Any]) -> str:
         return " ".join(w for w in call["argv"] if not w.startswith("-"))
 
+    def tfvars(self) -> str:
+        """The terraform.tfvars the apply read."""
+        return str(next(c for c in self.of("terraform") if c["argv"][1:2] == ["apply"])["tfvars"])
+
+    def tokeninfo(self) -> list[dict[str, Any]]:
+        return [c for c in self.of("curl") if TOKENINFO_API in c["argv"]]
+
 
 def _run_up(
     directory: Path, project: str, state: dict[str, Any], **env_settings: str
@@ -163,7 +174,8 @@ def _run_up(
 
 @pytest.fixture(scope="module")
 def up_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpRun]:
-    """A developer's run: gcloud login plus `gcloud auth application-default login`."""
+    """A developer's run: gcloud login plus `gcloud auth application-default login` as another
+    account (ADC_ACCOUNT, which Google's tokeninfo names)."""
     directory = tmp_path_factory.mktemp("up")
     project = f"live-project-{uuid.uuid4().hex[:8]}"
     config = directory / "gcloud-config"
@@ -194,7 +206,7 @@ def up_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpRun]:
         result = _run_up(
             directory,
             project,
-            {"org_policies": DOMAIN_RESTRICTED},
+            {"org_policies": DOMAIN_RESTRICTED, "adc_email": ADC_ACCOUNT},
             FAKE_GCLOUD_ACCOUNT=ACCOUNT,
             FIRESTORE_EMULATOR_HOST=emulator.host,
             API_KEY_PEPPER=DEV_PEPPER,
@@ -222,9 +234,20 @@ def test_under_domain_restricted_sharing_it_applies_with_the_invoker_check_off(
     assert read == [f"org-policies describe {name}" for name in DOMAIN_RESTRICTED]
     assert 'public_access                     = "invoker_check_disabled"' in apply["tfvars"]
     assert f'project_id                        = "{up_run.project}"' in apply["tfvars"]
-    assert f'key_admins      = ["user:{ACCOUNT}"]' in apply["tfvars"]
     assert apply["argv"] == ["-chdir=infra", "apply", "-input=false", "-auto-approve"]
     assert init["argv"][-1] == f"-backend-config=bucket={up_run.project}-tfstate"
+
+
+def test_the_seed_and_key_roles_go_to_the_adc_account_not_gcloud_s_login(up_run: UpRun) -> None:
+    """The seed and key_admin (steps 11, 12) run with ADC, so ADC's account gets their roles."""
+    tfvars = up_run.tfvars()
+    asked = up_run.tokeninfo()
+
+    assert f'catalog_editors = ["user:{ADC_ACCOUNT}"]' in tfvars
+    assert f'key_admins      = ["user:{ADC_ACCOUNT}"]' in tfvars
+    assert ACCOUNT not in tfvars
+    assert [c["credentials"] for c in asked] == ["adc"]
+    assert not [w for c in asked for w in c["argv"] if ADC_TOKEN in w]  # on stdin only
 
 
 def test_the_deployed_url_answers_200_to_the_minted_key_and_401_without_one(
@@ -298,14 +321,14 @@ def test_a_ci_job_with_a_service_account_key_gets_past_adc_to_the_permission_che
     quota project to it, so up.sh does not ask; the permission check asks as that account."""
     (tmp_path / "gcloud-config").mkdir()
     key_file = tmp_path / "ci-key.json"
-    key_file.write_text(json.dumps({"type": "service_account", "client_email": "ci@p.iam"}))
+    key_file.write_text(json.dumps({"type": "service_account", "client_email": CI_ACCOUNT}))
     project = "live-project-ci"
 
     result = _run_up(
         tmp_path,
         project,
         {"permissions_lacking": ["cloudscheduler.jobs.create"]},
-        FAKE_GCLOUD_ACCOUNT="ci@live-project-ci.iam.gserviceaccount.com",
+        FAKE_GCLOUD_ACCOUNT=CI_ACCOUNT,
         GOOGLE_APPLICATION_CREDENTIALS=str(key_file),
     )
     run = UpRun(tmp_path, project, "", result)
@@ -317,3 +340,47 @@ def test_a_ci_job_with_a_service_account_key_gets_past_adc_to_the_permission_che
     assert "auth application-default set-quota-project" not in " ".join(asked)
     assert [c["credentials"] for c in checks] == ["adc"]
     assert not run.of("terraform")[1:]  # stopped before init: only `terraform version`
+
+
+def test_a_ci_job_with_a_service_account_key_grants_the_seeds_roles_to_that_account(
+    tmp_path: Path,
+) -> None:
+    """The key's client_email, as serviceAccount:, whoever gcloud's login is; tokeninfo is not
+    asked. This run has no terraform outputs, so it stops right after the apply."""
+    (tmp_path / "gcloud-config").mkdir()
+    key_file = tmp_path / "ci-key.json"
+    key_file.write_text(json.dumps({"type": "service_account", "client_email": CI_ACCOUNT}))
+
+    result = _run_up(
+        tmp_path,
+        "live-project-ci",
+        {"adc_email": "not-asked@example.com"},
+        FAKE_GCLOUD_ACCOUNT=ACCOUNT,
+        GOOGLE_APPLICATION_CREDENTIALS=str(key_file),
+    )
+    run = UpRun(tmp_path, "live-project-ci", "", result)
+    tfvars = run.tfvars()
+
+    assert result.returncode == 1 and 'Output "url" not found' in result.stderr, result.stderr
+    assert f'catalog_editors = ["serviceAccount:{CI_ACCOUNT}"]' in tfvars
+    assert f'key_admins      = ["serviceAccount:{CI_ACCOUNT}"]' in tfvars
+    assert ACCOUNT not in tfvars
+    assert run.tokeninfo() == []
+
+
+def test_adc_whose_account_cannot_be_told_stop_it_before_any_change(tmp_path: Path) -> None:
+    """A user's ADC whose token has no email scope: no member to grant, so no tfvars either."""
+    config = tmp_path / "gcloud-config"
+    config.mkdir()
+    adc = {"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}
+    (config / "application_default_credentials.json").write_text(json.dumps(adc))
+
+    result = _run_up(tmp_path, "live-project-noemail", {}, FAKE_GCLOUD_ACCOUNT=ACCOUNT)
+    run = UpRun(tmp_path, "live-project-noemail", "", result)
+
+    assert result.returncode == 1
+    assert "cannot tell which account the application-default credentials are" in result.stderr
+    assert "catalog_editors and key_admins" in result.stderr
+    assert [c["credentials"] for c in run.tokeninfo()] == ["adc"]
+    assert not [c for c in run.calls if c.get("changed")]
+    assert not (tmp_path / "repo" / "infra" / "terraform.tfvars").exists()

@@ -268,8 +268,10 @@ def test_changing_the_margin_changes_every_price_and_nothing_else(
             )
 
 
-def _run_keys_cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **project.service_env(), "API_KEY_PEPPER": DEV_PEPPER}
+def _run_keys_cli(
+    project: Project, *args: str, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **project.service_env(), "API_KEY_PEPPER": DEV_PEPPER, **settings}
     return subprocess.run(
         [sys.executable, "-m", "key_admin", *args],
         cwd=ROOT,
@@ -330,6 +332,45 @@ def test_list_shows_expired_for_a_key_past_its_expiry_and_expire_notes_the_bound
     assert far.returncode == 0 and "note:" not in far.stdout
 
 
+def _key_id(created: subprocess.CompletedProcess[str]) -> str:
+    assert created.returncode == 0, created.stderr
+    return created.stdout.split("key id:")[1].split()[0]
+
+
+def _pepper_column(listed: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """{key id: pepper} from `list`'s rows (header first; count, then any note, after)."""
+    assert listed.returncode == 0, listed.stderr
+    header, *lines = listed.stdout.splitlines()
+    assert header.split()[:6] == ["key", "id", "prefix", "status", "pepper", "created"]
+    rows = lines[: next(i for i, line in enumerate(lines) if line.endswith(" key(s)"))]
+    return {row.split()[0]: row.split()[3] for row in rows}
+
+
+def test_list_shows_each_keys_pepper_version_and_filters_by_it(seeded: Project) -> None:
+    """Before retiring version N: the keys on N, and those minted before versions were
+    recorded (they may be on N; pepper-usage --retiring N counts them too)."""
+    on_1 = _key_id(_run_keys_cli(seeded, "create", "--owner", "acct-p"))
+    on_2 = _key_id(_run_keys_cli(seeded, "create", "--owner", "acct-p", API_KEY_PEPPER_VERSION="2"))
+    unrecorded = _key_id(_run_keys_cli(seeded, "create", "--owner", "acct-p"))
+    document = seeded.client.collection("api_keys").document(unrecorded)
+    as_minted_before = document.get().to_dict() or {}
+    del as_minted_before["pepper_version"]
+    document.delete()  # the emulator ignores DELETE_FIELD: write the older document anew
+    document.set(as_minted_before)
+
+    listed = _run_keys_cli(seeded, "list", "--owner", "acct-p")
+    retiring_1 = _run_keys_cli(seeded, "list", "--owner", "acct-p", "--pepper-version", "1")
+    retiring_2 = _run_keys_cli(seeded, "list", "--owner", "acct-p", "--pepper-version", "2")
+    retiring_3 = _run_keys_cli(seeded, "list", "--owner", "acct-p", "--pepper-version", "3")
+
+    assert _pepper_column(listed) == {on_1: "1", on_2: "2", unrecorded: "unrecorded"}
+    assert "'unrecorded': minted before keys recorded their pepper version" in listed.stdout
+    assert _pepper_column(retiring_1) == {on_1: "1", unrecorded: "unrecorded"}
+    assert _pepper_column(retiring_2) == {on_2: "2", unrecorded: "unrecorded"}
+    assert "3 key(s)" in listed.stdout and "2 key(s)" in retiring_2.stdout
+    assert _pepper_column(retiring_3) == {unrecorded: "unrecorded"}
+
+
 def test_disable_and_enable_round_trip(seeded: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     created = _run_keys_cli(seeded, "create", "--owner", "acct-7")
     api_key = created.stdout.splitlines()[0]
@@ -351,6 +392,7 @@ def test_disable_and_enable_round_trip(seeded: Project, monkeypatch: pytest.Monk
         ["catalog_seed", "audit"],
         ["key_admin", "create"],
         ["key_admin", "create", "--owner", "o", "--expires", "3w"],
+        ["key_admin", "list", "--owner", "o", "--pepper-version", "latest"],
     ],
 )
 def test_a_usage_error_exits_64_as_the_help_says(command: list[str]) -> None:
