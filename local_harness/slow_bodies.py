@@ -21,6 +21,7 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.synchronize import Event
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,15 @@ def for_host(case: BodyCase, url: str) -> BodyCase:
     )
 
 
-def _hold(url: str, case: BodyCase, stop: Event, answers: list[int]) -> None:
+def _hold(url: str, case: BodyCase, stop: Event, tally: _Tally) -> None:
     """One connection: send the head, trickle the rest, keep the socket until `stop`.
 
     A holder does not reconnect once the server has answered and closed: what is measured is
-    connections held open, not a flood of new ones (bench/key_flood.py measures floods).
+    connections held open, not a flood of new ones (bench/key_flood.py measures floods). It is
+    settled once answered, or once a second has passed without an answer.
     """
     case = for_host(case, url)
+    settled = False
     try:
         with _connect(url) as sock:
             sock.sendall(case.head)
@@ -86,6 +89,8 @@ def _hold(url: str, case: BodyCase, stop: Event, answers: list[int]) -> None:
                 try:
                     chunk = sock.recv(65536)
                 except (TimeoutError, ssl.SSLWantReadError):
+                    if not settled:
+                        settled = tally.settle()
                     if position < len(case.trickle):
                         sock.send(case.trickle[position : position + 1])
                         position += 1
@@ -94,46 +99,67 @@ def _hold(url: str, case: BodyCase, stop: Event, answers: list[int]) -> None:
                     break
                 received += chunk
             if received:
-                answers.append(1)
+                tally.answer()
+            if not settled:
+                settled = tally.settle()
             stop.wait()
     except OSError:
-        pass
+        if not settled:
+            tally.settle()
+
+
+class _Tally:
+    """Counts shared with the parent: holders settled, holders answered."""
+
+    def __init__(self, settled: Any, answered: Any):
+        self.settled = settled
+        self.answered = answered
+
+    def settle(self) -> bool:
+        with self.settled.get_lock():
+            self.settled.value += 1
+        return True
+
+    def answer(self) -> None:
+        with self.answered.get_lock():
+            self.answered.value += 1
 
 
 def _hold_all(
-    url: str, cases: Sequence[BodyCase], per_case: int, stop: Event, ready: Event, counter: object
+    url: str, cases: Sequence[BodyCase], per_case: int, stop: Event, tally: _Tally
 ) -> None:
-    answers: list[int] = []
     threads = [
-        threading.Thread(target=_hold, args=(url, case, stop, answers), daemon=True)
+        threading.Thread(target=_hold, args=(url, case, stop, tally), daemon=True)
         for case in cases
         for _ in range(per_case)
     ]
     for thread in threads:
         thread.start()
-    ready.set()
     for thread in threads:
         thread.join()
-    counter.value = len(answers)  # type: ignore[attr-defined]
 
 
 class HeldBodies:
-    """`per_case` connections of every case (default: the body cases), from a separate process."""
+    """`per_case` connections of every case (default: the body cases), from a separate process.
+
+    Entering returns once every connection is open and settled (answered, or unanswered for a
+    second), so what follows runs beside held connections, not beside their opening.
+    """
 
     def __init__(self, url: str, per_case: int, cases: Sequence[BodyCase] = BODY_CASES):
         context = multiprocessing.get_context("spawn")
         self._stop = context.Event()
-        self._ready = context.Event()
-        self._answers = context.Value("i", 0)
+        self._holders = per_case * len(cases)
+        self._tally = _Tally(context.Value("i", 0), context.Value("i", 0))
         self._process = context.Process(
-            target=_hold_all,
-            args=(url, list(cases), per_case, self._stop, self._ready, self._answers),
+            target=_hold_all, args=(url, list(cases), per_case, self._stop, self._tally)
         )
 
     def __enter__(self) -> HeldBodies:
         self._process.start()
-        self._ready.wait(30)
-        time.sleep(2.0)  # every connection is open and has been answered once
+        deadline = time.monotonic() + 60
+        while self._tally.settled.value < self._holders and time.monotonic() < deadline:
+            time.sleep(0.05)
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -145,7 +171,7 @@ class HeldBodies:
     @property
     def answers(self) -> int:
         """How many held connections got an answer before the server closed them."""
-        return int(self._answers.value)
+        return int(self._tally.answered.value)
 
 
 def valid_key_latencies(url: str, key: str, count: int) -> list[float]:
