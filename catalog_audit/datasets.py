@@ -45,6 +45,7 @@ file, the entry and the field): it is never silently dropped.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import tomllib
@@ -62,6 +63,7 @@ from catalog_audit.genai_prices_package import (
     is_wheel,
     looks_like_data_module,
     providers_from_source,
+    wheel_version,
 )
 from catalog_seed.routing_prices import allowed_by, highest_charges
 
@@ -126,20 +128,24 @@ class Dataset:
     openrouter_models: dict[str, dict[str, Any]] = field(default_factory=dict)
     openrouter_endpoints: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     genai_prices: list[dict[str, Any]] = field(default_factory=list)
+    # Which copy of the data: a fingerprint of its content (and a package's version when
+    # known), so a finding says exactly what it was checked against.
+    version: str = ""
 
     def describe(self) -> str:
+        where = f"{self.origin} @ {self.version}" if self.version else self.origin
         if self.kind == LITELLM:
-            return f"{LITELLM} {self.origin} ({len(self.litellm)} entries)"
+            return f"{LITELLM} {where} ({len(self.litellm)} entries)"
         if self.kind == OPENROUTER:
             parts = []
             if self.openrouter_models:
                 parts.append(f"{len(self.openrouter_models)} models")
             if self.openrouter_endpoints:
                 parts.append(f"endpoints of {len(self.openrouter_endpoints)} model(s)")
-            return f"{OPENROUTER} {self.origin} ({', '.join(parts)})"
+            return f"{OPENROUTER} {where} ({', '.join(parts)})"
         if self.kind == GENAI_PRICES:
-            return f"{GENAI_PRICES} {self.origin} ({len(self.genai_prices)} providers)"
-        return f"{MODELS_DEV} {self.origin}"
+            return f"{GENAI_PRICES} {where} ({len(self.genai_prices)} providers)"
+        return f"{MODELS_DEV} {where}"
 
     def model_ids(self, provider: str) -> list[str]:
         """The model ids a genai-prices provider lists (empty for other datasets)."""
@@ -215,6 +221,7 @@ def _join_openrouter(into: Dataset, other: Dataset) -> None:
             raise DatasetError(f"{other.origin}: endpoints of {model_id} given twice")
         into.openrouter_endpoints[model_id] = endpoints
     into.origin = f"{into.origin} + {other.origin}"
+    into.version = f"{into.version} + {other.version}"
 
 
 def _load_one(path: Path) -> Dataset:
@@ -233,7 +240,7 @@ def _load_one(path: Path) -> Dataset:
             text = data_source_in_wheel(path)
         except PackageError as error:
             raise DatasetError(f"{path}: {error}; {_EXPECTED}") from None
-        return _genai_prices_module(path, text)
+        return _genai_prices_module(path, text, wheel_version(path))
     text = _read_text(path)
     if looks_like_data_module(text):
         return _genai_prices_module(path, text)
@@ -258,13 +265,13 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _genai_prices_module(path: Path, text: str) -> Dataset:
+def _genai_prices_module(path: Path, text: str, package_version: str = "") -> Dataset:
     """genai-prices' package data (genai_prices/data.py), read without running it."""
     try:
         providers = providers_from_source(text)
     except PackageError as error:
         raise DatasetError(f"{path}: {DATA_MEMBER}: {error}") from None
-    return parse_dataset(providers, str(path))
+    return parse_dataset(providers, str(path), package_version)
 
 
 _EXPECTED = (
@@ -279,8 +286,22 @@ _LITELLM_KEYS = frozenset(
 )  # fmt: skip
 
 
-def parse_dataset(data: Any, origin: str) -> Dataset:
-    """A dataset from parsed JSON, its format detected from its shape (DatasetError if none)."""
+def content_fingerprint(data: Any) -> str:
+    """`sha256:` and 12 hex digits of the data's canonical JSON: equal data, equal version."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+def parse_dataset(data: Any, origin: str, package_version: str = "") -> Dataset:
+    """A dataset from parsed JSON, its format detected from its shape (DatasetError if none),
+    versioned by its content's fingerprint (after `package_version` when one is known)."""
+    dataset = _parse_dataset(data, origin)
+    fingerprint = content_fingerprint(data)
+    dataset.version = f"{package_version}, {fingerprint}" if package_version else fingerprint
+    return dataset
+
+
+def _parse_dataset(data: Any, origin: str) -> Dataset:
     if isinstance(data, dict) and "data" in data:
         inner = data["data"]
         if isinstance(inner, list):

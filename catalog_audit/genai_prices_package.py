@@ -42,6 +42,20 @@ def data_source_in_wheel(path: Path) -> str:
     return _decoded(raw)
 
 
+def wheel_version(path: Path) -> str:
+    """The `Version:` of a wheel's METADATA ("" when it has none)."""
+    try:
+        with zipfile.ZipFile(path) as wheel:
+            names = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+            metadata = wheel.read(names[0]).decode("utf-8", "replace") if names else ""
+    except (zipfile.BadZipFile, OSError):
+        return ""
+    for line in metadata.splitlines():
+        if line.startswith("Version:"):
+            return line.partition(":")[2].strip()
+    return ""
+
+
 def data_file_in_folder(folder: Path) -> Path | None:
     """data.py of an installed genai_prices folder (or of the folder holding it), if any."""
     for candidate in (folder / "data.py", folder / DATA_MEMBER):

@@ -7,6 +7,7 @@ what it charges, so each test changes one thing and looks for the one finding it
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -358,7 +359,10 @@ def test_genai_prices_confirms_models_and_its_version_is_in_the_header(
     status, output = run_audit(capsys, GENAI_PRICES)
 
     assert status == 0, output
-    assert f"genai_prices {GENAI_PRICES} (4 providers)" in output
+    assert re.search(
+        rf"genai_prices {re.escape(str(GENAI_PRICES))} @ sha256:[0-9a-f]{{12}} \(4 providers\)",
+        output,
+    )
     assert rows(output, "below_cost") == [] and rows(output, "price_differs") == []
 
 
@@ -740,6 +744,11 @@ def fixture_as_data_py() -> str:
     return f"{header}from .types import *\n\nproviders: list[Provider] = [\n    {body},\n]\n"
 
 
+def _unversioned(output: str) -> str:
+    """An audit's output without the datasets' content versions (`@ ... sha256:...`)."""
+    return re.sub(r" @ [^()]*?sha256:[0-9a-f]{12}", "", output)
+
+
 def test_genai_prices_wheel_and_installed_folder_read_as_its_data_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -754,8 +763,10 @@ def test_genai_prices_wheel_and_installed_folder_read_as_its_data_json(
     for package in (wheel, installed, installed / "data.py"):
         status, output = run_audit(capsys, package)
         assert status == 0, output
-        assert f"genai_prices {package} (4 providers)" in output
-        assert output.replace(str(package), "X") == from_json.replace(str(GENAI_PRICES), "X")
+        assert re.search(rf"genai_prices {re.escape(str(package))} @ \S*sha256:\w{{12}} ", output)
+        assert _unversioned(output.replace(str(package), "X")) == _unversioned(
+            from_json.replace(str(GENAI_PRICES), "X")
+        )
 
 
 @pytest.mark.parametrize(
@@ -850,3 +861,20 @@ def test_help_infra_readme_and_catalog_doc_name_the_alerts_drift_check_tf_create
     drift_section = " ".join(infra.split("## Daily drift check", 1)[1].split("\n## ")[0].split())
     assert "Ten log-based metrics" in drift_section and "nine findings" in drift_section
     assert "genai-prices" in drift_section
+
+
+def test_every_dataset_is_described_with_the_version_of_its_content(tmp_path: Path) -> None:
+    from catalog_audit.datasets import load_datasets
+
+    data = json.loads(LITELLM.read_text(encoding="utf-8"))
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(data, indent=4), encoding="utf-8")  # other bytes, same data
+    data[next(iter(data))]["max_tokens"] = 1
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(data), encoding="utf-8")
+
+    original, reformatted, edited = (load_datasets([p])[0] for p in (LITELLM, same, changed))
+
+    assert original.version.startswith("sha256:") and len(original.version) == 19
+    assert original.version == reformatted.version != edited.version
+    assert f"@ {original.version}" in original.describe()
