@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -42,6 +41,7 @@ from catalog_audit.datasets import (
     genai_prices_id,
 )
 from catalog_audit.left_out import LeftOut
+from catalog_audit.review_file import array_of_tables, date_field
 from catalog_seed.pricing import PricingPolicy
 from models_api.catalog.model_schema import (
     InvalidCatalogDocument,
@@ -513,26 +513,14 @@ class AcknowledgementError(ValueError):
 
 def load_acknowledgements(path: Path) -> list[Acknowledgement]:
     """`[[acknowledged]]` tables: finding, model, reason, until (a date), optionally field."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise AcknowledgementError(f"{path}: cannot be read: {error}") from None
-    entries = data.get("acknowledged", [])
-    if not isinstance(entries, list):
-        raise AcknowledgementError(f"{path}: acknowledged must be an array of tables")
     found = []
-    for index, entry in enumerate(entries):
-        where = f"{path}: acknowledged[{index}]"
-        if not isinstance(entry, dict):
-            raise AcknowledgementError(f"{where}: must be a table")
+    for where, entry in array_of_tables(path, "acknowledged", AcknowledgementError):
         for name in ("finding", "model", "reason"):
             if not isinstance(entry.get(name), str) or not entry[name]:
                 raise AcknowledgementError(f"{where}.{name}: must be a non-empty string")
         if entry["finding"] not in FINDING_KINDS:
             raise AcknowledgementError(f"{where}.finding: {entry['finding']!r} is no finding")
-        until = entry.get("until")
-        if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
-            raise AcknowledgementError(f"{where}.until: must be a date (YYYY-MM-DD)")
+        until = date_field(entry, "until", where, AcknowledgementError)
         unknown = sorted(set(entry) - {"finding", "model", "reason", "until", "field"})
         if unknown:
             raise AcknowledgementError(f"{where}.{unknown[0]}: unknown field")

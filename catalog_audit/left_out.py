@@ -10,9 +10,11 @@ is refused (the message names the file, the entry and the field).
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from catalog_audit.review_file import array_of_tables, date_field
 
 _FIELDS = ("upstream", "reason", "source", "checked", "until")
 
@@ -41,25 +43,16 @@ class LeftOutError(ValueError):
 
 def load_left_out(path: Path) -> dict[str, LeftOut]:
     """The `[[left_out]]` records of `path` by upstream id (none when the file has none)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise LeftOutError(f"{path}: cannot be read: {error}") from None
-    entries = data.get("left_out", [])
-    if not isinstance(entries, list):
-        raise LeftOutError(f"{path}: left_out must be an array of tables")
     found: dict[str, LeftOut] = {}
-    for index, entry in enumerate(entries):
-        record = _record(entry, f"{path}: left_out[{index}]")
+    for where, entry in array_of_tables(path, "left_out", LeftOutError):
+        record = _record(entry, where)
         if record.upstream in found:
-            raise LeftOutError(f"{path}: left_out[{index}].upstream: {record.upstream!r} twice")
+            raise LeftOutError(f"{where}.upstream: {record.upstream!r} twice")
         found[record.upstream] = record
     return found
 
 
-def _record(entry: object, where: str) -> LeftOut:
-    if not isinstance(entry, dict):
-        raise LeftOutError(f"{where}: must be a table")
+def _record(entry: dict[str, Any], where: str) -> LeftOut:
     unknown = sorted(set(entry) - set(_FIELDS))
     if unknown:
         raise LeftOutError(f"{where}.{unknown[0]}: unknown field")
@@ -69,11 +62,8 @@ def _record(entry: object, where: str) -> LeftOut:
     provider, _, model = entry["upstream"].partition("/")
     if not provider or not model:
         raise LeftOutError(f"{where}.upstream: must be genai-prices' 'provider/model'")
-    for name in ("checked", "until"):
-        value = entry.get(name)
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            raise LeftOutError(f"{where}.{name}: must be a date (YYYY-MM-DD)")
-    if entry["until"] < entry["checked"]:
+    checked = date_field(entry, "checked", where, LeftOutError)
+    until = date_field(entry, "until", where, LeftOutError)
+    if until < checked:
         raise LeftOutError(f"{where}.until: is before checked")
-    return LeftOut(entry["upstream"], entry["reason"], entry["source"], entry["checked"],
-                   entry["until"])  # fmt: skip
+    return LeftOut(entry["upstream"], entry["reason"], entry["source"], checked, until)
