@@ -80,6 +80,13 @@ def _hold(url: str, case: BodyCase, stop: Event, tally: _Tally) -> None:
     """
     case = for_host(case, url)
     settled = False
+
+    def settle() -> None:
+        nonlocal settled
+        if not settled:
+            settled = True
+            tally.settle()
+
     try:
         with _connect(url) as sock:
             sock.sendall(case.head)
@@ -89,8 +96,7 @@ def _hold(url: str, case: BodyCase, stop: Event, tally: _Tally) -> None:
                 try:
                     chunk = sock.recv(65536)
                 except (TimeoutError, ssl.SSLWantReadError):
-                    if not settled:
-                        settled = tally.settle()
+                    settle()
                     if position < len(case.trickle):
                         sock.send(case.trickle[position : position + 1])
                         position += 1
@@ -100,12 +106,10 @@ def _hold(url: str, case: BodyCase, stop: Event, tally: _Tally) -> None:
                 received += chunk
             if received:
                 tally.answer()
-            if not settled:
-                settled = tally.settle()
+            settle()
             stop.wait()
     except OSError:
-        if not settled:
-            tally.settle()
+        settle()
 
 
 class _Tally:
@@ -115,10 +119,9 @@ class _Tally:
         self.settled = settled
         self.answered = answered
 
-    def settle(self) -> bool:
+    def settle(self) -> None:
         with self.settled.get_lock():
             self.settled.value += 1
-        return True
 
     def answer(self) -> None:
         with self.answered.get_lock():
