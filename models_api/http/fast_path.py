@@ -23,7 +23,7 @@ from models_api.handler import ModelsHandler, serves_path
 from models_api.http.request_body import carries_body
 from models_api.http.request_context import request_id_for
 from models_api.http.semantics import NO_BODY_STATUSES, Environ
-from models_api.logs.structured_log import enter_request, leave_request
+from models_api.logs.structured_log import request_scope
 
 WsgiApp = Callable[[Environ, Any], Iterable[bytes]]
 # The WSGI environ key under which gunicorn passes the connection's socket (a server extension
@@ -42,11 +42,8 @@ class ModelsFastPath:
 
     def __call__(self, environ: Environ, start_response: Any) -> Iterable[bytes]:
         if not (serves_path(environ.get("PATH_INFO") or "/") or carries_body(environ)):
-            scope = enter_request(request_id_for(environ))  # Flask's own log lines carry it
-            try:
+            with request_scope(request_id_for(environ)):  # Flask's own log lines carry it
                 return self.framework(environ, start_response)
-            finally:
-                leave_request(scope)
         reply = self._handler.respond(environ)
         if carries_body(environ):
             announce_close(start_response)

@@ -152,10 +152,6 @@ def request_scope(request_id: str) -> Iterator[None]:
         leave_request(scope)
 
 
-# A record's `extra` key for an `httpRequest` object (status, remoteIp).
-HTTP_REQUEST_FIELD = "http_request"
-
-
 class CloudLoggingFormatter(logging.Formatter):
     """Formats standard `logging` records (warnings, errors) as Cloud Logging JSON lines.
 
@@ -174,9 +170,6 @@ class CloudLoggingFormatter(logging.Formatter):
         request_id = _request_id.get()
         if request_id is not None:
             entry["request_id"] = request_id
-        http_request = getattr(record, HTTP_REQUEST_FIELD, None)
-        if isinstance(http_request, dict):
-            entry["httpRequest"] = http_request
         if record.exc_info:
             entry["stack_trace"] = redact_credentials(self.formatException(record.exc_info))
         elif record.exc_text:
