@@ -72,7 +72,6 @@ OPENROUTER = "openrouter"
 MODELS_DEV = "models_dev"
 GENAI_PRICES = "genai_prices"
 DATASET_KINDS = (LITELLM, OPENROUTER, MODELS_DEV, GENAI_PRICES)
-LONG_PROMPT_THRESHOLD = 200_000  # models.dev names only this tier
 # LiteLLM's tier keys: *_above_<N>k_tokens, compared as the tier above N thousand tokens.
 _LITELLM_TIER = re.compile(r"^(input_cost_per_token|output_cost_per_token|"
                            r"cache_read_input_token_cost)_above_(\d+)k_tokens$")  # fmt: skip
